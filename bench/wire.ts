@@ -1,0 +1,234 @@
+/**
+ * `npm run bench:wire`: pgbench select-only throughput straight to
+ * PostgreSQL, through procgate and through pgbouncer (session mode), with the
+ * three targets interleaved so machine drift hits them alike. A report, not a
+ * test: it exits 0 whether or not procgate meets its bars, non-zero only when
+ * something failed to run.
+ *
+ * Env: BENCH_SECONDS (per run, default 8), BENCH_ROUNDS (default 3).
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../src/log/logger.js';
+import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
+import { Cleanup } from './support/cleanup.js';
+import {
+  type Credentials,
+  initialisePgbench,
+  PgbenchError,
+  QUERY_MODES,
+  type RunSpec,
+  runPsql,
+  runSelectOnly,
+  type Target,
+} from './support/pgbench.js';
+import { ensurePgbouncer, type PgbouncerBackend, startPgbouncer } from './support/pgbouncer.js';
+import { startProcgate } from './support/procgate.js';
+import { type Cell, checkBars, formatBars, formatTable, Results, summarise } from './support/report.js';
+
+const SCALE = 10;
+const DATABASE = 'bench';
+const WARMUP_SECONDS = 3;
+
+/** One client on one thread, and eight clients on both cores' worth of pgbench threads. */
+const CELLS: readonly Cell[] = QUERY_MODES.flatMap((mode) => [
+  { mode, clients: 1, threads: 1 },
+  { mode, clients: 8, threads: 2 },
+]);
+
+interface Settings {
+  readonly seconds: number;
+  readonly rounds: number;
+}
+
+/** A pgbench run that failed, kept whole for the report. */
+interface Failure {
+  readonly label: string;
+  readonly error: PgbenchError;
+}
+
+function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    seconds: positiveInteger(env['BENCH_SECONDS'], 8, 'BENCH_SECONDS'),
+    rounds: positiveInteger(env['BENCH_ROUNDS'], 3, 'BENCH_ROUNDS'),
+  };
+}
+
+function positiveInteger(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new Error(`${name} must be a positive integer, got ${value}`);
+  return parsed;
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Starts PostgreSQL, fills the pgbench tables once, then puts procgate and pgbouncer in front. */
+async function startTargets(cleanup: Cleanup): Promise<{ targets: Target[]; credentials: Credentials }> {
+  // Installing first: apt can take a while and needs nothing else running.
+  const pgbouncerBinary = await ensurePgbouncer();
+  // Short, so the cluster's Unix socket path fits sun_path.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgw-'));
+  cleanup.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+  // mkdtemp makes it 0700; PostgreSQL and pgbouncer run as `postgres` when we are root and must get through.
+  await chmod(dir, 0o755);
+
+  progress('starting PostgreSQL');
+  const cluster = await startEmbeddedCluster({ dataDir: dir, logger: silentLogger() });
+  cleanup.add('stop PostgreSQL', () => cluster.stop());
+  const credentials: Credentials = { user: cluster.user, password: cluster.password, database: DATABASE };
+  const direct: Target = { name: 'direct', host: cluster.host, port: cluster.port };
+
+  progress(`initialising pgbench at scale ${SCALE}`);
+  await createDatabase(direct, credentials);
+  await initialisePgbench(direct, credentials, SCALE);
+
+  const backend = socketBackend(cluster);
+  progress(`starting procgate and pgbouncer (backend ${backend.host}:${backend.port})`);
+  const procgate = await startProcgate(procgateDatabaseUrl(cluster, backend));
+  cleanup.add('stop procgate', () => procgate.stop());
+  const pgbouncer = await startPgbouncer(pgbouncerBinary, path.join(dir, 'pgbouncer'), backend, credentials);
+  cleanup.add('stop pgbouncer', () => pgbouncer.stop());
+
+  const targets: Target[] = [
+    direct,
+    { name: 'procgate', host: '127.0.0.1', port: procgate.port },
+    { name: 'pgbouncer', host: '127.0.0.1', port: pgbouncer.port },
+  ];
+  return { targets, credentials };
+}
+
+async function createDatabase(direct: Target, credentials: Credentials): Promise<void> {
+  const result = await runPsql(direct, credentials, `CREATE DATABASE ${DATABASE}`, 'postgres');
+  if (result.code !== 0) throw new Error(`could not create database ${DATABASE}: ${result.stderr.trim()}`);
+}
+
+/**
+ * Both proxies reach PostgreSQL the way procgate does in production: over
+ * its Unix socket (a directory plus the port, as libpq names it), or over
+ * TCP when the cluster had to fall back to it.
+ */
+function socketBackend(cluster: EmbeddedCluster): PgbouncerBackend {
+  const { backend } = cluster;
+  return backend.kind === 'unix'
+    ? { host: path.dirname(backend.path), port: cluster.port }
+    : { host: backend.host, port: backend.port };
+}
+
+/** pg-connection-string reads a socket directory from `?host=`, which a URL authority cannot hold. */
+function procgateDatabaseUrl(cluster: EmbeddedCluster, backend: PgbouncerBackend): string {
+  if (!backend.host.startsWith('/')) return cluster.url(DATABASE);
+  const auth = `${encodeURIComponent(cluster.user)}:${encodeURIComponent(cluster.password)}`;
+  return `postgres://${auth}@/${DATABASE}?host=${encodeURIComponent(backend.host)}&port=${backend.port}`;
+}
+
+/** Rotates the target order by `by`, so each target takes each slot equally often. */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/** Runs pgbench once; a pgbench failure is recorded and the bench goes on, anything else stops it. */
+async function measure(
+  target: Target,
+  credentials: Credentials,
+  spec: RunSpec,
+  label: string,
+  failures: Failure[],
+): Promise<number | undefined> {
+  try {
+    const tps = await runSelectOnly(target, credentials, spec);
+    progress(`${label}  ${target.name.padEnd(9)}  ${tps.toFixed(0).padStart(7)} tps`);
+    return tps;
+  } catch (error) {
+    if (!(error instanceof PgbenchError)) throw error;
+    progress(`${label}  ${target.name.padEnd(9)}  FAILED: ${error.message}`);
+    failures.push({ label: `${label} ${target.name}`, error });
+    return undefined;
+  }
+}
+
+/** Warms caches, JIT and connection paths of every target before anything is measured. */
+async function warmUp(
+  targets: readonly Target[],
+  credentials: Credentials,
+  failures: Failure[],
+): Promise<void> {
+  const spec: RunSpec = { mode: 'simple', clients: 8, threads: 2, seconds: WARMUP_SECONDS };
+  for (const target of targets) await measure(target, credentials, spec, 'warm-up          ', failures);
+}
+
+async function runMatrix(
+  targets: readonly Target[],
+  credentials: Credentials,
+  settings: Settings,
+  cleanup: Cleanup,
+  failures: Failure[],
+): Promise<Results> {
+  const results = new Results();
+  for (let round = 0; round < settings.rounds; round += 1) {
+    for (const cell of CELLS) {
+      const spec: RunSpec = { ...cell, seconds: settings.seconds };
+      const label = `[round ${round + 1}/${settings.rounds}] ${cell.mode.padEnd(8)} c=${cell.clients}`;
+      for (const target of rotate(targets, round)) {
+        if (cleanup.started) throw new Error('interrupted');
+        const tps = await measure(target, credentials, spec, label, failures);
+        if (tps !== undefined) results.add(cell, target.name, tps);
+      }
+    }
+  }
+  return results;
+}
+
+/** Everything shares the machine's cores: a load well above the bench's own means other work skewed it. */
+function loadSummary(): string {
+  const loads = os.loadavg().map((load) => load.toFixed(2));
+  return `load average at the end (1/5/15 min): ${loads.join(' ')} on ${os.availableParallelism()} cores`;
+}
+
+function report(results: Results, settings: Settings, failures: readonly Failure[]): void {
+  const rows = summarise(results, CELLS);
+  const lines = [
+    '',
+    `pgbench -S, scale ${SCALE}, ${settings.seconds} s per run, median of ${settings.rounds} round(s)`,
+    loadSummary(),
+    '',
+    formatTable(rows),
+    '',
+    formatBars(checkBars(rows)),
+  ];
+  for (const failure of failures) {
+    lines.push('', `FAILED ${failure.label}: ${failure.error.message}`, failure.error.output.trimEnd());
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    const { targets, credentials } = await startTargets(cleanup);
+    const failures: Failure[] = [];
+    await warmUp(targets, credentials, failures);
+    const results = await runMatrix(targets, credentials, settings, cleanup, failures);
+    report(results, settings, failures);
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench:wire failed: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,22 @@
+/**
+ * SQLSTATE codes procgate raises itself. PostgreSQL raises everything else.
+ * @see https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export const SqlState = {
+  syntaxError: '42601',
+  undefinedFunction: '42883',
+  undefinedTable: '42P01',
+  insufficientPrivilege: '42501',
+  invalidParameterValue: '22023',
+  queryCanceled: '57014',
+  protocolViolation: '08P01',
+  connectionFailure: '08006',
+  sqlclientUnableToEstablishSqlconnection: '08001',
+  tooManyConnections: '53300',
+  cannotConnectNow: '57P03',
+  adminShutdown: '57P01',
+  featureNotSupported: '0A000',
+  internalError: 'XX000',
+} as const;
+
+export type SqlState = (typeof SqlState)[keyof typeof SqlState];

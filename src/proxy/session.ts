@@ -1,0 +1,178 @@
+import type net from 'node:net';
+import { PgError } from '../errors/pg-error.js';
+import type { Logger } from '../log/logger.js';
+import { classifyStatements } from '../sql/statement-classifier.js';
+import { withoutChannelBinding } from '../wire/authentication.js';
+import { writeErrorResponse } from '../wire/error-response.js';
+import { BackendType, FrontendType } from '../wire/protocol.js';
+import type { BackendAddress } from './backend-address.js';
+import { connectBackend } from './backend-address.js';
+import type { CancelRegistry } from './cancel-registry.js';
+import { MessageFramer } from './message-framer.js';
+
+export interface SessionOptions {
+  readonly backend: BackendAddress;
+  readonly cancelRegistry: CancelRegistry;
+  readonly maxMessageSize: number;
+  readonly logger: Logger;
+}
+
+/** Frontend messages whose SQL text the classifier must read. */
+const STATEMENT_MESSAGES: ReadonlySet<number> = new Set([FrontendType.query, FrontendType.parse]);
+/** Backend messages read whole until the first ReadyForQuery: authentication and session keys. */
+const STARTUP_BACKEND_MESSAGES: ReadonlySet<number> = new Set([
+  BackendType.authentication,
+  BackendType.backendKeyData,
+  BackendType.readyForQuery,
+  BackendType.parameterStatus,
+]);
+/** Afterwards only ParameterStatus, to follow settings that change how SQL is lexed. */
+const STEADY_BACKEND_MESSAGES: ReadonlySet<number> = new Set([BackendType.parameterStatus]);
+/** PostgreSQL sends no message larger than this; the limit only guards the framer. */
+const MAX_BACKEND_MESSAGE = 0x7fffffff;
+
+/**
+ * One client session: a client connection paired with its own PostgreSQL
+ * connection. Bytes flow both ways untouched, with backpressure; only
+ * message headers are read, and whole messages only where the proxy must
+ * (authentication, session keys, settings, and statement texts).
+ */
+export class Session {
+  readonly closed: Promise<void>;
+  private readonly client: net.Socket;
+  private readonly backend: net.Socket;
+  private readonly options: SessionOptions;
+  private readonly logger: Logger;
+  private readonly clientTls: boolean;
+  private readonly toBackend: MessageFramer;
+  private readonly toClient: MessageFramer;
+  private cancelKey: string | undefined;
+  private backendSpoke = false;
+  private standardConformingStrings = true;
+
+  constructor(client: net.Socket, clientTls: boolean, options: SessionOptions) {
+    this.client = client;
+    this.clientTls = clientTls;
+    this.options = options;
+    this.logger = options.logger;
+    this.backend = connectBackend(options.backend);
+    this.toBackend = new MessageFramer({
+      maxMessageSize: options.maxMessageSize,
+      wholeMessageTypes: STATEMENT_MESSAGES,
+      inspect: (type, message) => this.inspectFrontend(type, message),
+      write: (bytes) => this.backend.write(bytes),
+    });
+    this.toClient = new MessageFramer({
+      maxMessageSize: MAX_BACKEND_MESSAGE,
+      wholeMessageTypes: STARTUP_BACKEND_MESSAGES,
+      inspect: (type, message) => this.inspectBackend(type, message),
+      write: (bytes) => this.client.write(bytes),
+    });
+    this.closed = new Promise((resolve) => {
+      let open = 2;
+      const onClose = (): void => {
+        open -= 1;
+        if (open === 0) resolve();
+      };
+      this.client.once('close', onClose);
+      this.backend.once('close', onClose);
+    });
+  }
+
+  /** Sends the client's StartupMessage (and anything after it) and starts relaying. */
+  start(startupPacket: Buffer, leftover: Buffer): void {
+    const { client, backend } = this;
+    backend.write(startupPacket);
+    if (leftover.length > 0) this.forwardFromClient(leftover);
+
+    client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));
+    backend.on('data', (chunk: Buffer) => this.forwardFromBackend(chunk));
+    backend.on('drain', () => client.resume());
+    client.on('drain', () => backend.resume());
+
+    client.on('error', (error) => this.logger.debug({ err: error }, 'client socket error'));
+    backend.on('error', (error) => {
+      if (!this.backendSpoke) {
+        this.logger.error({ err: error }, 'could not connect to PostgreSQL');
+        client.end(writeErrorResponse(PgError.backendUnavailable()));
+        return;
+      }
+      this.logger.debug({ err: error }, 'PostgreSQL socket error');
+    });
+    // Half-close is passed on so pending bytes are flushed before the other side goes.
+    client.on('close', () => backend.end());
+    backend.on('close', () => {
+      if (this.cancelKey !== undefined) this.options.cancelRegistry.unregister(this.cancelKey);
+      client.end();
+    });
+    client.resume();
+  }
+
+  /** Closes both connections at once (server shutdown). */
+  destroy(): void {
+    this.client.destroy();
+    this.backend.destroy();
+  }
+
+  private forwardFromClient(chunk: Buffer): void {
+    try {
+      if (!this.toBackend.push(chunk)) this.client.pause();
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private forwardFromBackend(chunk: Buffer): void {
+    this.backendSpoke = true;
+    try {
+      if (!this.toClient.push(chunk)) this.backend.pause();
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private abort(error: unknown): void {
+    const pgError = error instanceof PgError ? error : PgError.internal();
+    if (!(error instanceof PgError)) this.logger.error({ err: error }, 'internal error in session');
+    this.logger.debug({ code: pgError.code, message: pgError.message }, 'closing session');
+    this.backend.destroy();
+    this.client.end(writeErrorResponse(pgError));
+  }
+
+  private inspectFrontend(type: number, message: Buffer): Buffer | undefined {
+    const text = statementText(type, message);
+    classifyStatements(text, { standardConformingStrings: this.standardConformingStrings });
+    return undefined;
+  }
+
+  private inspectBackend(type: number, message: Buffer): Buffer | undefined {
+    switch (type) {
+      case BackendType.authentication:
+        return this.clientTls ? withoutChannelBinding(message) : undefined;
+      case BackendType.backendKeyData:
+        this.cancelKey = this.options.cancelRegistry.register(message.subarray(5), this.options.backend);
+        return undefined;
+      case BackendType.readyForQuery:
+        this.toClient.wholeMessageTypes = STEADY_BACKEND_MESSAGES;
+        return undefined;
+      case BackendType.parameterStatus: {
+        const nameEnd = message.indexOf(0, 5);
+        if (message.toString('latin1', 5, nameEnd) === 'standard_conforming_strings') {
+          this.standardConformingStrings =
+            message.toString('latin1', nameEnd + 1, message.length - 1) === 'on';
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** The SQL text of a whole Query or Parse message. */
+function statementText(type: number, message: Buffer): string {
+  if (type === FrontendType.query) return message.toString('utf8', 5, message.length - 1);
+  const nameEnd = message.indexOf(0, 5);
+  const textEnd = message.indexOf(0, nameEnd + 1);
+  return message.toString('utf8', nameEnd + 1, textEnd);
+}

@@ -1,0 +1,150 @@
+import type net from 'node:net';
+import tls from 'node:tls';
+import { PgError } from '../errors/pg-error.js';
+import type { Logger } from '../log/logger.js';
+import { writeErrorResponse } from '../wire/error-response.js';
+import { frameStartupPacket, parseStartupPacket } from '../wire/startup-packet.js';
+import type { CancelRegistry } from './cancel-registry.js';
+
+/** The outcome of the exchange before a StartupMessage. */
+export type Negotiation =
+  | {
+      readonly kind: 'startup';
+      /** The client's socket, TLS-wrapped when the client asked for TLS. */
+      readonly socket: net.Socket;
+      readonly tls: boolean;
+      /** The StartupMessage exactly as the client sent it. */
+      readonly packet: Buffer;
+      readonly parameters: ReadonlyMap<string, string>;
+      /** Bytes the client sent after its StartupMessage. */
+      readonly leftover: Buffer;
+    }
+  /** The connection was a cancel request, failed, or went away; it is closed. */
+  | { readonly kind: 'closed' };
+
+export interface NegotiationOptions {
+  readonly secureContext: tls.SecureContext | undefined;
+  readonly cancelRegistry: CancelRegistry;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+const SSL_ACCEPTED = Buffer.from('S');
+const REFUSED = Buffer.from('N');
+
+/**
+ * Answers what a client sends before its StartupMessage, in any order:
+ * SSLRequest (TLS when configured, else 'N'), GSSENCRequest ('N') and
+ * CancelRequest (forwarded to the owning PostgreSQL). Resolves with the
+ * StartupMessage, or once the connection is closed.
+ * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+ */
+export function negotiateStartup(socket: net.Socket, options: NegotiationOptions): Promise<Negotiation> {
+  return new Promise((resolve) => {
+    let current: net.Socket = socket;
+    let buffered: Buffer = Buffer.alloc(0);
+    let sslDone = false;
+    let gssDone = false;
+    let settled = false;
+
+    const timer = setTimeout(() => {
+      options.logger.debug('client sent no startup message in time');
+      finish({ kind: 'closed' });
+      current.destroy();
+    }, options.timeoutMs);
+
+    const finish = (result: Negotiation): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      current.removeListener('data', onData);
+      current.removeListener('close', onClose);
+      resolve(result);
+    };
+
+    /** Sends a FATAL 08P01 and closes; false so the caller stops reading. */
+    const fail = (reason: string): false => {
+      options.logger.debug({ reason }, 'rejected client before startup');
+      current.end(writeErrorResponse(PgError.protocolViolation(reason)));
+      finish({ kind: 'closed' });
+      return false;
+    };
+
+    const onClose = (): void => finish({ kind: 'closed' });
+
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (!settled && handleNextPacket()) {
+        // Each pass answers one request.
+      }
+    };
+
+    /** Answers the next whole packet; false when more bytes are needed or the exchange is over. */
+    const handleNextPacket = (): boolean => {
+      const frame = frameStartupPacket(buffered);
+      if (frame.kind === 'incomplete') return false;
+      if (frame.kind === 'invalid') return fail(frame.reason);
+      const packet = buffered.subarray(0, frame.length);
+      const rest = buffered.subarray(frame.length);
+      const message = parseStartupPacket(packet);
+      switch (message.kind) {
+        case 'invalid':
+          return fail(message.reason);
+        case 'ssl-request':
+          if (sslDone) return fail('unsupported frontend protocol 1234.5679: SSL already negotiated');
+          sslDone = true;
+          if (options.secureContext === undefined) {
+            current.write(REFUSED);
+            buffered = rest;
+            return true;
+          }
+          // Bytes sent before the handshake could be injected by a man in the middle.
+          if (rest.length > 0) return fail('received unencrypted data after SSL request');
+          upgrade(options.secureContext);
+          return false;
+        case 'gssenc-request':
+          if (gssDone) return fail('unsupported frontend protocol 1234.5680: GSSAPI already negotiated');
+          gssDone = true;
+          current.write(REFUSED);
+          buffered = rest;
+          return true;
+        case 'cancel-request':
+          void options.cancelRegistry.forward(message.key, packet);
+          current.end();
+          finish({ kind: 'closed' });
+          return false;
+        case 'startup':
+          // Held until the session is wired up, so no byte is read without a listener.
+          current.pause();
+          finish({
+            kind: 'startup',
+            socket: current,
+            tls: current !== socket,
+            packet,
+            parameters: message.parameters,
+            leftover: rest,
+          });
+          return false;
+      }
+    };
+
+    const upgrade = (secureContext: tls.SecureContext): void => {
+      current.removeListener('data', onData);
+      current.removeListener('close', onClose);
+      current.write(SSL_ACCEPTED);
+      const secure = new tls.TLSSocket(current, { isServer: true, secureContext });
+      secure.on('error', (error) => {
+        options.logger.debug({ err: error }, 'TLS handshake with client failed');
+        secure.destroy();
+        finish({ kind: 'closed' });
+      });
+      buffered = Buffer.alloc(0);
+      current = secure;
+      current.on('data', onData);
+      current.on('close', onClose);
+    };
+
+    current.on('data', onData);
+    current.on('close', onClose);
+  });
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { silentLogger } from '../../src/log/logger.js';
+import { ProxyServer, type TlsFiles } from '../../src/proxy/proxy-server.js';
+import type { SharedPostgres } from './global-setup.js';
+
+export function sharedPostgres(): SharedPostgres {
+  return inject('postgres');
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  /** Connection settings straight to PostgreSQL. */
+  readonly direct: pg.ClientConfig;
+  drop(): Promise<void>;
+}
+
+/** Creates a database of its own for one test file on the shared PostgreSQL. */
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const shared = sharedPostgres();
+  const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const admin = { host: shared.host, port: shared.port, user: shared.user, password: shared.password };
+  const client = new pg.Client({ ...admin, database: 'postgres' });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  await client.end();
+  return {
+    name,
+    direct: { ...admin, database: name },
+    drop: async () => {
+      const dropper = new pg.Client({ ...admin, database: 'postgres' });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${dropper.escapeIdentifier(name)} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+export interface TestProxy {
+  readonly server: ProxyServer;
+  readonly host: string;
+  readonly port: number;
+  /** Connection settings through procgate for `database`. */
+  config(database: string): pg.ClientConfig;
+  url(database: string): string;
+  close(): Promise<void>;
+}
+
+/** Starts procgate's proxy on port 0 in front of the shared PostgreSQL. */
+export async function startTestProxy(
+  options: { tls?: TlsFiles; maxMessageSize?: number } = {},
+): Promise<TestProxy> {
+  const shared = sharedPostgres();
+  const server = new ProxyServer({
+    backend: shared.backend,
+    logger: silentLogger(),
+    tls: options.tls,
+    maxMessageSize: options.maxMessageSize,
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  return {
+    server,
+    host: '127.0.0.1',
+    port,
+    config: (database) => ({
+      host: '127.0.0.1',
+      port,
+      user: shared.user,
+      password: shared.password,
+      database,
+    }),
+    url: (database) =>
+      `postgres://${shared.user}:${encodeURIComponent(shared.password)}@127.0.0.1:${port}/${database}`,
+    close: () => server.close(0),
+  };
+}
+
+/** Backend connections to `database` other than the one asking. */
+export async function countBackends(database: string): Promise<number> {
+  const shared = sharedPostgres();
+  const client = new pg.Client({
+    host: shared.host,
+    port: shared.port,
+    user: shared.user,
+    password: shared.password,
+    database: 'postgres',
+  });
+  await client.connect();
+  const result = await client.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+    [database],
+  );
+  await client.end();
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/** Polls until `predicate` holds or `timeoutMs` passes; returns its last value. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  predicate: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (predicate(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
