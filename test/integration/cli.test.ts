@@ -162,3 +162,26 @@ describe('procgate serve --database', () => {
     expect(cli.stderr()).toContain('procgate: could not start');
   });
 });
+
+describe('procgate serve shutdown', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pgs-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('ends open sessions with a FATAL message on SIGINT and exits 0', async () => {
+    const cli = startCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn']);
+    const url = await cli.ready;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const ended = new Promise<unknown>((resolve) => client.on('error', resolve));
+    cli.child.kill('SIGINT');
+    expect(await ended).toMatchObject({ code: '57P01' });
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+});

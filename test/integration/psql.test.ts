@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,5 +93,23 @@ describe('psql through procgate', () => {
     );
     expect((failure as { stderr: string }).stderr).toContain('relation "no_such_table" does not exist');
     expect((failure as { stderr: string }).stderr).toContain('LINE 1: SELECT * FROM no_such_table');
+  });
+
+  it('cancels a running query on Ctrl-C (SIGINT), as psql does with PostgreSQL', async () => {
+    const child = spawn('psql', [proxy.url(db.name), '--no-psqlrc', '-c', 'SELECT pg_sleep(10)'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(code).toBe(1);
+    expect(stderr).toContain('canceling statement due to user request');
   });
 });
