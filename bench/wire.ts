@@ -23,7 +23,7 @@ import {
   runSelectOnly,
   type Target,
 } from './support/pgbench.js';
-import { ensurePgbouncer, type PgbouncerBackend, startPgbouncer } from './support/pgbouncer.js';
+import { type BackendEndpoint, ensurePgbouncer, startPgbouncer } from './support/pgbouncer.js';
 import { startProcgate } from './support/procgate.js';
 import { type Cell, checkBars, formatBars, formatTable, Results, summarise } from './support/report.js';
 
@@ -40,6 +40,13 @@ const CELLS: readonly Cell[] = QUERY_MODES.flatMap((mode) => [
 interface Settings {
   readonly seconds: number;
   readonly rounds: number;
+}
+
+/** What every pgbench run needs: who to log in as, where failures go, and whether we are stopping. */
+interface RunContext {
+  readonly credentials: Credentials;
+  readonly failures: Failure[];
+  readonly cleanup: Cleanup;
 }
 
 /** A pgbench run that failed, kept whole for the report. */
@@ -112,7 +119,7 @@ async function createDatabase(direct: Target, credentials: Credentials): Promise
  * its Unix socket (a directory plus the port, as libpq names it), or over
  * TCP when the cluster had to fall back to it.
  */
-function socketBackend(cluster: EmbeddedCluster): PgbouncerBackend {
+function socketBackend(cluster: EmbeddedCluster): BackendEndpoint {
   const { backend } = cluster;
   return backend.kind === 'unix'
     ? { host: path.dirname(backend.path), port: cluster.port }
@@ -120,7 +127,7 @@ function socketBackend(cluster: EmbeddedCluster): PgbouncerBackend {
 }
 
 /** pg-connection-string reads a socket directory from `?host=`, which a URL authority cannot hold. */
-function procgateDatabaseUrl(cluster: EmbeddedCluster, backend: PgbouncerBackend): string {
+function procgateDatabaseUrl(cluster: EmbeddedCluster, backend: BackendEndpoint): string {
   if (!backend.host.startsWith('/')) return cluster.url(DATABASE);
   const auth = `${encodeURIComponent(cluster.user)}:${encodeURIComponent(cluster.password)}`;
   return `postgres://${auth}@/${DATABASE}?host=${encodeURIComponent(backend.host)}&port=${backend.port}`;
@@ -134,18 +141,20 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 
 /** Runs pgbench once; a pgbench failure is recorded and the bench goes on, anything else stops it. */
 async function measure(
+  run: RunContext,
   target: Target,
-  credentials: Credentials,
   spec: RunSpec,
   label: string,
-  failures: Failure[],
 ): Promise<number | undefined> {
+  const { credentials, failures, cleanup } = run;
   try {
     const tps = await runSelectOnly(target, credentials, spec);
     progress(`${label}  ${target.name.padEnd(9)}  ${tps.toFixed(0).padStart(7)} tps`);
     return tps;
   } catch (error) {
     if (!(error instanceof PgbenchError)) throw error;
+    // A run cut short by Ctrl-C tearing the servers down is no finding about procgate.
+    if (cleanup.started) throw new Error('interrupted');
     progress(`${label}  ${target.name.padEnd(9)}  FAILED: ${error.message}`);
     failures.push({ label: `${label} ${target.name}`, error });
     return undefined;
@@ -153,30 +162,20 @@ async function measure(
 }
 
 /** Warms caches, JIT and connection paths of every target before anything is measured. */
-async function warmUp(
-  targets: readonly Target[],
-  credentials: Credentials,
-  failures: Failure[],
-): Promise<void> {
+async function warmUp(run: RunContext, targets: readonly Target[]): Promise<void> {
   const spec: RunSpec = { mode: 'simple', clients: 8, threads: 2, seconds: WARMUP_SECONDS };
-  for (const target of targets) await measure(target, credentials, spec, 'warm-up          ', failures);
+  for (const target of targets) await measure(run, target, spec, 'warm-up          ');
 }
 
-async function runMatrix(
-  targets: readonly Target[],
-  credentials: Credentials,
-  settings: Settings,
-  cleanup: Cleanup,
-  failures: Failure[],
-): Promise<Results> {
+async function runMatrix(run: RunContext, targets: readonly Target[], settings: Settings): Promise<Results> {
   const results = new Results();
   for (let round = 0; round < settings.rounds; round += 1) {
     for (const cell of CELLS) {
       const spec: RunSpec = { ...cell, seconds: settings.seconds };
       const label = `[round ${round + 1}/${settings.rounds}] ${cell.mode.padEnd(8)} c=${cell.clients}`;
       for (const target of rotate(targets, round)) {
-        if (cleanup.started) throw new Error('interrupted');
-        const tps = await measure(target, credentials, spec, label, failures);
+        if (run.cleanup.started) throw new Error('interrupted');
+        const tps = await measure(run, target, spec, label);
         if (tps !== undefined) results.add(cell, target.name, tps);
       }
     }
@@ -213,11 +212,11 @@ async function main(): Promise<number> {
   cleanup.onSignals();
   try {
     const { targets, credentials } = await startTargets(cleanup);
-    const failures: Failure[] = [];
-    await warmUp(targets, credentials, failures);
-    const results = await runMatrix(targets, credentials, settings, cleanup, failures);
-    report(results, settings, failures);
-    return failures.length === 0 ? 0 : 1;
+    const run: RunContext = { credentials, failures: [], cleanup };
+    await warmUp(run, targets);
+    const results = await runMatrix(run, targets, settings);
+    report(results, settings, run.failures);
+    return run.failures.length === 0 ? 0 : 1;
   } finally {
     await cleanup.run();
   }

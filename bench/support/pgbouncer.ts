@@ -10,7 +10,7 @@ import { captureTail, freePort, runCommand, sleep, stopChild } from './processes
 const READY_TIMEOUT_MS = 20_000;
 
 /** Where pgbouncer reaches PostgreSQL: a Unix socket directory (or a host) and a port. */
-export interface PgbouncerBackend {
+export interface BackendEndpoint {
   readonly host: string;
   readonly port: number;
 }
@@ -55,7 +55,7 @@ async function findPgbouncer(): Promise<string | undefined> {
 export async function startPgbouncer(
   binary: string,
   dir: string,
-  backend: PgbouncerBackend,
+  backend: BackendEndpoint,
   credentials: Credentials,
 ): Promise<RunningPgbouncer> {
   const runAs = await unprivilegedUser();
@@ -85,7 +85,7 @@ async function unprivilegedUser(): Promise<{ uid: number; gid: number } | undefi
 async function writeConfig(
   dir: string,
   port: number,
-  backend: PgbouncerBackend,
+  backend: BackendEndpoint,
   credentials: Credentials,
 ): Promise<string> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -24,12 +24,18 @@ export async function startProcgate(databaseUrl: string): Promise<RunningProcgat
   try {
     const port = await readyPort(child, tail);
     // Warnings procgate logs during the runs would point at bugs: pass them on.
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`procgate: ${chunk.toString('utf8')}`));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') progress(`procgate: ${line}`);
+    });
     return { port, stop: () => stopChild(child, 'SIGTERM') };
   } catch (error) {
     await stopChild(child, 'SIGTERM');
     throw error;
   }
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 function readyPort(child: ChildProcess, tail: () => string): Promise<number> {

@@ -1,11 +1,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import type { ProcedureCatalog } from '../sql/procedure-catalog.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
 import type { BackendAddress } from './backend-address.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { Session } from './session.js';
 import { negotiateStartup } from './startup-negotiation.js';
+import { StatementRewriter } from './statement-rewriter.js';
 
 export interface TlsFiles {
   /** PEM certificate chain. */
@@ -22,6 +24,11 @@ export interface ProxyServerOptions {
   readonly maxMessageSize?: number | undefined;
   /** How long a client may take to send its StartupMessage (PostgreSQL's authentication_timeout is 60 s). */
   readonly startupTimeoutMs?: number | undefined;
+  /**
+   * procgate's statements are recognised in sessions on the database that
+   * holds the procgate schema; sessions on other databases are pure pass-through.
+   */
+  readonly statements?: { readonly database: string; readonly catalog: ProcedureCatalog } | undefined;
 }
 
 /**
@@ -91,16 +98,23 @@ export class ProxyServer {
     this.pending.delete(socket);
     if (negotiation.kind === 'closed') return;
 
+    // PostgreSQL's default database is the one named like the user.
+    const database = negotiation.parameters.get('database') ?? negotiation.parameters.get('user');
     const sessionLogger = logger.child({
       user: negotiation.parameters.get('user'),
-      database: negotiation.parameters.get('database') ?? negotiation.parameters.get('user'),
+      database,
       tls: negotiation.tls,
     });
+    const statements = this.options.statements;
     const session = new Session(negotiation.socket, negotiation.tls, {
       backend: this.options.backend,
       cancelRegistry: this.cancelRegistry,
       maxMessageSize: this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       logger: sessionLogger,
+      rewriter:
+        statements !== undefined && statements.database === database
+          ? new StatementRewriter(statements.catalog, sessionLogger)
+          : undefined,
     });
     this.sessions.add(session);
     sessionLogger.debug('session started');

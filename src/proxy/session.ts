@@ -1,24 +1,27 @@
 import type net from 'node:net';
 import { PgError } from '../errors/pg-error.js';
 import type { Logger } from '../log/logger.js';
-import { classifyStatements } from '../sql/statement-classifier.js';
 import { withoutChannelBinding } from '../wire/authentication.js';
 import { writeErrorResponse } from '../wire/error-response.js';
-import { BackendType, FrontendType } from '../wire/protocol.js';
+import { BackendType } from '../wire/protocol.js';
 import type { BackendAddress } from './backend-address.js';
 import { connectBackend } from './backend-address.js';
 import type { CancelRegistry } from './cancel-registry.js';
 import { MessageFramer } from './message-framer.js';
+import { StatementRewriter } from './statement-rewriter.js';
 
 export interface SessionOptions {
   readonly backend: BackendAddress;
   readonly cancelRegistry: CancelRegistry;
   readonly maxMessageSize: number;
   readonly logger: Logger;
+  /** Rewrites procgate's statements; absent, the session is pure pass-through. */
+  readonly rewriter?: StatementRewriter | undefined;
 }
 
-/** Frontend messages whose SQL text the classifier must read. */
-const STATEMENT_MESSAGES: ReadonlySet<number> = new Set([FrontendType.query, FrontendType.parse]);
+const NONE: ReadonlySet<number> = new Set();
+/** A pass-through session reads nothing whole once started. */
+const STARTUP_DONE = NONE;
 /** Backend messages read whole until the first ReadyForQuery: authentication and session keys. */
 const STARTUP_BACKEND_MESSAGES: ReadonlySet<number> = new Set([
   BackendType.authentication,
@@ -26,8 +29,11 @@ const STARTUP_BACKEND_MESSAGES: ReadonlySet<number> = new Set([
   BackendType.readyForQuery,
   BackendType.parameterStatus,
 ]);
-/** Afterwards only ParameterStatus, to follow settings that change how SQL is lexed. */
-const STEADY_BACKEND_MESSAGES: ReadonlySet<number> = new Set([BackendType.parameterStatus]);
+/** Afterwards ParameterStatus (settings that change how SQL is lexed) and what the rewriter follows. */
+const STEADY_BACKEND_MESSAGES: ReadonlySet<number> = new Set([
+  BackendType.parameterStatus,
+  ...StatementRewriter.backendTypes,
+]);
 /** PostgreSQL sends no message larger than this; the limit only guards the framer. */
 const MAX_BACKEND_MESSAGE = 0x7fffffff;
 
@@ -47,19 +53,21 @@ export class Session {
   private readonly toBackend: MessageFramer;
   private readonly toClient: MessageFramer;
   private cancelKey: string | undefined;
+  private readonly rewriter: StatementRewriter | undefined;
   private backendSpoke = false;
-  private standardConformingStrings = true;
+  private started = false;
 
   constructor(client: net.Socket, clientTls: boolean, options: SessionOptions) {
     this.client = client;
     this.clientTls = clientTls;
     this.options = options;
     this.logger = options.logger;
+    this.rewriter = options.rewriter;
     this.backend = connectBackend(options.backend);
     this.toBackend = new MessageFramer({
       maxMessageSize: options.maxMessageSize,
-      wholeMessageTypes: STATEMENT_MESSAGES,
-      inspect: (type, message) => this.inspectFrontend(type, message),
+      wholeMessageTypes: this.rewriter === undefined ? NONE : StatementRewriter.frontendTypes,
+      inspect: (type, message) => this.rewriter?.fromClient(type, message),
       write: (bytes) => this.backend.write(bytes),
     });
     this.toClient = new MessageFramer({
@@ -139,12 +147,6 @@ export class Session {
     this.client.end(writeErrorResponse(pgError));
   }
 
-  private inspectFrontend(type: number, message: Buffer): Buffer | undefined {
-    const text = statementText(type, message);
-    classifyStatements(text, { standardConformingStrings: this.standardConformingStrings });
-    return undefined;
-  }
-
   private inspectBackend(type: number, message: Buffer): Buffer | undefined {
     switch (type) {
       case BackendType.authentication:
@@ -153,26 +155,25 @@ export class Session {
         this.cancelKey = this.options.cancelRegistry.register(message.subarray(5), this.options.backend);
         return undefined;
       case BackendType.readyForQuery:
-        this.toClient.wholeMessageTypes = STEADY_BACKEND_MESSAGES;
+        if (this.started) return this.rewriter?.fromServer(type, message);
+        // The first one ends the startup phase.
+        this.started = true;
+        this.toClient.wholeMessageTypes =
+          this.rewriter === undefined ? STARTUP_DONE : STEADY_BACKEND_MESSAGES;
         return undefined;
       case BackendType.parameterStatus: {
         const nameEnd = message.indexOf(0, 5);
-        if (message.toString('latin1', 5, nameEnd) === 'standard_conforming_strings') {
-          this.standardConformingStrings =
+        if (
+          this.rewriter !== undefined &&
+          message.toString('latin1', 5, nameEnd) === 'standard_conforming_strings'
+        ) {
+          this.rewriter.standardConformingStrings =
             message.toString('latin1', nameEnd + 1, message.length - 1) === 'on';
         }
         return undefined;
       }
       default:
-        return undefined;
+        return this.rewriter?.fromServer(type, message);
     }
   }
-}
-
-/** The SQL text of a whole Query or Parse message. */
-function statementText(type: number, message: Buffer): string {
-  if (type === FrontendType.query) return message.toString('utf8', 5, message.length - 1);
-  const nameEnd = message.indexOf(0, 5);
-  const textEnd = message.indexOf(0, nameEnd + 1);
-  return message.toString('utf8', nameEnd + 1, textEnd);
 }

@@ -1,12 +1,20 @@
 import type { PgError } from '../errors/pg-error.js';
 import { BackendType } from './protocol.js';
 
+/** One field of an ErrorResponse or NoticeResponse: its one-byte code and its text. */
+export type ErrorField = readonly [code: string, value: string];
+
 /**
  * Writes an ErrorResponse message for a PgError.
  * @see https://www.postgresql.org/docs/current/protocol-error-fields.html
  */
 export function writeErrorResponse(error: PgError): Buffer {
-  const fields: Array<[string, string]> = [
+  return writeErrorFields(BackendType.errorResponse, errorFields(error));
+}
+
+/** The fields PostgreSQL would send for `error`. */
+export function errorFields(error: PgError): ErrorField[] {
+  const fields: ErrorField[] = [
     ['S', error.severity],
     ['V', error.severity],
     ['C', error.code],
@@ -15,11 +23,27 @@ export function writeErrorResponse(error: PgError): Buffer {
   if (error.detail !== undefined) fields.push(['D', error.detail]);
   if (error.hint !== undefined) fields.push(['H', error.hint]);
   if (error.position !== undefined) fields.push(['P', String(error.position)]);
+  return fields;
+}
 
-  const parts = fields.map(([tag, value]) => Buffer.from(`${tag}${value}\0`, 'utf8'));
-  const body = Buffer.concat([...parts, Buffer.from([0])]);
+/** Reads the fields of a whole ErrorResponse (or NoticeResponse) message. */
+export function readErrorFields(message: Buffer): ErrorField[] {
+  const fields: ErrorField[] = [];
+  let offset = 5;
+  while (offset < message.length && message[offset] !== 0) {
+    const end = message.indexOf(0, offset + 1);
+    if (end < 0) break;
+    fields.push([String.fromCharCode(message[offset]!), message.toString('utf8', offset + 1, end)]);
+    offset = end + 1;
+  }
+  return fields;
+}
+
+/** Writes a message of `type` ('E' or 'N') with `fields`. */
+export function writeErrorFields(type: number, fields: readonly ErrorField[]): Buffer {
+  const body = Buffer.from(`${fields.map(([code, value]) => `${code}${value}\0`).join('')}\0`, 'utf8');
   const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = BackendType.errorResponse;
+  out[0] = type;
   out.writeInt32BE(4 + body.length, 1);
   body.copy(out, 5);
   return out;

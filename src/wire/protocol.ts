@@ -26,6 +26,8 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024;
 export const FrontendType = {
   query: 0x51, // 'Q'
   parse: 0x50, // 'P'
+  sync: 0x53, // 'S'
+  functionCall: 0x46, // 'F'
   terminate: 0x58, // 'X'
   password: 0x70, // 'p' (also SASLInitialResponse, SASLResponse, GSSResponse)
 } as const;

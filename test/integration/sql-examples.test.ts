@@ -4,7 +4,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startTestProxy, type TestDatabase, type TestProxy } from '../support/test-database.js';
+import {
+  createTestDatabase,
+  startTestProxy,
+  type TestDatabase,
+  type TestProxy,
+} from '../support/test-database.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLES = path.resolve('sql-examples');

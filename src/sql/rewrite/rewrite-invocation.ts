@@ -1,0 +1,112 @@
+import type { DeclaredParameter, ProcedureCatalog } from '../procedure-catalog.js';
+import type { Argument, ArgumentValue, Invocation, Span } from '../statement-ast.js';
+import type { SqlBuilder } from './sql-builder.js';
+import { placeholdersIn, type TypeRef, writeValue } from './value-expressions.js';
+
+/**
+ * EXECUTE PROCEDURE / CALL → `SELECT * FROM procgate.execute|call(...)`.
+ *
+ * A TABLE (query) argument is kept as text, to be read when the run starts;
+ * the rewrite also embeds the query once, in a `LIMIT 0` probe, so that
+ * PostgreSQL checks it now (names, privileges, syntax, with positions in the
+ * client's text) and deduces the types of the `$n` placeholders inside it
+ * before their values are taken.
+ */
+export function rewriteInvocation(
+  b: SqlBuilder,
+  source: string,
+  statement: Invocation,
+  functionName: 'execute' | 'call',
+  catalog: ProcedureCatalog,
+): void {
+  const declared = catalog.lookup(statement.name.value)?.parameters ?? null;
+  const scalars: Array<{ argument: Argument; position: number; expression: Span }> = [];
+  const tables: Array<{
+    argument: Argument;
+    position: number;
+    value: Extract<ArgumentValue, { kind: 'table' }>;
+  }> = [];
+  statement.args.forEach((argument, index) => {
+    if (argument.value.kind === 'table')
+      tables.push({ argument, position: index + 1, value: argument.value });
+    else scalars.push({ argument, position: index + 1, expression: argument.value.expression });
+  });
+
+  b.sql(`SELECT * FROM procgate.${functionName}(name => `).literal(statement.name.value);
+
+  // Tables first: their probes must deduce placeholder types before scalars use the same $n.
+  b.sql(', tables => ARRAY[');
+  b.list(tables, ({ argument, position, value }) => {
+    b.sql('procgate.table_arg(');
+    writeNameOrPosition(b, argument, position);
+    b.sql(', ');
+    if (value.source.kind === 'query') b.copyAsLiteral(value.source.query);
+    else b.literal(`SELECT * FROM ${source.slice(value.source.name.start, value.source.name.end)}`);
+    b.sql(', ');
+    writePlaceholderValues(
+      b,
+      source,
+      value.source.kind === 'query' ? value.source.query : value.source.name,
+      value.source.kind,
+    );
+    b.sql(', ARRAY[');
+    b.list(value.partitionBy, (key) => b.copyAsLiteral(key));
+    b.sql(']::text[])');
+  });
+  b.sql(']::procgate.table_value[]');
+
+  b.sql(', args => ARRAY[');
+  b.list(scalars, ({ argument, position, expression }) => {
+    b.sql('procgate.arg(');
+    writeNameOrPosition(b, argument, position);
+    b.sql(', ');
+    writeValue(b, source, expression, declaredType(declared, argument, position));
+    b.sql(')');
+  });
+  b.sql(']::procgate.arg_value[]');
+
+  b.sql(', into => ARRAY[');
+  b.list(statement.into, (table) => b.copyAsLiteral(table));
+  b.sql(']::text[]');
+
+  b.sql(', options => ARRAY[');
+  b.list(statement.options, (option) => {
+    b.sql('procgate.arg(').literal(option.name.value).sql(', NULL, ');
+    writeValue(b, source, option.value, undefined);
+    b.sql(')');
+  });
+  b.sql(']::procgate.arg_value[])');
+}
+
+function writeNameOrPosition(b: SqlBuilder, argument: Argument, position: number): void {
+  if (argument.name === null) b.sql(`NULL, ${position}`);
+  else b.literal(argument.name.value).sql(', NULL');
+}
+
+function declaredType(
+  declared: readonly DeclaredParameter[] | null,
+  argument: Argument,
+  position: number,
+): TypeRef | undefined {
+  const parameter =
+    argument.name === null
+      ? declared?.[position - 1]
+      : declared?.find((candidate) => candidate.name === argument.name!.value);
+  return parameter?.type == null ? undefined : { kind: 'name', name: parameter.type };
+}
+
+/**
+ * `(SELECT jsonb_build_object('1', {value, type}, ...) FROM (SELECT FROM (query) LIMIT 0) RIGHT JOIN one row)`:
+ * always exactly one row, and the query is analysed (FROM first) before the placeholders are typed.
+ */
+function writePlaceholderValues(b: SqlBuilder, source: string, span: Span, kind: 'query' | 'relation'): void {
+  const numbers = kind === 'query' ? placeholdersIn(source, span) : [];
+  b.sql('(SELECT jsonb_build_object(');
+  b.list(numbers, (n) => {
+    b.sql(`'${n}', jsonb_build_object('value', to_jsonb($${n}), 'type', pg_typeof($${n})::text)`);
+  });
+  b.sql(') FROM (SELECT FROM ');
+  if (kind === 'query') b.sql('(').copy(span).sql(')');
+  else b.copy(span);
+  b.sql(' AS procgate_input LIMIT 0) AS procgate_probe RIGHT JOIN (VALUES (1)) AS procgate_one (x) ON true)');
+}
