@@ -63,15 +63,13 @@ function writeParameter(b: SqlBuilder, source: string, parameter: ParameterDecla
   else b.sql('pg_typeof(NULL::').copy(parameter.type).sql(')');
   b.sql(`, ${parameter.table}, ${parameter.defaultValue !== null}, `);
   if (parameter.defaultValue === null) b.sql('NULL');
-  else {
+  else if (parameter.type === null) {
     b.sql('to_jsonb(');
-    writeValue(
-      b,
-      source,
-      parameter.defaultValue,
-      parameter.type === null ? undefined : { kind: 'span', span: parameter.type },
-    );
+    writeValue(b, source, parameter.defaultValue, undefined);
     b.sql(')');
+  } else {
+    // A default is assigned to its parameter: cast it to the declared type.
+    b.sql('to_jsonb((').copy(parameter.defaultValue).sql(')::').copy(parameter.type).sql(')');
   }
   b.sql(')');
 }

@@ -1,0 +1,35 @@
+/**
+ * Roles and schemas. Roles are cluster-wide, so another database's
+ * migration may be creating them at this very moment: a concurrent creator
+ * makes ours fail with duplicate_object or unique_violation, which only
+ * means the role now exists.
+ */
+export const rolesAndSchemas = `
+DO $roles$
+DECLARE
+  wanted text;
+BEGIN
+  FOREACH wanted IN ARRAY ARRAY['procgate_developer', 'procgate_admin'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = wanted) THEN
+      BEGIN
+        EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', wanted);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+      END;
+    END IF;
+  END LOOP;
+END
+$roles$;
+
+COMMENT ON ROLE procgate_developer IS 'procgate: may create LANGUAGE command and LANGUAGE javascript procedures';
+COMMENT ON ROLE procgate_admin IS 'procgate: sees and kills every run';
+
+-- migrate() creates procgate_internal before any migration, for schema_migrations.
+CREATE SCHEMA IF NOT EXISTS procgate_internal;
+REVOKE ALL ON SCHEMA procgate_internal FROM PUBLIC;
+COMMENT ON SCHEMA procgate_internal IS 'procgate storage and engine functions; not for users';
+
+CREATE SCHEMA procgate;
+GRANT USAGE ON SCHEMA procgate TO PUBLIC;
+COMMENT ON SCHEMA procgate IS 'procgate: read-only views of procedures and runs, and the SQL API functions';
+`;
