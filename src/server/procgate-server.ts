@@ -1,8 +1,11 @@
+import pg from 'pg';
+import { migrate } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
-import { startEmbeddedCluster } from '../postgres/embedded-cluster.js';
+import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';
 import type { BackendAddress } from '../proxy/backend-address.js';
 import { ProxyServer, type TlsFiles } from '../proxy/proxy-server.js';
+import { ProcedureCache } from './procedure-cache.js';
 
 export interface ProcgateServerOptions {
   /** An existing PostgreSQL; without it an embedded one is started in `dataDir`. */
@@ -29,28 +32,37 @@ export interface ProcgateServer {
 /** How long open sessions get to end on their own when the server stops. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
+/** What serves clients once PostgreSQL is there. */
+interface FrontEnd {
+  readonly proxy: ProxyServer;
+  readonly catalog: ProcedureCache;
+  readonly port: number;
+}
+
 /**
- * Starts procgate: the PostgreSQL behind it (embedded unless a URL is given)
- * and the wire front end.
+ * Starts procgate: the PostgreSQL behind it (embedded unless a URL is given),
+ * the procgate schema in its database, and the wire front end.
  */
 export async function startProcgateServer(options: ProcgateServerOptions): Promise<ProcgateServer> {
   const { logger } = options;
   if (options.databaseUrl !== undefined) {
     const database = await openExternalDatabase(options.databaseUrl);
-    const proxy = new ProxyServer({
-      backend: database.backend,
-      logger,
-      tls: options.tls,
-      maxMessageSize: options.maxMessageSize,
-    });
-    const address = await proxy.listen(options.port, options.host);
+    const front = await startFrontEnd(
+      options,
+      options.databaseUrl,
+      database.backend,
+      database.database ?? database.user ?? '',
+    );
     const user = database.user === undefined ? '' : `${encodeURIComponent(database.user)}@`;
     return {
-      url: `postgres://${user}${urlHost(options.host)}:${address.port}/${encodeURIComponent(database.database ?? '')}`,
+      url: `postgres://${user}${urlHost(options.host)}:${front.port}/${encodeURIComponent(database.database ?? '')}`,
       host: options.host,
-      port: address.port,
+      port: front.port,
       backend: database.backend,
-      stop: () => proxy.close(0),
+      stop: async () => {
+        await front.proxy.close(0);
+        await front.catalog.close();
+      },
     };
   }
 
@@ -59,32 +71,60 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
     password: options.password,
     logger,
   });
-  const proxy = new ProxyServer({
-    backend: cluster.backend,
-    logger,
-    tls: options.tls,
-    maxMessageSize: options.maxMessageSize,
-  });
-  let address: { port: number };
+  let front: FrontEnd;
   try {
-    address = await proxy.listen(options.port, options.host);
+    front = await startFrontEnd(options, cluster.url(), cluster.backend, EMBEDDED_DATABASE);
   } catch (error) {
     await cluster.stop();
     throw error;
   }
   return {
-    url: `postgres://${cluster.user}:${encodeURIComponent(cluster.password)}@${urlHost(options.host)}:${address.port}/procgate`,
+    url: `postgres://${cluster.user}:${encodeURIComponent(cluster.password)}@${urlHost(options.host)}:${front.port}/${EMBEDDED_DATABASE}`,
     host: options.host,
-    port: address.port,
+    port: front.port,
     backend: cluster.backend,
     stop: async () => {
       // Stop accepting first; PostgreSQL's fast shutdown then ends each session with a FATAL message
       // that reaches its client through the proxy.
-      const closing = proxy.close(SHUTDOWN_GRACE_MS);
+      const closing = front.proxy.close(SHUTDOWN_GRACE_MS);
+      await front.catalog.close();
       await cluster.stop();
       await closing;
     },
   };
+}
+
+/** Installs or upgrades the procgate schema, opens the catalog cache and starts listening. */
+async function startFrontEnd(
+  options: ProcgateServerOptions,
+  connectionString: string,
+  backend: BackendAddress,
+  database: string,
+): Promise<FrontEnd> {
+  const { logger } = options;
+  const client = new pg.Client({ connectionString, application_name: 'procgate migrate' });
+  await client.connect();
+  try {
+    const { applied, version } = await migrate(client, logger);
+    logger.info({ applied, version }, 'procgate schema ready');
+  } finally {
+    await client.end();
+  }
+  const catalog = await ProcedureCache.open(connectionString, logger);
+  const proxy = new ProxyServer({
+    backend,
+    logger,
+    tls: options.tls,
+    maxMessageSize: options.maxMessageSize,
+    statements: { database, catalog },
+  });
+  try {
+    const { port } = await proxy.listen(options.port, options.host);
+    return { proxy, catalog, port };
+  } catch (error) {
+    await catalog.close();
+    throw error;
+  }
 }
 
 function urlHost(host: string): string {

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { migrate } from '../../src/catalog/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyServer, type TlsFiles } from '../../src/proxy/proxy-server.js';
+import { ProcedureCache } from '../../src/server/procedure-cache.js';
 import type { SharedPostgres } from './global-setup.js';
 
 export function sharedPostgres(): SharedPostgres {
@@ -47,16 +49,26 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
+export interface TestProxyOptions {
+  readonly tls?: TlsFiles;
+  readonly maxMessageSize?: number;
+  /** Install the procgate schema in this database and recognise our statements in sessions on it. */
+  readonly statements?: TestDatabase;
+}
+
 /** Starts procgate's proxy on port 0 in front of the shared PostgreSQL. */
-export async function startTestProxy(
-  options: { tls?: TlsFiles; maxMessageSize?: number } = {},
-): Promise<TestProxy> {
+export async function startTestProxy(options: TestProxyOptions = {}): Promise<TestProxy> {
   const shared = sharedPostgres();
+  const cache = options.statements === undefined ? undefined : await installCatalog(options.statements);
   const server = new ProxyServer({
     backend: shared.backend,
     logger: silentLogger(),
     tls: options.tls,
     maxMessageSize: options.maxMessageSize,
+    statements:
+      cache === undefined || options.statements === undefined
+        ? undefined
+        : { database: options.statements.name, catalog: cache },
   });
   const { port } = await server.listen(0, '127.0.0.1');
   return {
@@ -72,8 +84,24 @@ export async function startTestProxy(
     }),
     url: (database) =>
       `postgres://${shared.user}:${encodeURIComponent(shared.password)}@127.0.0.1:${port}/${database}`,
-    close: () => server.close(0),
+    close: async () => {
+      await server.close(0);
+      await cache?.close();
+    },
   };
+}
+
+/** Migrates `db` as the server does at start and opens the proxy's catalog cache on it. */
+async function installCatalog(db: TestDatabase): Promise<ProcedureCache> {
+  const admin = new pg.Client(db.direct);
+  await admin.connect();
+  await migrate(admin);
+  await admin.end();
+  const { user, password, host, port, database } = db.direct;
+  return ProcedureCache.open(
+    `postgres://${user}:${encodeURIComponent(String(password))}@${host}:${port}/${database}`,
+    silentLogger(),
+  );
 }
 
 /** Backend connections to `database` other than the one asking. */

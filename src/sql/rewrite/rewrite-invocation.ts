@@ -65,7 +65,7 @@ export function rewriteInvocation(
   });
   b.sql(']::procgate.arg_value[]');
 
-  b.sql(', into => ARRAY[');
+  b.sql(', "into" => ARRAY[');
   b.list(statement.into, (table) => b.copyAsLiteral(table));
   b.sql(']::text[]');
 

@@ -53,7 +53,7 @@ AS $fn$
 DECLARE
   lang text := lower(p_language);
   mode text := lower(coalesce(p_execution_mode, 'distributed'));
-  args text[] := coalesce(p_args, '{}');
+  arg_list text[] := coalesce(p_args, '{}');
   native regprocedure;
   params jsonb;
   proc_options jsonb;
@@ -77,7 +77,7 @@ BEGIN
       USING ERRCODE = 'duplicate_function',
             HINT = 'CALL and DROP PROCEDURE of that name reach PostgreSQL''s procedure; choose another name.';
   END IF;
-  PERFORM procgate_internal.check_kind(caller, p_name, lang, p_type_name, p_command, args);
+  PERFORM procgate_internal.check_kind(caller, p_name, lang, p_type_name, p_command, arg_list);
   IF mode NOT IN ('distributed', 'nondistributed') THEN
     RAISE EXCEPTION 'invalid execution mode "%" for procedure "%": must be distributed or nondistributed',
       mode, p_name
@@ -97,7 +97,7 @@ BEGIN
     -- As for PostgreSQL's functions, replacing keeps the owner, grants and creation time.
     PERFORM procgate_internal.check_may_manage(caller, existing);
     UPDATE procgate_internal.procedures p
-       SET language = lang, type_name = p_type_name, command = p_command, args = args,
+       SET language = lang, type_name = p_type_name, command = p_command, args = arg_list,
            execution_mode = mode, parameters = params, returns = columns, options = proc_options
      WHERE p.id = existing.id;
     DELETE FROM procgate_internal.procedure_files f WHERE f.procedure_id = existing.id;
@@ -105,7 +105,7 @@ BEGIN
   ELSE
     INSERT INTO procgate_internal.procedures AS p
            (name, language, type_name, command, args, execution_mode, parameters, returns, options, owner)
-    VALUES (p_name, lang, p_type_name, p_command, args, mode, params, columns, proc_options, caller)
+    VALUES (p_name, lang, p_type_name, p_command, arg_list, mode, params, columns, proc_options, caller)
     ON CONFLICT (name) DO NOTHING
     RETURNING p.id INTO proc_id;
     IF proc_id IS NULL THEN

@@ -15,7 +15,7 @@ DECLARE
   problem text;
 BEGIN
   IF path IS NULL OR path = '' THEN
-    problem := 'a file path must not be empty';
+    problem := 'the path is empty';
   ELSIF strpos(path, chr(92)) > 0 THEN
     problem := 'backslashes are not allowed';
   ELSIF path ~ '[[:cntrl:]]' THEN

@@ -2,17 +2,23 @@
  * Roles and schemas. Roles are cluster-wide, so another database's
  * migration may be creating them at this very moment: a concurrent creator
  * makes ours fail with duplicate_object or unique_violation, which only
- * means the role now exists.
+ * means the role now exists. Only the creator comments on a role, as two
+ * concurrent COMMENTs on one shared object would collide too.
  */
 export const rolesAndSchemas = `
 DO $roles$
 DECLARE
-  wanted text;
+  wanted record;
 BEGIN
-  FOREACH wanted IN ARRAY ARRAY['procgate_developer', 'procgate_admin'] LOOP
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = wanted) THEN
+  FOR wanted IN
+    SELECT * FROM (VALUES
+      ('procgate_developer', 'procgate: may create LANGUAGE command and LANGUAGE javascript procedures'),
+      ('procgate_admin', 'procgate: sees and kills every run')) AS r (name, purpose)
+  LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = wanted.name) THEN
       BEGIN
-        EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', wanted);
+        EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', wanted.name);
+        EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', wanted.name, wanted.purpose);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
         NULL;
       END;
@@ -20,9 +26,6 @@ BEGIN
   END LOOP;
 END
 $roles$;
-
-COMMENT ON ROLE procgate_developer IS 'procgate: may create LANGUAGE command and LANGUAGE javascript procedures';
-COMMENT ON ROLE procgate_admin IS 'procgate: sees and kills every run';
 
 -- migrate() creates procgate_internal before any migration, for schema_migrations.
 CREATE SCHEMA IF NOT EXISTS procgate_internal;

@@ -1,0 +1,252 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Types of the procgate schema for kysely, as the `pg` driver returns rows:
+ * jsonb parsed, timestamptz as Date, bigint and numeric as strings (they
+ * can exceed a JavaScript number), interval as a postgres-interval object.
+ *
+ * @example
+ * const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+ * const queued = await db.selectFrom('procgate.runs').selectAll().where('state', '=', 'queued').execute();
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A value with its SQL type: how parameters, defaults and options are stored. */
+export interface TypedValue {
+  readonly value: JsonValue;
+  /** The type's SQL name, e.g. `integer`, `text[]`, `timestamp with time zone`. */
+  readonly type: string;
+}
+
+export type TypedValues = Readonly<Record<string, TypedValue>>;
+
+export const RUN_STATES = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'killed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const PROCEDURE_LANGUAGES = ['command', 'javascript', 'type'] as const;
+export type ProcedureLanguage = (typeof PROCEDURE_LANGUAGES)[number];
+
+export const EXECUTION_MODES = ['distributed', 'nondistributed'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+
+export type OutputStream = 'stdout' | 'stderr';
+
+/** One declared parameter; `default` is present only when the parameter has one. */
+export interface ParameterDefinition {
+  readonly name: string;
+  /** NULL for a TABLE parameter. */
+  readonly type: string | null;
+  readonly table: boolean;
+  readonly default?: JsonValue;
+}
+
+export interface ReturnColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** A TABLE argument of a run, read when the run starts. */
+export interface InputQuery {
+  /** NULL only for a positional TABLE argument of a nondistributed free-form procedure. */
+  readonly name: string | null;
+  readonly query: string;
+  /** Values of the `$n` placeholders inside `query`, keyed by n. */
+  readonly placeholders: TypedValues;
+  /** Source texts of the PARTITION BY expressions. */
+  readonly partition_by: readonly string[];
+}
+
+export interface FileEntry {
+  readonly path: string;
+  readonly size: number;
+}
+
+/** What the pg driver returns for an interval. */
+export interface PostgresInterval {
+  readonly years?: number;
+  readonly months?: number;
+  readonly days?: number;
+  readonly hours?: number;
+  readonly minutes?: number;
+  readonly seconds?: number;
+  readonly milliseconds?: number;
+  toPostgres(): string;
+  toISO(): string;
+}
+
+/** jsonb: read parsed, written as JSON text. */
+type Jsonb<T> = ColumnType<T, string, string>;
+type NullableJsonb<T> = ColumnType<T | null, string | null, string | null>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+/** int8 and numeric arrive as strings. */
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+type Numeric = ColumnType<string, string | number, string | number>;
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: Generated<Date>;
+}
+
+export interface ProceduresTable {
+  id: ColumnType<string, never, never>;
+  name: string;
+  language: ProcedureLanguage;
+  type_name: string | null;
+  command: string | null;
+  args: Generated<string[]>;
+  execution_mode: Generated<ExecutionMode>;
+  /** NULL: free-form procedure. */
+  parameters: NullableJsonb<ParameterDefinition[]>;
+  returns: NullableJsonb<ReturnColumn[]>;
+  options: Generated<Jsonb<TypedValues>>;
+  owner: string;
+  /** Roles granted EXECUTE; `public` for PUBLIC. */
+  execute_roles: Generated<string[]>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ProcedureFilesTable {
+  procedure_id: Int8;
+  path: string;
+  content: Buffer;
+}
+
+export interface RunsTable {
+  run_id: Generated<string>;
+  procedure_id: Int8 | null;
+  procedure: string;
+  state: Generated<RunState>;
+  run_tag: string | null;
+  params: Generated<Jsonb<TypedValues>>;
+  input_queries: Generated<Jsonb<InputQuery[]>>;
+  output_tables: Generated<string[]>;
+  options: Generated<Jsonb<TypedValues>>;
+  submitted_by: string;
+  created_at: Generated<Timestamp>;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  progress: Generated<Numeric>;
+  segments_total: number | null;
+  segments_succeeded: Generated<number>;
+  segments_failed: Generated<number>;
+  rows_in: Generated<Int8>;
+  rows_out: Generated<Int8>;
+  error: string | null;
+  results: NullableJsonb<JsonValue>;
+  worker: string | null;
+  heartbeat_at: NullableTimestamp;
+}
+
+export interface RunSegmentsTable {
+  run_id: string;
+  segment: number;
+  state: Generated<RunState>;
+  worker: string | null;
+  pid: number | null;
+  attempt: Generated<number>;
+  lease_until: NullableTimestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  exit_code: number | null;
+  rows_in: Generated<Int8>;
+  rows_out: Generated<Int8>;
+  progress: Generated<Numeric>;
+  message: string | null;
+  results: NullableJsonb<JsonValue>;
+}
+
+export interface RunOutputTable {
+  run_id: string;
+  segment: Generated<number>;
+  stream: OutputStream;
+  line_no: Int8;
+  line: string;
+  at: Generated<Timestamp>;
+}
+
+/** Views are read-only: selectable, never insertable or updatable. */
+type ReadOnly<Row> = { [K in keyof Row]: ColumnType<Row[K], never, never> };
+
+export type ProceduresView = ReadOnly<{
+  name: string;
+  type: string | null;
+  language: ProcedureLanguage;
+  command: string | null;
+  args: string[];
+  execution_mode: ExecutionMode;
+  files: FileEntry[];
+  parameters: ParameterDefinition[] | null;
+  options: TypedValues;
+  owner: string;
+  created_at: Date;
+}>;
+
+export type RunsView = ReadOnly<{
+  run_id: string;
+  procedure: string;
+  state: RunState;
+  run_tag: string | null;
+  params: TypedValues;
+  input_queries: InputQuery[];
+  output_tables: string[];
+  options: TypedValues;
+  submitted_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  /** NULL until the run starts; grows until it finishes. */
+  duration: PostgresInterval | null;
+  progress: string;
+  segments_total: number | null;
+  segments_succeeded: number;
+  segments_failed: number;
+  rows_in: string;
+  rows_out: string;
+  error: string | null;
+  results: JsonValue | null;
+  worker: string | null;
+  heartbeat_at: Date | null;
+}>;
+
+export type RunSegmentsView = ReadOnly<{
+  run_id: string;
+  segment: number;
+  state: RunState;
+  worker: string | null;
+  pid: number | null;
+  attempt: number;
+  started_at: Date | null;
+  finished_at: Date | null;
+  exit_code: number | null;
+  rows_in: string;
+  rows_out: string;
+  progress: string;
+  message: string | null;
+  results: JsonValue | null;
+}>;
+
+export type RunOutputView = ReadOnly<{
+  run_id: string;
+  segment: number;
+  stream: OutputStream;
+  line_no: string;
+  line: string;
+  at: Date;
+}>;
+
+/** The procgate schema as kysely sees it: storage tables and the views users read. */
+export interface Database {
+  'procgate_internal.schema_migrations': SchemaMigrationsTable;
+  'procgate_internal.procedures': ProceduresTable;
+  'procgate_internal.procedure_files': ProcedureFilesTable;
+  'procgate_internal.runs': RunsTable;
+  'procgate_internal.run_segments': RunSegmentsTable;
+  'procgate_internal.run_output': RunOutputTable;
+  'procgate.procedures': ProceduresView;
+  'procgate.runs': RunsView;
+  'procgate.run_segments': RunSegmentsView;
+  'procgate.run_output': RunOutputView;
+}

@@ -1,0 +1,11 @@
+import { sql as catalog } from './0001-catalog.js';
+
+/** A schema version: its SQL runs once, in one transaction. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration, oldest first. Versions only grow; a released migration never changes. */
+export const migrations: readonly Migration[] = [{ version: 1, name: 'catalog', sql: catalog }];

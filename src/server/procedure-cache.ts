@@ -1,0 +1,104 @@
+import pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import type { DeclaredParameter, ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
+
+/** The channel the SQL API notifies, with a procedure's name, when a procedure is created, changed or dropped. */
+export const CATALOG_CHANNEL = 'procgate_catalog';
+
+interface ProcedureRow {
+  readonly name: string;
+  readonly parameters: ReadonlyArray<{ name: string; type?: string | null; table?: boolean }> | null;
+}
+
+/**
+ * An in-memory copy of which procedures exist and their declared parameters,
+ * for the proxy to consult synchronously while it rewrites statements. Kept
+ * current by LISTEN/NOTIFY on {@link CATALOG_CHANNEL}; a lost connection is
+ * re-opened and the whole catalog reloaded.
+ *
+ * Being a copy of committed state, it does not see a procedure created in a
+ * session's still-open transaction: there CALL/DROP of that name go to
+ * PostgreSQL, and EXECUTE PROCEDURE types `$n` as text.
+ */
+export class ProcedureCache implements ProcedureCatalog {
+  private procedures = new Map<string, ProcedureInfo>();
+  private client: pg.Client | undefined;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly connectionString: string,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(connectionString: string, logger: Logger): Promise<ProcedureCache> {
+    const cache = new ProcedureCache(connectionString, logger);
+    await cache.connect();
+    return cache;
+  }
+
+  lookup(name: string): ProcedureInfo | undefined {
+    return this.procedures.get(name);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: 'procgate catalog',
+    });
+    client.on('error', (error) => this.reconnect(error));
+    client.on('notification', (message) => {
+      if (message.channel === CATALOG_CHANNEL && message.payload !== undefined)
+        void this.reload(message.payload);
+    });
+    await client.connect();
+    // Listen before loading, so no change between the two is missed.
+    await client.query(`LISTEN ${CATALOG_CHANNEL}`);
+    const result = await client.query<ProcedureRow>(
+      'SELECT name, parameters FROM procgate_internal.procedures',
+    );
+    this.procedures = new Map(result.rows.map((row) => [row.name, toInfo(row)]));
+    this.client = client;
+  }
+
+  private async reload(name: string): Promise<void> {
+    try {
+      const result = await this.client?.query<ProcedureRow>(
+        'SELECT name, parameters FROM procgate_internal.procedures WHERE name = $1',
+        [name],
+      );
+      const row = result?.rows[0];
+      if (row === undefined) this.procedures.delete(name);
+      else this.procedures.set(name, toInfo(row));
+    } catch (error) {
+      this.logger.warn({ err: error, name }, 'could not reload a procedure into the catalog cache');
+    }
+  }
+
+  private reconnect(error: unknown): void {
+    if (this.closed) return;
+    this.logger.warn({ err: error }, 'catalog cache lost its connection; reconnecting');
+    void this.client?.end().catch(() => undefined);
+    this.client = undefined;
+    this.retryTimer = setTimeout(() => {
+      this.connect().catch((failure: unknown) => this.reconnect(failure));
+    }, 1000);
+    this.retryTimer.unref();
+  }
+}
+
+function toInfo(row: ProcedureRow): ProcedureInfo {
+  if (row.parameters === null) return { parameters: null };
+  const parameters: DeclaredParameter[] = row.parameters.map((parameter) => ({
+    name: parameter.name,
+    type: parameter.type ?? null,
+    table: parameter.table === true,
+  }));
+  return { parameters };
+}

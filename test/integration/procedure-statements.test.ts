@@ -1,0 +1,279 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  startTestProxy,
+  type TestDatabase,
+  type TestProxy,
+} from '../support/test-database.js';
+
+const execFileAsync = promisify(execFile);
+
+let db: TestDatabase;
+let proxy: TestProxy;
+let client: pg.Client;
+
+beforeAll(async () => {
+  db = await createTestDatabase('statements');
+  proxy = await startTestProxy({ statements: db });
+  client = new pg.Client(proxy.config(db.name));
+  await client.connect();
+  await client.query(`
+    CREATE TABLE docs (id int PRIMARY KEY, lang text, body text);
+    INSERT INTO docs VALUES (1, 'en', 'a b c'), (2, 'de', 'd e'), (3, 'en', 'f');
+    CREATE PROCEDURE word_count(docs TABLE, min_len int DEFAULT 2, tag text DEFAULT 'x')
+      LANGUAGE command COMMAND 'python3' ARGS ('wc.py')
+      FILES ('wc.py' = $py$import sys; print("hello, world")$py$)
+      WITH (max_concurrency_per_node = 2);
+    CREATE PROCEDURE anything LANGUAGE javascript FILES ('main.js' = 'export default () => 1');
+  `);
+  // The catalog cache learns of new procedures through NOTIFY; wait until it knows them.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+});
+
+afterAll(async () => {
+  await client.end();
+  await proxy.close();
+  await db.drop();
+});
+
+async function psql(sql: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await execFileAsync('psql', [proxy.url(db.name), '--no-psqlrc', '-c', sql]);
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failure = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
+  }
+}
+
+async function errorOf(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string; position?: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error === undefined) throw new Error('expected an error');
+  return error as { code: string; message: string; position?: string };
+}
+
+describe('CREATE / SHOW PROCEDURE', () => {
+  it('stores procedures and shows them', async () => {
+    const shown = await client.query('SHOW PROCEDURES');
+    expect(shown.rows.map((row) => row.name).sort()).toEqual(['anything', 'word_count']);
+    const one = await client.query('SHOW PROCEDURE word_count');
+    expect(one.rows).toHaveLength(1);
+    expect(one.rows[0]).toMatchObject({
+      name: 'word_count',
+      language: 'command',
+      command: 'python3',
+      args: ['wc.py'],
+    });
+    const view = await client.query(
+      "SELECT execution_mode, owner FROM procgate.procedures WHERE name = 'word_count'",
+    );
+    expect(view.rows[0]).toEqual({ execution_mode: 'distributed', owner: 'procgate' });
+  });
+
+  it('refuses a duplicate with 42723 and replaces with OR REPLACE', async () => {
+    expect(await errorOf(client.query("CREATE PROCEDURE anything TYPE 'sql'"))).toMatchObject({
+      code: '42723',
+    });
+    await client.query("CREATE OR REPLACE PROCEDURE anything TYPE 'sql' EXECUTION MODE NONDISTRIBUTED");
+    const row = await client.query(
+      "SELECT language, execution_mode FROM procgate.procedures WHERE name = 'anything'",
+    );
+    expect(row.rows[0]).toEqual({ language: 'type', execution_mode: 'nondistributed' });
+  });
+
+  it('rejects FILES paths that leave the procedure root with 22023', async () => {
+    for (const path of ['/etc/passwd', '../x', 'a/../../x']) {
+      const error = await errorOf(
+        client.query(`CREATE PROCEDURE bad_files LANGUAGE command COMMAND 'x' FILES ('${path}' = 'y')`),
+      );
+      expect(error.code, path).toBe('22023');
+    }
+  });
+});
+
+describe('EXECUTE PROCEDURE', () => {
+  it('creates a queued run with parameters evaluated by PostgreSQL and typed', async () => {
+    const result = await client.query(
+      "EXECUTE PROCEDURE word_count(docs => TABLE (SELECT id, body FROM docs WHERE lang = 'en'), min_len => 2 + 1) INTO word_counts WITH (run_tag = 'nightly')",
+    );
+    expect(result.command).toBe('SELECT');
+    expect(result.rows).toHaveLength(1);
+    const [run] = result.rows;
+    expect(run).toMatchObject({ procedure: 'word_count', state: 'queued', run_tag: 'nightly' });
+    const stored = await client.query(
+      'SELECT params, input_queries, output_tables FROM procgate.runs WHERE run_id = $1',
+      [run.run_id],
+    );
+    expect(stored.rows[0].params).toMatchObject({
+      min_len: { value: 3, type: 'integer' },
+      tag: { value: 'x', type: 'text' },
+    });
+    expect(JSON.stringify(stored.rows[0].input_queries)).toContain(
+      "SELECT id, body FROM docs WHERE lang = 'en'",
+    );
+    expect(stored.rows[0].output_tables).toEqual(['word_counts']);
+  });
+
+  it('takes $n placeholders in the extended protocol, also inside TABLE (select)', async () => {
+    const result = await client.query(
+      'EXECUTE PROCEDURE word_count(docs => TABLE (SELECT id FROM docs WHERE lang = $1 AND id > $3), min_len => $2)',
+      ['de', 7, 0],
+    );
+    const stored = await client.query('SELECT params, input_queries FROM procgate.runs WHERE run_id = $1', [
+      result.rows[0].run_id,
+    ]);
+    expect(stored.rows[0].params.min_len).toEqual({ value: 7, type: 'integer' });
+    expect(JSON.stringify(stored.rows[0].input_queries)).toContain('"value":"de"');
+    expect(JSON.stringify(stored.rows[0].input_queries)).toContain('"value":0');
+  });
+
+  it('describes placeholders with the declared parameter types', async () => {
+    const sql = postgres(proxy.url(db.name), { max: 1 });
+    try {
+      const described = await sql
+        .unsafe('EXECUTE PROCEDURE word_count(docs => TABLE (docs), min_len => $1, tag => $2)', [], {
+          prepare: true,
+        })
+        .describe();
+      expect(described.types).toEqual([23, 25]); // int4, text
+      expect(described.columns?.map((column) => column.name)).toContain('run_id');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('leaves no run behind when the transaction rolls back', async () => {
+    const before = await client.query('SELECT count(*)::int AS n FROM procgate.runs');
+    await client.query('BEGIN');
+    await client.query('EXECUTE PROCEDURE word_count(docs => TABLE (docs))');
+    await client.query('ROLLBACK');
+    const after = await client.query('SELECT count(*)::int AS n FROM procgate.runs');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it("keeps PostgreSQL's semantics in a query that mixes our statements with others", async () => {
+    const results = (await client.query(
+      "SELECT 1 AS a; EXECUTE PROCEDURE anything(x => 'y'); SELECT 2 AS b",
+    )) as unknown as pg.QueryResult[];
+    expect(results.map((r) => r.command)).toEqual(['SELECT', 'SELECT', 'SELECT']);
+    expect(results[1]?.rows[0].state).toBe('queued');
+    // An error stops the rest and rolls back the implicit transaction.
+    await client.query('CREATE TABLE marks (v int)');
+    const error = await errorOf(
+      client.query('INSERT INTO marks VALUES (1); EXECUTE PROCEDURE nope(); INSERT INTO marks VALUES (2)'),
+    );
+    expect(error.code).toBe('42883');
+    expect((await client.query('SELECT count(*)::int AS n FROM marks')).rows[0].n).toBe(0);
+  });
+
+  it('checks declared parameters: unknown name, missing value, wrong type each name the parameter', async () => {
+    const unknown = await errorOf(
+      client.query('EXECUTE PROCEDURE word_count(docs => TABLE (docs), colour => 1)'),
+    );
+    expect(unknown).toMatchObject({ code: '22023' });
+    expect(unknown.message).toContain('colour');
+    const missing = await errorOf(client.query('EXECUTE PROCEDURE word_count(min_len => 1)'));
+    expect(missing).toMatchObject({ code: '22023' });
+    expect(missing.message).toContain('docs');
+    const wrong = await errorOf(
+      client.query("EXECUTE PROCEDURE word_count(docs => TABLE (docs), min_len => 'many')"),
+    );
+    expect(wrong.code).toMatch(/^22/);
+  });
+
+  it('reports an unknown procedure with 42883', async () => {
+    expect(await errorOf(client.query('EXECUTE PROCEDURE no_such_procedure()'))).toMatchObject({
+      code: '42883',
+    });
+  });
+});
+
+describe('errors point at the right character', () => {
+  it('puts the caret of a syntax error of ours under the offending token in psql', async () => {
+    const { stderr, code } = await psql("SELECT 1; KILL RUN 'x' 'y'");
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('ERROR:  syntax error at or near "\'y\'"');
+    const lines = stderr.split('\n');
+    const line = lines.findIndex((l) => l.startsWith('LINE 1: '));
+    expect(lines[line]).toBe("LINE 1: SELECT 1; KILL RUN 'x' 'y'");
+    expect(lines[line + 1]?.indexOf('^')).toBe("LINE 1: SELECT 1; KILL RUN 'x' ".length);
+  });
+
+  it("maps PostgreSQL's own error inside an argument back to the user's text", async () => {
+    const text = 'EXECUTE PROCEDURE word_count(docs => TABLE (SELECT nosuch FROM docs))';
+    const error = await errorOf(client.query(text));
+    expect(error.code).toBe('42703');
+    expect(Number(error.position)).toBe(text.indexOf('nosuch') + 1);
+    const { stderr } = await psql(text);
+    const lines = stderr.split('\n');
+    const line = lines.findIndex((l) => l.startsWith('LINE 1: '));
+    // psql shortens long lines with "...", so find the column in the line it printed.
+    expect(lines[line + 1]?.indexOf('^')).toBe(lines[line]?.indexOf('nosuch'));
+  });
+
+  it('maps the position of a bad cast in a parameter expression', async () => {
+    const text = "EXECUTE PROCEDURE anything(n => 'abc'::int)";
+    const error = await errorOf(client.query(text));
+    expect(error.code).toBe('22P02');
+    expect(Number(error.position)).toBe(text.indexOf("'abc'") + 1);
+  });
+});
+
+describe('KILL, DROP', () => {
+  it('kills a run by id and by procedure and tag', async () => {
+    const run = (await client.query('EXECUTE PROCEDURE anything()')).rows[0];
+    const killed = await client.query(`KILL RUN '${run.run_id}'`);
+    expect(killed.rows).toEqual([{ run_id: run.run_id, state: 'killed' }]);
+    await client.query("EXECUTE PROCEDURE anything() WITH (run_tag = 'batch7')");
+    await client.query("EXECUTE PROCEDURE anything() WITH (run_tag = 'batch7')");
+    const byTag = await client.query("KILL RUNS OF PROCEDURE anything WITH (run_tag = 'batch7')");
+    expect(byTag.rows).toHaveLength(2);
+    const status = await client.query("SHOW PROCEDURE STATUS WITH (run_tag = 'batch7')");
+    expect(status.rows.map((row) => row.state)).toEqual(['killed', 'killed']);
+    expect(await errorOf(client.query("KILL RUN 'not-a-uuid'"))).toMatchObject({ code: '22P02' });
+  });
+
+  it('drops a procedure, killing its queued runs', async () => {
+    await client.query("CREATE PROCEDURE short_lived TYPE 'sql'");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const run = (await client.query('EXECUTE PROCEDURE short_lived()')).rows[0];
+    const dropped = await client.query('DROP PROCEDURE short_lived');
+    expect(dropped.rows[0]).toMatchObject({ procedure: 'short_lived' });
+    const state = await client.query('SELECT state FROM procgate.runs WHERE run_id = $1', [run.run_id]);
+    expect(state.rows[0].state).toBe('killed');
+    expect(await errorOf(client.query('EXECUTE PROCEDURE short_lived()'))).toMatchObject({ code: '42883' });
+  });
+});
+
+describe("PostgreSQL's own statements pass through", () => {
+  it('native CREATE PROCEDURE, CALL, DROP PROCEDURE, PREPARE/EXECUTE and CREATE TRIGGER ... EXECUTE PROCEDURE', async () => {
+    await client.query(`
+      CREATE TABLE audit (v int);
+      CREATE PROCEDURE native_insert(v int) LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (v); END $$;
+      CALL native_insert(41);
+      CREATE PROCEDURE native_sql(v int) LANGUAGE sql BEGIN ATOMIC INSERT INTO audit VALUES (v); END;
+      CALL native_sql(42);
+      PREPARE procedure AS SELECT count(*)::int AS n FROM audit;
+    `);
+    expect((await client.query('EXECUTE procedure')).rows[0].n).toBe(2);
+    await client.query(`
+      CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.v := NEW.v + 100; RETURN NEW; END $$;
+      CREATE TRIGGER bump_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE PROCEDURE bump();
+      INSERT INTO audit VALUES (1);
+      DROP PROCEDURE native_insert;
+      DROP PROCEDURE native_sql(int);
+    `);
+    const rows = await client.query('SELECT v FROM audit ORDER BY v');
+    expect(rows.rows.map((r) => r.v)).toEqual([41, 42, 101]);
+    expect(await errorOf(client.query('CALL native_insert(1)'))).toMatchObject({ code: '42883' });
+  });
+});
