@@ -1,15 +1,23 @@
 import type { Logger } from '../log/logger.js';
-import type { ProcedureCatalog } from '../sql/procedure-catalog.js';
+import type { ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 import type { PositionMap } from '../sql/rewrite/position-map.js';
-import { rewriteQuery } from '../sql/rewrite-query.js';
-import { errorFields, readErrorFields, writeErrorFields } from '../wire/error-response.js';
+import { type CatalogEffect, rewriteQuery } from '../sql/rewrite-query.js';
+import { type ErrorField, errorFields, readErrorFields, writeErrorFields } from '../wire/error-response.js';
 import { BackendType, FrontendType } from '../wire/protocol.js';
 
 /** A rewritten statement whose errors are still to come, and the sync point that answers it. */
 interface PendingRewrite {
   readonly ordinal: number;
   readonly positions: PositionMap;
+  readonly effects: readonly CatalogEffect[];
+  failed: boolean;
 }
+
+/**
+ * How long the session trusts what it saw itself over the shared catalog
+ * cache, which learns of changes by NOTIFY a moment after they commit.
+ */
+const OVERLAY_TTL_MS = 10_000;
 
 /**
  * The SQL side of one session: rewrites our statements in Query and Parse
@@ -25,6 +33,20 @@ export class StatementRewriter {
   private readonly catalog: ProcedureCatalog;
   private readonly logger: Logger;
   private readonly pending: PendingRewrite[] = [];
+  /** Procedures this session created (info) or dropped (null) itself, by name, with when. */
+  private readonly overlay = new Map<string, { info: ProcedureInfo | null; at: number }>();
+  /**
+   * What this session knows: its own recent CREATE and DROP PROCEDURE first,
+   * so `CREATE PROCEDURE p ...; CALL p()` works at once (even inside the
+   * creating transaction), then the shared cache.
+   */
+  private readonly view: ProcedureCatalog = {
+    lookup: (name) => {
+      const own = this.overlay.get(name);
+      if (own !== undefined && Date.now() - own.at < OVERLAY_TTL_MS) return own.info ?? undefined;
+      return this.catalog.lookup(name);
+    },
+  };
   private sentSyncs = 0;
   private receivedSyncs = 0;
   standardConformingStrings = true;
@@ -75,39 +97,58 @@ export class StatementRewriter {
   fromServer(type: number, message: Buffer): Buffer | undefined {
     if (type === BackendType.readyForQuery) {
       this.receivedSyncs += 1;
-      while (this.pending.length > 0 && this.pending[0]!.ordinal < this.receivedSyncs) this.pending.shift();
+      while (this.pending.length > 0 && this.pending[0]!.ordinal < this.receivedSyncs) {
+        const done = this.pending.shift()!;
+        if (!done.failed)
+          for (const effect of done.effects)
+            this.overlay.set(effect.name, { info: effect.info, at: Date.now() });
+      }
       return undefined;
     }
     const pending = this.pending[0];
     if (pending === undefined || pending.ordinal !== this.receivedSyncs) return undefined;
+    pending.failed = true;
     return mapError(message, pending.positions);
   }
 
   private rewrite(text: string, ordinal: number): string | undefined {
     const result = rewriteQuery(text, {
-      catalog: this.catalog,
+      catalog: this.view,
       standardConformingStrings: this.standardConformingStrings,
     });
     if (result.kind === 'passthrough') return undefined;
     this.logger.debug({ rewritten: result.text }, 'rewrote statement');
-    this.pending.push({ ordinal, positions: result.positions });
+    this.pending.push({ ordinal, positions: result.positions, effects: result.effects, failed: false });
     return result.text;
   }
 }
 
-/** An ErrorResponse with its position moved to the client's text, or replaced by our own error. */
+/**
+ * An ErrorResponse about rewritten text, as the client should see it: its
+ * position moved to the client's text (or our own error in its place), and
+ * without the CONTEXT lines that only name procgate's internal functions.
+ * Undefined when nothing changes.
+ */
 function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
   const fields = readErrorFields(message);
   const position = fields.find(([code]) => code === 'P');
-  if (position === undefined) return undefined;
-  const mapped = positions.map(Number.parseInt(position[1], 10));
-  if (mapped === undefined) return undefined;
-  if (mapped.kind === 'replace')
+  const mapped = position === undefined ? undefined : positions.map(Number.parseInt(position[1], 10));
+  if (mapped?.kind === 'replace')
     return writeErrorFields(BackendType.errorResponse, errorFields(mapped.error));
-  return writeErrorFields(
-    BackendType.errorResponse,
-    fields.map(([code, value]) => (code === 'P' ? ['P', String(mapped.position)] : [code, value])),
-  );
+  const internalContext = fields.some(([code, value]) => code === 'W' && isInternalContext(value));
+  if (mapped === undefined && !internalContext) return undefined;
+  const visible = fields
+    .filter(([code, value]) => !(code === 'W' && isInternalContext(value)))
+    .map(
+      ([code, value]): ErrorField =>
+        code === 'P' && mapped !== undefined ? ['P', String(mapped.position)] : [code, value],
+    );
+  return writeErrorFields(BackendType.errorResponse, visible);
+}
+
+/** CONTEXT that only tells which of procgate's SQL API functions raised the error. */
+function isInternalContext(context: string): boolean {
+  return context.split('\n').every((line) => /procgate_internal\.|^SQL function "/.test(line));
 }
 
 function writeQuery(text: string): Buffer {

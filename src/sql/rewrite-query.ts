@@ -1,7 +1,7 @@
 import type { PgError } from '../errors/pg-error.js';
 import type { LexOptions } from './lexer.js';
 import { parseStatement, StatementError } from './parse-statement.js';
-import type { ProcedureCatalog } from './procedure-catalog.js';
+import type { ProcedureCatalog, ProcedureInfo } from './procedure-catalog.js';
 import { isProcgateStatement } from './recognize-statement.js';
 import { PositionMap, type RewrittenStatement } from './rewrite/position-map.js';
 import {
@@ -24,9 +24,20 @@ export interface RewriteContext extends LexOptions {
   readonly catalog: ProcedureCatalog;
 }
 
+/** A change to the catalog that the text makes if it succeeds: a procedure created (info) or dropped (null). */
+export interface CatalogEffect {
+  readonly name: string;
+  readonly info: ProcedureInfo | null;
+}
+
 export type QueryRewrite =
   | { readonly kind: 'passthrough' }
-  | { readonly kind: 'rewritten'; readonly text: string; readonly positions: PositionMap };
+  | {
+      readonly kind: 'rewritten';
+      readonly text: string;
+      readonly positions: PositionMap;
+      readonly effects: readonly CatalogEffect[];
+    };
 
 const PASSTHROUGH: QueryRewrite = { kind: 'passthrough' };
 
@@ -56,6 +67,7 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
 
   const b = new SqlBuilder(text);
   const rewritten: RewrittenStatement[] = [];
+  const effects: CatalogEffect[] = [];
   let copied = 0;
   for (const span of ours) {
     b.copy({ start: copied, end: span.start });
@@ -64,8 +76,11 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
     try {
       // Written apart first: a statement that fails half-way leaves nothing behind.
       const statement = new SqlBuilder(text);
-      writeStatement(statement, text, parseStatement(text, span, context), context);
+      const parsed = parseStatement(text, span, context);
+      writeStatement(statement, text, parsed, context);
       b.append(statement);
+      const effect = catalogEffect(text, parsed);
+      if (effect !== undefined) effects.push(effect);
     } catch (caught) {
       if (!(caught instanceof StatementError)) throw caught;
       error = caught.toPgError(toPgPosition(text, caught.offset));
@@ -85,7 +100,21 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
     kind: 'rewritten',
     text: output,
     positions: new PositionMap(text, output, b.sourcePieces(), rewritten),
+    effects,
   };
+}
+
+/** What CREATE and DROP PROCEDURE will change in the catalog, for the session to know at once. */
+function catalogEffect(source: string, statement: ProcgateStatement): CatalogEffect | undefined {
+  if (statement.kind === 'drop-procedure') return { name: statement.name.value, info: null };
+  if (statement.kind !== 'create-procedure') return undefined;
+  const parameters =
+    statement.parameters?.map((parameter) => ({
+      name: parameter.name.value,
+      type: parameter.type === null ? null : source.slice(parameter.type.start, parameter.type.end),
+      table: parameter.table,
+    })) ?? null;
+  return { name: statement.name.value, info: { parameters } };
 }
 
 function writeStatement(
@@ -96,25 +125,35 @@ function writeStatement(
 ): void {
   switch (statement.kind) {
     case 'create-procedure':
-      return rewriteCreateProcedure(b, source, statement);
+      rewriteCreateProcedure(b, source, statement);
+      break;
     case 'execute-procedure':
-      return rewriteInvocation(b, source, statement, 'execute', context.catalog);
+      rewriteInvocation(b, source, statement, 'execute', context.catalog);
+      break;
     case 'call-procedure':
-      return rewriteInvocation(b, source, statement, 'call', context.catalog);
+      rewriteInvocation(b, source, statement, 'call', context.catalog);
+      break;
     case 'kill-run':
-      return rewriteKillRun(b, statement);
+      rewriteKillRun(b, statement);
+      break;
     case 'kill-runs':
-      return rewriteKillRuns(b, source, statement);
+      rewriteKillRuns(b, source, statement);
+      break;
     case 'drop-procedure':
-      return rewriteDropProcedure(b, statement);
+      rewriteDropProcedure(b, statement);
+      break;
     case 'show-procedures':
-      return rewriteShowProcedures(b, statement);
+      rewriteShowProcedures(b, statement);
+      break;
     case 'show-procedure':
-      return rewriteShowProcedure(b, statement);
+      rewriteShowProcedure(b, statement);
+      break;
     case 'show-procedure-status':
-      return rewriteShowProcedureStatus(b, source, statement);
+      rewriteShowProcedureStatus(b, source, statement);
+      break;
     case 'grant-execute':
     case 'revoke-execute':
-      return rewriteGrantExecute(b, statement);
+      rewriteGrantExecute(b, statement);
+      break;
   }
 }

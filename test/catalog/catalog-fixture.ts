@@ -103,3 +103,37 @@ export async function one<Row extends pg.QueryResultRow = Record<string, unknown
   expect(result.rows, sql).toHaveLength(1);
   return result.rows[0]!;
 }
+
+/** A declared procedure: docs TABLE, min_len integer DEFAULT 2, tags text[], since timestamptz DEFAULT. */
+export async function createWordCount(
+  client: pg.Client,
+  name: string,
+  mode = 'distributed',
+): Promise<Record<string, unknown>> {
+  return one(
+    client,
+    `SELECT * FROM procgate.create_procedure(
+       $1, false, 'command', NULL, 'python3', ARRAY['wc.py', '--fast'], $2,
+       ARRAY[procgate.param('docs', NULL, true, false, NULL),
+             procgate.param('min_len', 'integer', false, true, to_jsonb(2)),
+             procgate.param('tags', 'text[]', false, false, NULL),
+             procgate.param('since', 'timestamptz', false, true, to_jsonb('2024-01-02 03:04:05+00'::timestamptz))],
+       ARRAY[procgate.file('wc.py', 'print(1)'), procgate.file('./lib//util.py', '\\x010203'::bytea)],
+       ARRAY[procgate.column('word', 'text'), procgate.column('n', 'bigint')],
+       ARRAY[procgate.arg('max_concurrency_per_node', NULL, 2), procgate.arg('set_environment', NULL, 'py311')])`,
+    [name, mode],
+  );
+}
+
+/** A free-form built-in-type procedure with WITH defaults algorithm = 'glz', epochs = 10. */
+export async function createTrain(client: pg.Client): Promise<void> {
+  await client.query(
+    `SELECT * FROM procgate.create_procedure(name => 'train', language => 'type', type_name => 'classifier.train',
+       options => ARRAY[procgate.arg('algorithm', NULL, 'glz'), procgate.arg('epochs', NULL, 10)])`,
+  );
+}
+
+/** The procgate.runs row of a run. */
+export async function runOf(client: pg.Client, runId: string): Promise<Record<string, unknown>> {
+  return one(client, 'SELECT * FROM procgate.runs WHERE run_id = $1', [runId]);
+}

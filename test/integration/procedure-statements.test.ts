@@ -30,8 +30,6 @@ beforeAll(async () => {
       WITH (max_concurrency_per_node = 2);
     CREATE PROCEDURE anything LANGUAGE javascript FILES ('main.js' = 'export default () => 1');
   `);
-  // The catalog cache learns of new procedures through NOTIFY; wait until it knows them.
-  await new Promise((resolve) => setTimeout(resolve, 200));
 });
 
 afterAll(async () => {
@@ -244,13 +242,31 @@ describe('KILL, DROP', () => {
 
   it('drops a procedure, killing its queued runs', async () => {
     await client.query("CREATE PROCEDURE short_lived TYPE 'sql'");
-    await new Promise((resolve) => setTimeout(resolve, 200));
     const run = (await client.query('EXECUTE PROCEDURE short_lived()')).rows[0];
     const dropped = await client.query('DROP PROCEDURE short_lived');
     expect(dropped.rows[0]).toMatchObject({ procedure: 'short_lived' });
     const state = await client.query('SELECT state FROM procgate.runs WHERE run_id = $1', [run.run_id]);
     expect(state.rows[0].state).toBe('killed');
     expect(await errorOf(client.query('EXECUTE PROCEDURE short_lived()'))).toMatchObject({ code: '42883' });
+  });
+});
+
+describe('a session knows its own CREATE and DROP at once', () => {
+  it('CALLs and GRANTs a procedure right after creating it, also inside the creating transaction', async () => {
+    await client.query("CREATE PROCEDURE fresh TYPE 'sql'");
+    expect((await client.query('CALL fresh()')).rows[0]).toMatchObject({
+      procedure: 'fresh',
+      state: 'queued',
+    });
+    await client.query('BEGIN');
+    await client.query("CREATE PROCEDURE in_tx(n int) TYPE 'sql'");
+    const run = await client.query('CALL in_tx($1)', [5]);
+    expect(run.rows[0]).toMatchObject({ procedure: 'in_tx' });
+    await client.query('GRANT EXECUTE ON PROCEDURE in_tx TO PUBLIC');
+    await client.query('COMMIT');
+    await client.query('DROP PROCEDURE fresh');
+    // Gone: CALL is PostgreSQL's again, which knows no such procedure.
+    expect(await errorOf(client.query('CALL fresh()'))).toMatchObject({ code: '42883' });
   });
 });
 
