@@ -9,16 +9,16 @@ import type { CancelRegistry } from './cancel-registry.js';
 /** The outcome of the exchange before a StartupMessage. */
 export type Negotiation =
   | {
-      readonly kind: 'startup';
-      /** The client's socket, TLS-wrapped when the client asked for TLS. */
-      readonly socket: net.Socket;
-      readonly tls: boolean;
-      /** The StartupMessage exactly as the client sent it. */
-      readonly packet: Buffer;
-      readonly parameters: ReadonlyMap<string, string>;
-      /** Bytes the client sent after its StartupMessage. */
-      readonly leftover: Buffer;
-    }
+    readonly kind: 'startup';
+    /** The client's socket, TLS-wrapped when the client asked for TLS. */
+    readonly socket: net.Socket;
+    readonly tls: boolean;
+    /** The StartupMessage exactly as the client sent it. */
+    readonly packet: Buffer;
+    readonly parameters: ReadonlyMap<string, string>;
+    /** Bytes the client sent after its StartupMessage. */
+    readonly leftover: Buffer;
+  }
   /** The connection was a cancel request, failed, or went away; it is closed. */
   | { readonly kind: 'closed' };
 

@@ -1,14 +1,15 @@
+import type { Selectable } from 'kysely';
 import pg from 'pg';
+import { catalogQueries, type ProceduresTable } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import type { DeclaredParameter, ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 
 /** The channel the SQL API notifies, with a procedure's name, when a procedure is created, changed or dropped. */
 export const CATALOG_CHANNEL = 'procgate_catalog';
 
-interface ProcedureRow {
-  readonly name: string;
-  readonly parameters: ReadonlyArray<{ name: string; type?: string | null; table?: boolean }> | null;
-}
+type ProcedureRow = Pick<Selectable<ProceduresTable>, 'name' | 'parameters'>;
+
+const allProcedures = catalogQueries.selectFrom('procgate_internal.procedures').select(['name', 'parameters']);
 
 /**
  * An in-memory copy of which procedures exist and their declared parameters,
@@ -69,10 +70,8 @@ export class ProcedureCache implements ProcedureCatalog {
 
   private async reload(name: string): Promise<void> {
     try {
-      const result = await this.client?.query<ProcedureRow>(
-        'SELECT name, parameters FROM procgate_internal.procedures WHERE name = $1',
-        [name],
-      );
+      const { sql, parameters } = allProcedures.where('name', '=', name).compile();
+      const result = await this.client?.query<ProcedureRow>(sql, [...parameters]);
       const row = result?.rows[0];
       if (row === undefined) this.procedures.delete(name);
       else this.procedures.set(name, toInfo(row));
@@ -98,7 +97,7 @@ function toInfo(row: ProcedureRow): ProcedureInfo {
   const parameters: DeclaredParameter[] = row.parameters.map((parameter) => ({
     name: parameter.name,
     type: parameter.type ?? null,
-    table: parameter.table === true,
+    table: parameter.table,
   }));
   return { parameters };
 }

@@ -33,11 +33,11 @@ export interface CatalogEffect {
 export type QueryRewrite =
   | { readonly kind: 'passthrough' }
   | {
-      readonly kind: 'rewritten';
-      readonly text: string;
-      readonly positions: PositionMap;
-      readonly effects: readonly CatalogEffect[];
-    };
+    readonly kind: 'rewritten';
+    readonly text: string;
+    readonly positions: PositionMap;
+    readonly effects: readonly CatalogEffect[];
+  };
 
 const PASSTHROUGH: QueryRewrite = { kind: 'passthrough' };
 

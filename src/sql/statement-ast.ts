@@ -68,11 +68,11 @@ export type TableSource =
 export type ArgumentValue =
   | { readonly kind: 'expression'; readonly expression: Span }
   | {
-      readonly kind: 'table';
-      readonly source: TableSource;
-      readonly partitionBy: readonly Span[];
-      readonly span: Span;
-    };
+    readonly kind: 'table';
+    readonly source: TableSource;
+    readonly partitionBy: readonly Span[];
+    readonly span: Span;
+  };
 
 export interface Argument {
   /** null for a positional argument. */

@@ -11,11 +11,11 @@ export type StartupPacket =
   /** `key` is the process id and secret key bytes, as BackendKeyData carried them. */
   | { readonly kind: 'cancel-request'; readonly key: Buffer }
   | {
-      readonly kind: 'startup';
-      readonly major: number;
-      readonly minor: number;
-      readonly parameters: ReadonlyMap<string, string>;
-    }
+    readonly kind: 'startup';
+    readonly major: number;
+    readonly minor: number;
+    readonly parameters: ReadonlyMap<string, string>;
+  }
   | { readonly kind: 'invalid'; readonly reason: string };
 
 /** Result of looking for a whole packet at the start of `buffer`. */
