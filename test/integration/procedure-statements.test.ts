@@ -121,6 +121,26 @@ describe('EXECUTE PROCEDURE', () => {
     expect(stored.rows[0].output_tables).toEqual(['word_counts']);
   });
 
+  it('stores any PostgreSQL expression typed: arrays, json, timestamps, intervals, bytea, subqueries, calls', async () => {
+    const result = await client.query(`EXECUTE PROCEDURE anything(
+      ints => ARRAY[1, 2, 3], doc => '{"a": [1, 2]}'::jsonb, at => '2024-02-29 12:00+00'::timestamptz,
+      wait => interval '90 minutes', blob => decode('00ff10', 'hex'), ok => true, ratio => 1.25,
+      biggest => (SELECT max(id) FROM docs), words => upper('abc'), nothing => NULL)`);
+    const stored = await client.query('SELECT params FROM procgate.runs WHERE run_id = $1', [result.rows[0].run_id]);
+    expect(stored.rows[0].params).toEqual({
+      ints: { value: [1, 2, 3], type: 'integer[]' },
+      doc: { value: { a: [1, 2] }, type: 'jsonb' },
+      at: { value: '2024-02-29T12:00:00+00:00', type: 'timestamp with time zone' },
+      wait: { value: '01:30:00', type: 'interval' },
+      blob: { value: '\\x00ff10', type: 'bytea' },
+      ok: { value: true, type: 'boolean' },
+      ratio: { value: 1.25, type: 'numeric' },
+      biggest: { value: 3, type: 'integer' },
+      words: { value: 'ABC', type: 'text' },
+      nothing: { value: null, type: 'text' },
+    });
+  });
+
   it('takes $n placeholders in the extended protocol, also inside TABLE (select)', async () => {
     const result = await client.query(
       'EXECUTE PROCEDURE word_count(docs => TABLE (SELECT id FROM docs WHERE lang = $1 AND id > $3), min_len => $2)',

@@ -37,8 +37,9 @@ describe('sql-examples', () => {
       // Errors are part of the examples: psql prints them (to stderr, merged here) and goes on.
       const { stdout, stderr } = await execFileAsync(
         'psql',
-        [proxy.url(db.name), '--no-psqlrc', '--echo-all', '-f', path.join(EXAMPLES, script)],
-        { env: { ...process.env, PGAPPNAME: 'sql-examples' } },
+        // Run from the folder, so psql names the script without a machine-specific path.
+        [proxy.url(db.name), '--no-psqlrc', '--echo-all', '-f', script],
+        { cwd: EXAMPLES, env: { ...process.env, PGAPPNAME: 'sql-examples' } },
       );
       output = stdout + stderr;
     } finally {
