@@ -8,6 +8,8 @@ import { BackendType, FrontendType } from '../wire/protocol.js';
 /** A rewritten statement whose errors are still to come, and the sync point that answers it. */
 interface PendingRewrite {
   readonly ordinal: number;
+  /** For a Parse: how many Parse messages came before it since the last sync point; its errors come after as many ParseCompletes. */
+  readonly parseIndex: number | undefined;
   readonly positions: PositionMap;
   readonly effects: readonly CatalogEffect[];
   failed: boolean;
@@ -49,6 +51,9 @@ export class StatementRewriter {
   };
   private sentSyncs = 0;
   private receivedSyncs = 0;
+  /** Parse messages sent since the last sync point, and ParseCompletes received since the last ReadyForQuery. */
+  private parsesSent = 0;
+  private parsesCompleted = 0;
   standardConformingStrings = true;
 
   constructor(catalog: ProcedureCatalog, logger: Logger) {
@@ -68,6 +73,7 @@ export class StatementRewriter {
   static readonly backendTypes: ReadonlySet<number> = new Set([
     BackendType.errorResponse,
     BackendType.readyForQuery,
+    BackendType.parseComplete,
   ]);
 
   /** Returns the message to send instead of `message`, or undefined to send it as it is. */
@@ -76,27 +82,36 @@ export class StatementRewriter {
       case FrontendType.query: {
         const ordinal = this.sentSyncs;
         this.sentSyncs += 1;
+        this.parsesSent = 0;
         const text = message.toString('utf8', 5, message.length - 1);
-        const rewrite = this.rewrite(text, ordinal);
+        const rewrite = this.rewrite(text, ordinal, undefined);
         return rewrite === undefined ? undefined : writeQuery(rewrite);
       }
       case FrontendType.parse: {
         const nameEnd = message.indexOf(0, 5);
         const textEnd = message.indexOf(0, nameEnd + 1);
-        const rewrite = this.rewrite(message.toString('utf8', nameEnd + 1, textEnd), this.sentSyncs);
+        const parseIndex = this.parsesSent;
+        this.parsesSent += 1;
+        const rewrite = this.rewrite(message.toString('utf8', nameEnd + 1, textEnd), this.sentSyncs, parseIndex);
         return rewrite === undefined ? undefined : writeParse(message, nameEnd, textEnd, rewrite);
       }
       default:
         // Sync and FunctionCall: each is answered by one ReadyForQuery.
         this.sentSyncs += 1;
+        this.parsesSent = 0;
         return undefined;
     }
   }
 
   /** Returns the message to send the client instead of `message`, or undefined. */
   fromServer(type: number, message: Buffer): Buffer | undefined {
+    if (type === BackendType.parseComplete) {
+      this.parsesCompleted += 1;
+      return undefined;
+    }
     if (type === BackendType.readyForQuery) {
       this.receivedSyncs += 1;
+      this.parsesCompleted = 0;
       while (this.pending.length > 0 && this.pending[0]!.ordinal < this.receivedSyncs) {
         const done = this.pending.shift()!;
         if (!done.failed)
@@ -105,20 +120,24 @@ export class StatementRewriter {
       }
       return undefined;
     }
-    const pending = this.pending[0];
-    if (pending === undefined || pending.ordinal !== this.receivedSyncs) return undefined;
-    pending.failed = true;
-    return mapError(message, pending.positions);
+    // The error is about the rewritten text of this sync point's Query, or of the Parse that failed.
+    const pending = this.pending.find(
+      (entry) =>
+        entry.ordinal === this.receivedSyncs &&
+        (entry.parseIndex === undefined || entry.parseIndex === this.parsesCompleted),
+    );
+    for (const entry of this.pending) if (entry.ordinal === this.receivedSyncs) entry.failed = true;
+    return pending === undefined ? undefined : mapError(message, pending.positions);
   }
 
-  private rewrite(text: string, ordinal: number): string | undefined {
+  private rewrite(text: string, ordinal: number, parseIndex: number | undefined): string | undefined {
     const result = rewriteQuery(text, {
       catalog: this.view,
       standardConformingStrings: this.standardConformingStrings,
     });
     if (result.kind === 'passthrough') return undefined;
     this.logger.debug({ rewritten: result.text }, 'rewrote statement');
-    this.pending.push({ ordinal, positions: result.positions, effects: result.effects, failed: false });
+    this.pending.push({ ordinal, parseIndex, positions: result.positions, effects: result.effects, failed: false });
     return result.text;
   }
 }

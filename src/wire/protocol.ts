@@ -37,6 +37,7 @@ export const BackendType = {
   authentication: 0x52, // 'R'
   backendKeyData: 0x4b, // 'K'
   readyForQuery: 0x5a, // 'Z'
+  parseComplete: 0x31, // '1'
   errorResponse: 0x45, // 'E'
   negotiateProtocolVersion: 0x76, // 'v'
   parameterStatus: 0x53, // 'S'

@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type net from 'node:net';
 import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+import { Parser } from 'pg-protocol/dist/parser.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
+  eventually,
   startTestProxy,
   type TestDatabase,
   type TestProxy,
@@ -236,6 +241,33 @@ describe('errors point at the right character', () => {
     const line = lines.findIndex((l) => l.startsWith('LINE 1: '));
     // psql shortens long lines with "...", so find the column in the line it printed.
     expect(lines[line + 1]?.indexOf('^')).toBe(lines[line]?.indexOf('nosuch'));
+  });
+
+  it('maps an error to the Parse it belongs to when several are pipelined before one Sync', async () => {
+    const raw = new pg.Client(proxy.config(db.name));
+    await raw.connect();
+    raw.on('error', () => undefined);
+    const socket = (raw as unknown as { connection: { stream: net.Socket } }).connection.stream;
+    socket.removeAllListeners('data');
+    const messages: BackendMessage[] = [];
+    const parser = new Parser();
+    socket.on('data', (chunk: Buffer) => parser.parse(chunk, (message) => messages.push(message)));
+    const ours = "EXECUTE PROCEDURE anything(n => 'abc'::int)";
+    // First PostgreSQL's own statement fails: its position is its own, not mapped through ours.
+    socket.write(
+      Buffer.concat([
+        serialize.parse({ name: 'theirs', text: 'SELECT nosuch FROM docs', types: [] }),
+        serialize.parse({ name: 'ours', text: ours, types: [] }),
+        serialize.sync(),
+        serialize.parse({ name: 'ours2', text: 'SELECT 1' }),
+        serialize.parse({ name: 'ours3', text: ours, types: [] }),
+        serialize.sync(),
+      ]),
+    );
+    await eventually(async () => messages.filter((m) => m.name === 'readyForQuery').length, (n) => n === 2);
+    const errors = messages.filter((m) => m.name === 'error') as unknown as Array<{ position: string }>;
+    expect(errors.map((e) => Number(e.position))).toEqual([8, ours.indexOf("'abc'") + 1]);
+    socket.end(serialize.end());
   });
 
   it('maps the position of a bad cast in a parameter expression', async () => {
