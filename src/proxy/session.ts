@@ -7,6 +7,7 @@ import { BackendType } from '../wire/protocol.js';
 import type { BackendAddress } from './backend-address.js';
 import { connectBackend } from './backend-address.js';
 import type { CancelRegistry } from './cancel-registry.js';
+import { adoptWithFastReads } from './fast-reads.js';
 import { MessageFramer } from './message-framer.js';
 import { StatementRewriter } from './statement-rewriter.js';
 
@@ -56,14 +57,19 @@ export class Session {
   private readonly rewriter: StatementRewriter | undefined;
   private backendSpoke = false;
   private started = false;
+  /** Whether the client socket reads through 'data' events (TLS) rather than `onread`. */
+  private readonly clientEmitsData: boolean;
 
+  /** `client` must be paused, with nothing buffered: the session takes over its reads. */
   constructor(client: net.Socket, clientTls: boolean, options: SessionOptions) {
-    this.client = client;
+    const adopted = adoptWithFastReads(client, (chunk) => this.forwardFromClient(chunk));
+    this.client = adopted ?? client;
+    this.clientEmitsData = adopted === undefined;
     this.clientTls = clientTls;
     this.options = options;
     this.logger = options.logger;
     this.rewriter = options.rewriter;
-    this.backend = connectBackend(options.backend);
+    this.backend = connectBackend(options.backend, (chunk) => this.forwardFromBackend(chunk));
     this.toBackend = new MessageFramer({
       maxMessageSize: options.maxMessageSize,
       wholeMessageTypes: this.rewriter === undefined ? NONE : StatementRewriter.frontendTypes,
@@ -93,8 +99,11 @@ export class Session {
     backend.write(startupPacket);
     if (leftover.length > 0) this.forwardFromClient(leftover);
 
-    client.on('data', (chunk: Buffer) => this.forwardFromClient(chunk));
-    backend.on('data', (chunk: Buffer) => this.forwardFromBackend(chunk));
+    if (this.clientEmitsData) {
+      client.on('data', (chunk: Buffer) => {
+        if (!this.forwardFromClient(chunk)) client.pause();
+      });
+    }
     backend.on('drain', () => client.resume());
     client.on('drain', () => backend.resume());
 
@@ -122,20 +131,24 @@ export class Session {
     this.backend.destroy();
   }
 
-  private forwardFromClient(chunk: Buffer): void {
+  /** Forwards a chunk from the client; false when PostgreSQL's socket is full and reading must pause. */
+  private forwardFromClient(chunk: Buffer): boolean {
     try {
-      if (!this.toBackend.push(chunk)) this.client.pause();
+      return this.toBackend.push(chunk);
     } catch (error) {
       this.abort(error);
+      return false;
     }
   }
 
-  private forwardFromBackend(chunk: Buffer): void {
+  /** Forwards a chunk from PostgreSQL; false when the client's socket is full and reading must pause. */
+  private forwardFromBackend(chunk: Buffer): boolean {
     this.backendSpoke = true;
     try {
-      if (!this.toClient.push(chunk)) this.backend.pause();
+      return this.toClient.push(chunk);
     } catch (error) {
       this.abort(error);
+      return false;
     }
   }
 
