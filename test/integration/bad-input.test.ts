@@ -3,41 +3,27 @@ import type net from 'node:net';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DatabaseError } from 'pg-protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countBackends,
-  createTestDatabase,
-  eventually,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { countBackends, eventually, useProxiedDatabase } from '../support/test-database.js';
 import { codePacket, rawConnect, startupPacket, withTimeout } from '../support/wire-client.js';
 
-let db: TestDatabase;
-let proxy: TestProxy;
+const t = useProxiedDatabase('bad_input', { maxMessageSize: 64 * 1024 * 1024 });
+
 let baseline: number;
 
 beforeAll(async () => {
-  db = await createTestDatabase('bad_input');
-  proxy = await startTestProxy({ maxMessageSize: 64 * 1024 * 1024 });
-  baseline = await countBackends(db.name);
-});
-
-afterAll(async () => {
-  await proxy.close();
-  await db.drop();
+  baseline = await countBackends(t.db.name);
 });
 
 // After every case the server still serves a client and holds no extra PostgreSQL connection.
 afterEach(async () => {
-  const client = new pg.Client(proxy.config(db.name));
+  const client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
   expect((await client.query('SELECT 42 AS answer')).rows[0].answer).toBe(42);
   await client.end();
   expect(
     await eventually(
-      () => countBackends(db.name),
+      () => countBackends(t.db.name),
       (n) => n === baseline,
     ),
   ).toBe(baseline);
@@ -53,7 +39,7 @@ async function sessionWithSocket(): Promise<{
   socket: net.Socket;
   failed: Promise<unknown>;
 }> {
-  const client = new pg.Client(proxy.config(db.name));
+  const client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
   const failed = new Promise((resolve) => {
     client.on('error', resolve);
@@ -65,22 +51,22 @@ async function sessionWithSocket(): Promise<{
 
 describe('bad input', () => {
   it('answers garbage before startup with FATAL 08P01 and closes', async () => {
-    const conn = await rawConnect(proxy.port);
+    const conn = await rawConnect(t.proxy.port);
     conn.socket.write('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
     await withTimeout(conn.closed, 5000, 'close after garbage');
     expect(fatalOf(conn.messages)).toMatchObject({ severity: 'FATAL', code: '08P01' });
   });
 
   it('closes quietly on a truncated startup packet followed by close', async () => {
-    const conn = await rawConnect(proxy.port);
-    conn.socket.end(startupPacket(196608, { user: 'procgate', database: db.name }).subarray(0, 11));
+    const conn = await rawConnect(t.proxy.port);
+    conn.socket.end(startupPacket(196608, { user: 'procgate', database: t.db.name }).subarray(0, 11));
     await withTimeout(conn.closed, 5000, 'close after truncated packet');
     expect(conn.messages).toEqual([]);
   });
 
   it('rejects protocol 4.0 with FATAL 08P01', async () => {
-    const conn = await rawConnect(proxy.port);
-    conn.socket.write(startupPacket(4 << 16, { user: 'procgate', database: db.name }));
+    const conn = await rawConnect(t.proxy.port);
+    conn.socket.write(startupPacket(4 << 16, { user: 'procgate', database: t.db.name }));
     await withTimeout(conn.closed, 5000, 'close after protocol 4.0');
     const error = fatalOf(conn.messages);
     expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' });
@@ -88,7 +74,7 @@ describe('bad input', () => {
   });
 
   it('rejects a startup packet with a huge length prefix', async () => {
-    const conn = await rawConnect(proxy.port);
+    const conn = await rawConnect(t.proxy.port);
     const packet = Buffer.alloc(8);
     packet.writeInt32BE(0x7fffffff, 0);
     packet.writeInt32BE(196608, 4);
@@ -131,17 +117,17 @@ describe('bad input', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.destroy();
     await eventually(
-      () => countBackends(db.name),
+      () => countBackends(t.db.name),
       (n) => n === baseline,
     );
-    const check = new pg.Client(db.direct);
+    const check = new pg.Client(t.db.direct);
     await check.connect();
     expect((await check.query('SELECT count(*)::int AS n FROM vanish_t')).rows[0].n).toBe(0);
     await check.end();
   });
 
   it('answers GSSENCRequest and SSLRequest (without TLS) with N, in either order, then serves the session', async () => {
-    const conn = await rawConnect(proxy.port, '127.0.0.1', false);
+    const conn = await rawConnect(t.proxy.port, '127.0.0.1', false);
     conn.socket.write(codePacket(80877104));
     conn.socket.write(codePacket(80877103));
     await eventually(
@@ -149,7 +135,7 @@ describe('bad input', () => {
       (n) => n >= 2,
     );
     expect(conn.bytes().toString()).toBe('NN');
-    conn.socket.write(startupPacket(196608, { user: 'procgate', database: db.name }));
+    conn.socket.write(startupPacket(196608, { user: 'procgate', database: t.db.name }));
     // The server now asks for a password (SCRAM): the startup went through to PostgreSQL.
     await eventually(
       async () => conn.bytes().length,

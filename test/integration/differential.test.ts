@@ -2,32 +2,19 @@ import net from 'node:net';
 import pg from 'pg';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { Parser } from 'pg-protocol/dist/parser.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useProxiedDatabase } from '../support/test-database.js';
 
-let db: TestDatabase;
-let proxy: TestProxy;
+const t = useProxiedDatabase('differential');
 
 beforeAll(async () => {
-  db = await createTestDatabase('differential');
-  proxy = await startTestProxy();
   // Both sessions read the same table, so the table OIDs in RowDescription agree.
-  const setup = new pg.Client(db.direct);
+  const setup = new pg.Client(t.db.direct);
   await setup.connect();
   await setup.query(
     "CREATE TABLE t (id int PRIMARY KEY, body text, at timestamptz DEFAULT '2020-01-01', n numeric); INSERT INTO t (id, body, n) SELECT g, repeat('ab', g), g / 7.0 FROM generate_series(1, 500) g",
   );
   await setup.end();
-});
-
-afterAll(async () => {
-  await proxy.close();
-  await db.drop();
 });
 
 /** Messages whose content is random per session (SCRAM nonces, cancel keys): only their kind is compared. */
@@ -75,8 +62,8 @@ async function recordSession(config: pg.ClientConfig): Promise<unknown[]> {
 
 describe('differential: the same session direct and through procgate', () => {
   it('receives the same sequence of backend messages', async () => {
-    const direct = await recordSession(db.direct);
-    const proxied = await recordSession(proxy.config(db.name));
+    const direct = await recordSession(t.db.direct);
+    const proxied = await recordSession(t.proxy.config(t.db.name));
     expect(direct.length).toBeGreaterThan(500);
     expect(proxied).toEqual(direct);
   });

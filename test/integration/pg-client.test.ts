@@ -8,31 +8,13 @@ import Cursor from 'pg-cursor';
 import { serialize } from 'pg-protocol';
 import type { BackendMessage, DataRowMessage } from 'pg-protocol/dist/messages.js';
 import { Parser } from 'pg-protocol/dist/parser.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countBackends,
-  createTestDatabase,
-  eventually,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { describe, expect, it } from 'vitest';
+import { countBackends, eventually, useProxiedDatabase } from '../support/test-database.js';
 
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  db = await createTestDatabase('pg_client');
-  proxy = await startTestProxy();
-});
-
-afterAll(async () => {
-  await proxy.close();
-  await db.drop();
-});
+const t = useProxiedDatabase('pg_client');
 
 async function connect(): Promise<pg.Client> {
-  const client = new pg.Client(proxy.config(db.name));
+  const client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
   return client;
 }
@@ -168,7 +150,7 @@ describe('pg through procgate', () => {
     const sleeping = client.query('SELECT pg_sleep(10)').catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 200));
     // pg's cancel opens a new connection to procgate and sends CancelRequest with the session's key.
-    const canceller = new pg.Client(proxy.config(db.name)) as unknown as {
+    const canceller = new pg.Client(t.proxy.config(t.db.name)) as unknown as {
       cancel(client: pg.Client, query: unknown): void;
     };
     canceller.cancel(client, (client as unknown as { activeQuery: unknown }).activeQuery);
@@ -181,19 +163,19 @@ describe('pg through procgate', () => {
   });
 
   it('rejects a wrong password with 28P01 from PostgreSQL', async () => {
-    const client = new pg.Client({ ...proxy.config(db.name), password: 'wrong' });
+    const client = new pg.Client({ ...t.proxy.config(t.db.name), password: 'wrong' });
     const error = await client.connect().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: '28P01' });
   });
 
   it('leaves no backend connection behind when clients go', async () => {
-    const before = await countBackends(db.name);
+    const before = await countBackends(t.db.name);
     const clients = await Promise.all(Array.from({ length: 5 }, () => connect()));
-    expect(await countBackends(db.name)).toBe(before + 5);
+    expect(await countBackends(t.db.name)).toBe(before + 5);
     await Promise.all(clients.map((client) => client.end()));
     expect(
       await eventually(
-        () => countBackends(db.name),
+        () => countBackends(t.db.name),
         (n) => n === before,
       ),
     ).toBe(before);

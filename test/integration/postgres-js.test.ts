@@ -1,28 +1,12 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { describe, expect, it } from 'vitest';
+import { useProxiedDatabase } from '../support/test-database.js';
 
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  db = await createTestDatabase('postgres_js');
-  proxy = await startTestProxy();
-});
-
-afterAll(async () => {
-  await proxy.close();
-  await db.drop();
-});
+const t = useProxiedDatabase('postgres_js');
 
 describe('postgres.js through procgate', () => {
   it('runs queries in its default extended mode, with types and transactions', async () => {
-    const sql = postgres(proxy.url(db.name), { max: 2, onnotice: () => undefined });
+    const sql = postgres(t.proxy.url(t.db.name), { max: 2, onnotice: () => undefined });
     try {
       await sql`CREATE TABLE people (id serial PRIMARY KEY, name text, born date, tags text[])`;
       await sql`INSERT INTO people ${sql([

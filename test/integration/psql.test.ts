@@ -4,28 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { useProxiedDatabase } from '../support/test-database.js';
+
+const t = useProxiedDatabase('psql');
 
 const execFileAsync = promisify(execFile);
 
-let db: TestDatabase;
-let proxy: TestProxy;
 let workDir: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase('psql');
-  proxy = await startTestProxy();
   workDir = await mkdtemp(path.join(os.tmpdir(), 'psql-'));
 });
 
 afterAll(async () => {
-  await proxy.close();
-  await db.drop();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -33,7 +24,7 @@ afterAll(async () => {
 async function psql(...args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(
     'psql',
-    [proxy.url(db.name), '--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', ...args],
+    [t.proxy.url(t.db.name), '--no-psqlrc', '--quiet', '--set', 'ON_ERROR_STOP=1', ...args],
     { cwd: workDir, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } },
   );
   return stdout;
@@ -96,7 +87,7 @@ describe('psql through procgate', () => {
   });
 
   it('cancels a running query on Ctrl-C (SIGINT), as psql does with PostgreSQL', async () => {
-    const child = spawn('psql', [proxy.url(db.name), '--no-psqlrc', '-c', 'SELECT pg_sleep(10)'], {
+    const child = spawn('psql', [t.proxy.url(t.db.name), '--no-psqlrc', '-c', 'SELECT pg_sleep(10)'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

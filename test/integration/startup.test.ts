@@ -1,25 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  eventually,
-  startTestProxy,
-  type TestDatabase,
-  type TestProxy,
-} from '../support/test-database.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, useProxiedDatabase } from '../support/test-database.js';
 import { rawConnect, startupPacket } from '../support/wire-client.js';
 
-let db: TestDatabase;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  db = await createTestDatabase('startup');
-  proxy = await startTestProxy();
-});
-
-afterAll(async () => {
-  await proxy.close();
-  await db.drop();
-});
+const t = useProxiedDatabase('startup');
 
 /** Type bytes of the backend messages in a raw byte stream. */
 function messageTypes(bytes: Buffer): string[] {
@@ -32,9 +15,9 @@ function messageTypes(bytes: Buffer): string[] {
 
 describe('startup', () => {
   it("forwards a 3.x StartupMessage with _pq_ options and relays PostgreSQL's one NegotiateProtocolVersion", async () => {
-    const conn = await rawConnect(proxy.port, '127.0.0.1', false);
+    const conn = await rawConnect(t.proxy.port, '127.0.0.1', false);
     conn.socket.write(
-      startupPacket((3 << 16) | 9, { user: 'procgate', database: db.name, '_pq_.unknown_option': 'x' }),
+      startupPacket((3 << 16) | 9, { user: 'procgate', database: t.db.name, '_pq_.unknown_option': 'x' }),
     );
     await eventually(
       async () => messageTypes(conn.bytes()),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { migrate } from '../../src/catalog/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyServer, type TlsFiles } from '../../src/proxy/proxy-server.js';
@@ -135,4 +135,42 @@ export async function eventually<T>(
     if (predicate(value) || Date.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A test file's own database and the proxy in front of it, ready inside its tests. */
+export interface ProxiedDatabase {
+  readonly db: TestDatabase;
+  readonly proxy: TestProxy;
+}
+
+/**
+ * Gives the calling test file its own database and a proxy in front of it
+ * (with procgate's statements when `statements` is set), created before its
+ * tests and removed after them.
+ */
+export function useProxiedDatabase(
+  prefix: string,
+  options: Omit<TestProxyOptions, 'statements'> & { readonly statements?: boolean } = {},
+): ProxiedDatabase {
+  let db: TestDatabase | undefined;
+  let proxy: TestProxy | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(prefix);
+    const { statements, ...rest } = options;
+    proxy = await startTestProxy({ ...rest, ...(statements === true ? { statements: db } : {}) });
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await db?.drop();
+  });
+  return {
+    get db() {
+      if (db === undefined) throw new Error('used outside a test');
+      return db;
+    },
+    get proxy() {
+      if (proxy === undefined) throw new Error('used outside a test');
+      return proxy;
+    },
+  };
 }
