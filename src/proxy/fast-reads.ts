@@ -40,16 +40,22 @@ export function adoptWithFastReads(socket: net.Socket, onChunk: ChunkHandler): n
   const internals = socket as unknown as { _handle: object | null };
   const handle = internals._handle;
   if (socket instanceof tls.TLSSocket || handle === null || socket.readableLength > 0) return undefined;
+  let adopted: net.Socket;
+  try {
+    // Built before the old socket lets go of the handle, so a Node without this option changes nothing.
+    adopted = new net.Socket({
+      handle,
+      readable: true,
+      writable: true,
+      onread: onreadOptions(onChunk),
+    } as net.SocketConstructorOpts);
+  } catch {
+    return undefined;
+  }
   socket.removeAllListeners();
   internals._handle = null;
   // Destroying the emptied shell closes nothing, but lets its server count it as gone.
   socket.destroy();
-  const adopted = new net.Socket({
-    handle,
-    readable: true,
-    writable: true,
-    onread: onreadOptions(onChunk),
-  } as net.SocketConstructorOpts);
   adopted.setNoDelay(true);
   return adopted;
 }
