@@ -53,15 +53,6 @@ export class PgError extends Error {
     });
   }
 
-  /** A FATAL 57P01 sent to open sessions when the server shuts down. */
-  static adminShutdown(): PgError {
-    return new PgError({
-      severity: Severity.fatal,
-      code: SqlState.adminShutdown,
-      message: 'terminating connection because procgate is shutting down',
-    });
-  }
-
   /** Internal errors never leak details: they are logged and shown as XX000. */
   static internal(): PgError {
     return new PgError({ code: SqlState.internalError, message: 'internal error in procgate' });

@@ -20,7 +20,3 @@ export function connectBackend(address: BackendAddress, onChunk?: ChunkHandler):
   socket.setNoDelay(true);
   return socket;
 }
-
-export function describeBackend(address: BackendAddress): string {
-  return address.kind === 'unix' ? address.path : `${address.host}:${address.port}`;
-}

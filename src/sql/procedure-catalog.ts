@@ -19,6 +19,3 @@ export interface DeclaredParameter {
 export interface ProcedureCatalog {
   lookup(name: string): ProcedureInfo | undefined;
 }
-
-/** A catalog that knows no procedure. */
-export const EMPTY_CATALOG: ProcedureCatalog = { lookup: () => undefined };
