@@ -13,3 +13,4 @@ export { ProxyServer, type ProxyServerOptions, type TlsFiles } from './proxy/pro
 export { type ProcgateServer, startProcgateServer } from './server/procgate-server.js';
 export type { ProcedureCatalog, ProcedureInfo } from './sql/procedure-catalog.js';
 export { type QueryRewrite, rewriteQuery } from './sql/rewrite-query.js';
+export { Engine } from './engine/engine.js';

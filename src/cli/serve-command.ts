@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DataDirBusyError } from '../postgres/data-dir-lock.js';
@@ -14,6 +15,7 @@ interface ServeOptions {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly maxMessageSize: number;
+  readonly slots: number;
   readonly logLevel: LogLevel;
 }
 
@@ -62,6 +64,12 @@ export function serveCommand(): Command {
         .argParser(parsePositiveInteger),
     )
     .addOption(
+      new Option('--slots <n>', 'segments of runs the engine runs at once')
+        .env('PROCGATE_SLOTS')
+        .default(availableParallelism(), `the number of CPUs, ${String(availableParallelism())}`)
+        .argParser(parsePositiveInteger),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('PROCGATE_LOG_LEVEL')
         .default('info')
@@ -92,6 +100,7 @@ async function serve(options: ServeOptions): Promise<void> {
       port: options.port,
       tls,
       maxMessageSize: options.maxMessageSize,
+      slots: options.slots,
       logger,
     });
   } catch (error) {

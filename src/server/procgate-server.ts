@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { migrate } from '../catalog/index.js';
+import { Engine } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';
@@ -16,6 +17,8 @@ export interface ProcgateServerOptions {
   readonly port: number;
   readonly tls?: TlsFiles | undefined;
   readonly maxMessageSize: number;
+  /** Segments the built-in engine runs at once. */
+  readonly slots: number;
   readonly logger: Logger;
 }
 
@@ -53,6 +56,10 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
       database.backend,
       database.database ?? database.user ?? '',
     );
+    const engine = await startEngine(options, options.databaseUrl, async () => {
+      await front.proxy.close(0);
+      await front.catalog.close();
+    });
     const user = database.user === undefined ? '' : `${encodeURIComponent(database.user)}@`;
     return {
       url: `postgres://${user}${urlHost(options.host)}:${front.port}/${encodeURIComponent(database.database ?? '')}`,
@@ -60,6 +67,7 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
       port: front.port,
       backend: database.backend,
       stop: async () => {
+        await engine.stop();
         await front.proxy.close(0);
         await front.catalog.close();
       },
@@ -78,12 +86,19 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
     await cluster.stop();
     throw error;
   }
+  const engine = await startEngine(options, cluster.url(), async () => {
+    await front.proxy.close(0);
+    await front.catalog.close();
+    await cluster.stop();
+  });
   return {
     url: `postgres://${cluster.user}:${encodeURIComponent(cluster.password)}@${urlHost(options.host)}:${front.port}/${EMBEDDED_DATABASE}`,
     host: options.host,
     port: front.port,
     backend: cluster.backend,
     stop: async () => {
+      // The engine first: its segments end (as failed, "engine stopped") while PostgreSQL can still record it.
+      await engine.stop();
       // Stop accepting first; PostgreSQL's fast shutdown then ends each session with a FATAL message
       // that reaches its client through the proxy.
       const closing = front.proxy.close(SHUTDOWN_GRACE_MS);
@@ -125,6 +140,22 @@ async function startFrontEnd(
     await catalog.close();
     throw error;
   }
+}
+
+/** Starts the built-in engine after the front end; if it cannot start, `undo` takes the rest down. */
+async function startEngine(
+  options: ProcgateServerOptions,
+  connectionString: string,
+  undo: () => Promise<void>,
+): Promise<Engine> {
+  const engine = new Engine({ slots: options.slots, logger: options.logger });
+  try {
+    await engine.start(connectionString);
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  return engine;
 }
 
 function urlHost(host: string): string {

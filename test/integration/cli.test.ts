@@ -37,6 +37,7 @@ describe('procgate --help', () => {
         ['--tls-cert', 'PROCGATE_TLS_CERT'],
         ['--tls-key', 'PROCGATE_TLS_KEY'],
         ['--max-message-size', 'PROCGATE_MAX_MESSAGE_SIZE'],
+        ['--slots', 'PROCGATE_SLOTS'],
         ['--log-level', 'PROCGATE_LOG_LEVEL'],
       ]) {
         expect(stdout, `${args.join(' ')} shows ${option}`).toContain(option);

@@ -1,4 +1,5 @@
 import { sql as catalog } from './0001-catalog.js';
+import { sql as engine } from './0002-engine.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Versions only grow; a released migration never changes. */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'catalog', sql: catalog }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'catalog', sql: catalog },
+  { version: 2, name: 'engine', sql: engine },
+];

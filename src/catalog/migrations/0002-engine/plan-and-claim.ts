@@ -1,0 +1,136 @@
+/**
+ * Planning and claiming. A worker claims queued segments with
+ * FOR UPDATE SKIP LOCKED and a lease. Lock order everywhere else is run
+ * row first, then segment rows; the claim locks segments first, so it never
+ * waits on a run row (SKIP LOCKED there too) and cannot close a deadlock.
+ */
+export const planAndClaim = `
+-- How many segments a run gets. Data splitting (PARTITION BY, the input
+-- split into "segments" parts) comes with table inputs; until then a
+-- distributed run gets its "segments" option, or 1 without table arguments.
+CREATE FUNCTION procgate_internal.engine_segment_count(run procgate_internal.runs, mode text)
+RETURNS int
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT CASE
+    WHEN $2 = 'nondistributed' THEN 1
+    ELSE coalesce((($1).options -> 'segments' ->> 'value')::int, 1)
+  END
+$fn$;
+
+-- Gives unplanned queued runs their segments. A run whose procedure is gone
+-- cannot run: it fails at once.
+CREATE FUNCTION procgate_internal.engine_plan_runs(max_runs int)
+RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  run procgate_internal.runs;
+  mode text;
+  n int;
+  planned int := 0;
+BEGIN
+  FOR run IN
+    SELECT * FROM procgate_internal.runs r
+     WHERE r.state = 'queued' AND r.segments_total IS NULL
+     ORDER BY r.created_at
+     LIMIT max_runs
+       FOR UPDATE SKIP LOCKED
+  LOOP
+    SELECT p.execution_mode INTO mode FROM procgate_internal.procedures p WHERE p.id = run.procedure_id;
+    IF mode IS NULL THEN
+      UPDATE procgate_internal.runs r
+         SET state = 'failed', error = pg_catalog.format('procedure "%s" no longer exists', run.procedure),
+             segments_total = 0, finished_at = pg_catalog.clock_timestamp()
+       WHERE r.run_id = run.run_id;
+      CONTINUE;
+    END IF;
+    n := procgate_internal.engine_segment_count(run, mode);
+    INSERT INTO procgate_internal.run_segments (run_id, segment)
+    SELECT run.run_id, g FROM pg_catalog.generate_series(0, n - 1) g;
+    UPDATE procgate_internal.runs r SET segments_total = n WHERE r.run_id = run.run_id;
+    planned := planned + 1;
+  END LOOP;
+  RETURN planned;
+END
+$fn$;
+
+-- Claims up to max_segments queued segments of procedures in the given
+-- languages (the executors the worker has) for worker, leased for lease.
+CREATE FUNCTION procgate_internal.engine_claim(
+  p_worker text, max_segments int, lease interval, languages text[]
+) RETURNS TABLE (
+  run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
+  command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int
+)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  PERFORM procgate_internal.engine_plan_runs(greatest(max_segments, 1));
+  RETURN QUERY
+  WITH picked AS (
+    SELECT s.run_id, s.segment
+      FROM procgate_internal.run_segments s
+      JOIN procgate_internal.runs r ON r.run_id = s.run_id
+      JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+     WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)
+     ORDER BY r.created_at, s.segment
+     LIMIT max_segments
+       FOR UPDATE OF s SKIP LOCKED
+  ), claimed AS (
+    UPDATE procgate_internal.run_segments s
+       SET state = 'running', attempt = s.attempt + 1, worker = p_worker, pid = NULL,
+           lease_until = pg_catalog.clock_timestamp() + lease, started_at = pg_catalog.clock_timestamp()
+      FROM picked
+     WHERE s.run_id = picked.run_id AND s.segment = picked.segment
+    RETURNING s.run_id, s.segment, s.attempt
+  ), started AS (
+    -- A run locked by someone else is either being started by another
+    -- worker or being killed; the heartbeat then finds the kill.
+    UPDATE procgate_internal.runs r
+       SET state = 'running', started_at = pg_catalog.clock_timestamp(), worker = p_worker,
+           heartbeat_at = pg_catalog.clock_timestamp()
+     WHERE r.run_id IN (
+       SELECT q.run_id FROM procgate_internal.runs q
+        WHERE q.run_id IN (SELECT c.run_id FROM claimed c) AND q.state = 'queued'
+          FOR UPDATE SKIP LOCKED)
+    RETURNING r.run_id
+  )
+  SELECT c.run_id, c.segment, c.attempt, r.segments_total, p.id, p.language, p.command, p.args,
+         r.params, r.options,
+         (pg_catalog.date_part('epoch', (r.options -> 'timeout' ->> 'value')::interval) * 1000)::bigint,
+         coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100)
+    FROM claimed c
+    JOIN procgate_internal.runs r ON r.run_id = c.run_id
+    JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+   ORDER BY r.created_at, c.segment;
+END
+$fn$;
+
+-- The procedure files of a claimed segment's run.
+CREATE FUNCTION procgate_internal.engine_files(p_procedure_id bigint)
+RETURNS TABLE (path text, content bytea)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT f.path, f.content FROM procgate_internal.procedure_files f
+   WHERE f.procedure_id = $1 ORDER BY f.path
+$fn$;
+
+-- Records the process id of a segment's child, fenced like a completion.
+CREATE FUNCTION procgate_internal.engine_set_pid(
+  p_worker text, p_run_id uuid, p_segment int, p_attempt int, p_pid int
+) RETURNS boolean
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  WITH updated AS (
+    UPDATE procgate_internal.run_segments s SET pid = $5
+     WHERE s.run_id = $2 AND s.segment = $3 AND s.worker = $1 AND s.attempt = $4 AND s.state = 'running'
+    RETURNING 1)
+  SELECT EXISTS (SELECT FROM updated)
+$fn$;
+`;

@@ -1,0 +1,348 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import { CommandExecutor } from './executors/command-executor.js';
+import { type Executor, type SegmentOutcome, StopReason } from './segment-task.js';
+
+export interface EngineOptions {
+  /** Segments this engine runs at once. */
+  readonly slots: number;
+  readonly logger: Logger;
+  /** How this engine signs its claims; default host:pid:random. */
+  readonly workerId?: string;
+  /** A claimed segment is this engine's for this long without a heartbeat. */
+  readonly leaseMs?: number;
+  readonly heartbeatMs?: number;
+  /** The safety poll for queued work, should a notification be missed. */
+  readonly pollMs?: number;
+  readonly sweepMs?: number;
+  /** Between SIGTERM and SIGKILL when a segment is stopped. */
+  readonly killGraceMs?: number;
+}
+
+/** A segment this engine is running. */
+interface RunningSegment {
+  readonly runId: string;
+  readonly segment: number;
+  readonly attempt: number;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+interface ClaimedRow {
+  readonly run_id: string;
+  readonly segment: number;
+  readonly attempt: number;
+  readonly segment_count: number;
+  readonly procedure_id: string;
+  readonly language: string;
+  readonly command: string | null;
+  readonly args: string[];
+  readonly params: Record<string, unknown>;
+  readonly timeout_ms: string | null;
+  readonly max_output_lines: number;
+}
+
+/** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
+const COMPLETE_ATTEMPTS = 4;
+
+/** The channel EXECUTE and KILL notify, with the run id as payload. */
+const RUNS_CHANNEL = 'procgate_runs';
+
+/**
+ * Runs queued segments. PostgreSQL is the coordinator: the engine claims
+ * segments with a lease (any number of engines may share a database),
+ * renews the lease while they run, commits each segment's end fenced by
+ * its (worker, attempt), and sweeps segments whose worker was lost. A
+ * LISTEN on `procgate_runs` wakes it the moment a run is submitted or
+ * killed; a slow poll covers a missed notification.
+ *
+ * @example
+ * const engine = new Engine({ slots: 4, logger });
+ * await engine.start('postgres://procgate@localhost/procgate');
+ * // ...
+ * await engine.stop();
+ */
+export class Engine {
+  readonly workerId: string;
+  private readonly slots: number;
+  private readonly logger: Logger;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly sweepMs: number;
+  private readonly executors: ReadonlyMap<string, Executor>;
+  private readonly running = new Map<string, RunningSegment>();
+  private pool: pg.Pool | undefined;
+  private listener: pg.Client | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private claiming: Promise<void> | undefined;
+  private claimAgain = false;
+  private checking: Promise<void> | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(options: EngineOptions) {
+    if (!Number.isInteger(options.slots) || options.slots < 1) throw new RangeError('slots must be a positive integer');
+    this.slots = options.slots;
+    this.logger = options.logger.child({ component: 'engine' });
+    this.workerId = options.workerId ?? `${hostname()}:${String(process.pid)}:${randomBytes(3).toString('hex')}`;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.sweepMs = options.sweepMs ?? 2_000;
+    const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
+    this.executors = new Map([[command.language, command]]);
+  }
+
+  /** Connects, listens for runs and starts claiming. */
+  async start(connection: string | pg.ClientConfig): Promise<void> {
+    const config: pg.ClientConfig =
+      typeof connection === 'string' ? { connectionString: connection } : { ...connection };
+    const pool = new pg.Pool({ ...config, application_name: 'procgate engine', max: 4 });
+    pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
+    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener' });
+    listener.on('error', (error) => this.logger.warn({ err: error }, 'engine listener connection lost'));
+    listener.on('notification', () => this.onNotification());
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${RUNS_CHANNEL}`);
+    } catch (error) {
+      await Promise.allSettled([listener.end(), pool.end()]);
+      throw error;
+    }
+    this.pool = pool;
+    this.listener = listener;
+    this.timers = [
+      setInterval(() => this.wake(), this.pollMs),
+      setInterval(() => void this.heartbeat(), this.heartbeatMs),
+      setInterval(() => void this.sweep(), this.sweepMs),
+    ];
+    this.logger.info({ worker: this.workerId, slots: this.slots }, 'engine started');
+    void this.sweep();
+    this.wake();
+  }
+
+  /**
+   * Stops claiming, stops the running segments (they fail with "engine
+   * stopped", so no run is left running) and closes the connections.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.claiming;
+    for (const segment of this.running.values()) segment.abort.abort(StopReason.engineStopped);
+    await Promise.allSettled([...this.running.values()].map((segment) => segment.done));
+    await Promise.allSettled([this.checking, this.sweeping]);
+    await Promise.allSettled([this.listener?.end(), this.pool?.end()]);
+    this.logger.info({ worker: this.workerId }, 'engine stopped');
+  }
+
+  /** A run was submitted or killed: look for kills first, then for work. */
+  private onNotification(): void {
+    if (this.running.size > 0) void this.heartbeat();
+    void this.sweep();
+    this.wake();
+  }
+
+  /** Claims work for free slots; calls arriving meanwhile cause one more round. */
+  private wake(): void {
+    if (this.stopping) return;
+    if (this.claiming !== undefined) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = this.claimRounds().finally(() => {
+      this.claiming = undefined;
+    });
+  }
+
+  private async claimRounds(): Promise<void> {
+    do {
+      this.claimAgain = false;
+      try {
+        await this.claimOnce();
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not claim segments');
+        return;
+      }
+    } while (this.claimAgain && !this.stopping);
+  }
+
+  private async claimOnce(): Promise<void> {
+    const free = this.slots - this.running.size;
+    if (free <= 0 || this.pool === undefined) return;
+    const { rows } = await this.pool.query<ClaimedRow>(
+      'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
+      [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys()]],
+    );
+    for (const row of rows) this.begin(row);
+    // A full batch may mean more is waiting.
+    if (rows.length === free) this.claimAgain = true;
+  }
+
+  private begin(row: ClaimedRow): void {
+    const abort = new AbortController();
+    const key = segmentKey(row.run_id, row.segment);
+    const done = this.runSegment(row, abort.signal)
+      .catch((error: unknown) => {
+        this.logger.error({ err: error, run_id: row.run_id, segment: row.segment }, 'segment could not be finished');
+      })
+      .finally(() => {
+        this.running.delete(key);
+        this.wake();
+      });
+    this.running.set(key, { runId: row.run_id, segment: row.segment, attempt: row.attempt, abort, done });
+  }
+
+  private async runSegment(row: ClaimedRow, signal: AbortSignal): Promise<void> {
+    const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
+    log.info('segment started');
+    const outcome = await this.execute(row, signal, log).catch(
+      (error: unknown): SegmentOutcome => ({
+        state: 'failed',
+        exitCode: null,
+        message: `could not run the segment: ${(error as Error).message}`,
+        results: null,
+        output: [],
+      }),
+    );
+    const completed = await this.complete(row, outcome, log);
+    if (completed) log.info({ state: outcome.state, exit_code: outcome.exitCode }, 'segment finished');
+    else log.warn({ state: outcome.state }, 'segment finished after losing its lease: its end was not recorded');
+  }
+
+  /**
+   * Records a segment's end; a failed attempt (PostgreSQL restarting, a
+   * lost connection) is retried while the lease may still hold. If it never
+   * succeeds the segment is no longer renewed, so the sweeper fails it.
+   */
+  private async complete(row: ClaimedRow, outcome: SegmentOutcome, log: Logger): Promise<boolean> {
+    const pool = this.requirePool();
+    const params = [
+      this.workerId,
+      row.run_id,
+      row.segment,
+      row.attempt,
+      outcome.state,
+      outcome.exitCode,
+      outcome.message,
+      outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
+      JSON.stringify(outcome.output),
+    ];
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const { rows } = await pool.query<{ completed: boolean }>(
+          'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9) AS completed',
+          params,
+        );
+        return rows[0]?.completed === true;
+      } catch (error) {
+        if (attempt >= COMPLETE_ATTEMPTS) throw error;
+        log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
+        await new Promise((resolve) => setTimeout(resolve, this.heartbeatMs));
+      }
+    }
+  }
+
+  private async execute(row: ClaimedRow, signal: AbortSignal, log: Logger): Promise<SegmentOutcome> {
+    const executor = this.executors.get(row.language);
+    if (executor === undefined || row.command === null) throw new Error(`no executor for language "${row.language}"`);
+    const pool = this.requirePool();
+    const files = await pool.query<{ path: string; content: Buffer }>(
+      'SELECT path, content FROM procgate_internal.engine_files($1)',
+      [row.procedure_id],
+    );
+    return executor.run({
+      runId: row.run_id,
+      segment: row.segment,
+      segmentCount: row.segment_count,
+      attempt: row.attempt,
+      command: row.command,
+      args: row.args,
+      files: files.rows,
+      params: row.params,
+      timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
+      maxOutputLines: row.max_output_lines,
+      signal,
+      onStart: (pid) => {
+        log.debug({ pid }, 'segment process started');
+        pool
+          .query('SELECT procgate_internal.engine_set_pid($1, $2, $3, $4, $5)', [
+            this.workerId,
+            row.run_id,
+            row.segment,
+            row.attempt,
+            pid,
+          ])
+          .catch((error: unknown) => log.warn({ err: error }, 'could not record the segment process id'));
+      },
+    });
+  }
+
+  /**
+   * Renews the leases of the segments still running here and stops those
+   * whose run was killed; one call at a time.
+   */
+  private heartbeat(): Promise<void> {
+    if (this.checking !== undefined) return this.checking;
+    const pool = this.pool;
+    if (this.stopping || pool === undefined) return Promise.resolve();
+    this.checking = (async () => {
+      try {
+        const held = [...this.running.values()];
+        const { rows } = await pool.query<{ run_id: string; segment: number; attempt: number }>(
+          'SELECT * FROM procgate_internal.engine_heartbeat($1, $2::interval, $3::uuid[], $4::int[], $5::int[])',
+          [
+            this.workerId,
+            `${String(this.leaseMs)} milliseconds`,
+            held.map((segment) => segment.runId),
+            held.map((segment) => segment.segment),
+            held.map((segment) => segment.attempt),
+          ],
+        );
+        for (const row of rows) {
+          const segment = this.running.get(segmentKey(row.run_id, row.segment));
+          if (segment === undefined || segment.attempt !== row.attempt || segment.abort.signal.aborted) continue;
+          this.logger.info({ run_id: row.run_id, segment: row.segment }, 'killing segment');
+          segment.abort.abort(StopReason.killed);
+        }
+      } catch (error) {
+        this.logger.error({ err: error }, 'heartbeat failed');
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    return this.checking;
+  }
+
+  /** Fails segments whose lease expired and finishes killed runs with nothing running; one at a time. */
+  private sweep(): Promise<void> {
+    if (this.sweeping !== undefined) return this.sweeping;
+    const pool = this.pool;
+    if (this.stopping || pool === undefined) return Promise.resolve();
+    this.sweeping = (async () => {
+      try {
+        const { rows } = await pool.query<{ swept: number }>('SELECT procgate_internal.engine_sweep() AS swept');
+        const swept = rows[0]?.swept ?? 0;
+        if (swept > 0) this.logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
+      } catch (error) {
+        this.logger.error({ err: error }, 'sweep failed');
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  private requirePool(): pg.Pool {
+    if (this.pool === undefined) throw new Error('the engine is not started');
+    return this.pool;
+  }
+}
+
+function segmentKey(runId: string, segment: number): string {
+  return `${runId}/${String(segment)}`;
+}

@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../log/logger.js';
+import {
+  type Executor,
+  type ProcedureFile,
+  type SegmentOutcome,
+  type SegmentTask,
+  StopReason,
+} from '../segment-task.js';
+import { LineTail } from './line-tail.js';
+
+/** stderr lines that make a failed segment's message. */
+const MESSAGE_LINES = 20;
+
+export interface CommandExecutorOptions {
+  readonly logger: Logger;
+  /** Between SIGTERM and SIGKILL of a stopped segment's process group. */
+  readonly killGraceMs?: number;
+}
+
+/**
+ * Runs `LANGUAGE command` segments as DESIGN.md's "Command procedures"
+ * contract says: a fresh working directory holding the procedure's files,
+ * `command args...` spawned there without a shell in a process group of
+ * its own (so a kill reaches everything it started), the run described by
+ * environment variables and a JSON control file, stdout and stderr kept
+ * line by line (the last max_output_lines of each), the exit code deciding
+ * the state.
+ *
+ * The child runs as the engine's own OS user, root included: isolating
+ * users' programs (a dedicated user, containers) is the deployment's
+ * choice, not something the engine can pick for it. What the child does
+ * not get is the engine's secrets: PROCGATE_* and libpq's PG* variables are
+ * removed from its environment.
+ */
+export class CommandExecutor implements Executor {
+  readonly language = 'command';
+  private readonly logger: Logger;
+  private readonly killGraceMs: number;
+
+  constructor(options: CommandExecutorOptions) {
+    this.logger = options.logger;
+    this.killGraceMs = options.killGraceMs ?? 2_000;
+  }
+
+  async run(task: SegmentTask): Promise<SegmentOutcome> {
+    const base = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
+    try {
+      const workdir = path.join(base, 'work');
+      await mkdir(workdir);
+      await writeFiles(workdir, task.files);
+      const controlFile = path.join(base, 'control.json');
+      await writeFile(controlFile, JSON.stringify(controlDocument(task)), { mode: 0o600 });
+      return await this.spawnSegment(task, workdir, controlFile);
+    } finally {
+      await rm(base, { recursive: true, force: true }).catch((error: unknown) => {
+        this.logger.warn({ err: error, dir: base }, 'could not remove a segment working directory');
+      });
+    }
+  }
+
+  private spawnSegment(task: SegmentTask, cwd: string, controlFile: string): Promise<SegmentOutcome> {
+    const stdout = new LineTail('stdout', task.maxOutputLines);
+    const stderr = new LineTail('stderr', task.maxOutputLines);
+    return new Promise<SegmentOutcome>((resolve) => {
+      let stopped: StopReason | 'timeout' | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      const child = spawn(task.command, [...task.args], {
+        cwd,
+        detached: true,
+        shell: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: childEnvironment(task, controlFile),
+      });
+      const stopGroup = (reason: StopReason | 'timeout'): void => {
+        if (stopped !== undefined || child.pid === undefined || child.exitCode !== null) return;
+        stopped = reason;
+        signalGroup(child.pid, 'SIGTERM');
+        const pid = child.pid;
+        killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
+      };
+      const onAbort = (): void => stopGroup(task.signal.reason === StopReason.killed ? 'killed' : 'engine stopped');
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+      child.once('spawn', () => {
+        if (child.pid !== undefined) task.onStart?.(child.pid);
+        if (task.signal.aborted) onAbort();
+        else task.signal.addEventListener('abort', onAbort, { once: true });
+        if (task.timeoutMs !== undefined) timeoutTimer = setTimeout(() => stopGroup('timeout'), task.timeoutMs);
+      });
+      let finished = false;
+      const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(killTimer);
+        clearTimeout(timeoutTimer);
+        task.signal.removeEventListener('abort', onAbort);
+        // Whatever the program left behind in its group goes with it once it was stopped.
+        if (stopped !== undefined && child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+        stdout.end();
+        stderr.end();
+        const output = [...stdout.output(), ...stderr.output()];
+        const end = ending(exitCode, signal, stopped, stderr.tail(MESSAGE_LINES), task, spawnError);
+        resolve({ ...end, results: null, output });
+      };
+      child.once('error', (error) => {
+        // Only a failed spawn: the child never ran, so no 'close' follows.
+        if (child.pid === undefined) finish(null, null, error);
+      });
+      child.once('close', (code, signal) => finish(code, signal));
+    });
+  }
+}
+
+/** The state and message of a finished child. */
+function ending(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  stopped: StopReason | 'timeout' | undefined,
+  stderrTail: string,
+  task: SegmentTask,
+  spawnError: Error | undefined,
+): Omit<SegmentOutcome, 'results' | 'output'> {
+  if (spawnError !== undefined) {
+    return { state: 'failed', exitCode: null, message: `could not start "${task.command}": ${spawnError.message}` };
+  }
+  if (stopped === 'killed') return { state: 'killed', exitCode, message: 'killed' };
+  if (stopped === 'engine stopped') return { state: 'failed', exitCode, message: 'engine stopped' };
+  if (stopped === 'timeout') {
+    return { state: 'failed', exitCode, message: `timed out after ${String((task.timeoutMs ?? 0) / 1000)} s` };
+  }
+  if (exitCode === 0) return { state: 'succeeded', exitCode, message: null };
+  const fallback = exitCode === null ? `killed by signal ${signal ?? 'unknown'}` : `exited with code ${String(exitCode)}`;
+  return { state: 'failed', exitCode, message: stderrTail === '' ? fallback : stderrTail };
+}
+
+/** Sends a signal to a process group; a group that is already gone is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** The procedure's files; paths were checked relative at CREATE, and are checked again here. */
+async function writeFiles(workdir: string, files: readonly ProcedureFile[]): Promise<void> {
+  for (const file of files) {
+    const target = path.resolve(workdir, file.path);
+    if (!target.startsWith(workdir + path.sep)) throw new Error(`file path "${file.path}" leaves the working directory`);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, file.content);
+    // A script with a shebang can be the COMMAND itself ('./run.sh').
+    if (file.content.subarray(0, 2).toString('latin1') === '#!') await chmod(target, 0o755);
+  }
+}
+
+/**
+ * The control file: the run's parameters typed as stored
+ * (`{ name: { value, type } }`); inputs and outputs list the table files
+ * once table data flows (empty until then).
+ */
+function controlDocument(task: SegmentTask): unknown {
+  return {
+    run_id: task.runId,
+    segment: task.segment,
+    segment_count: task.segmentCount,
+    params: task.params,
+    inputs: [],
+    outputs: [],
+  };
+}
+
+function childEnvironment(task: SegmentTask, controlFile: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('PROCGATE_') || /^PG[A-Z]/.test(name)) continue;
+    env[name] = value;
+  }
+  return {
+    ...env,
+    PROCGATE_RUN_ID: task.runId,
+    PROCGATE_SEGMENT: String(task.segment),
+    PROCGATE_SEGMENT_COUNT: String(task.segmentCount),
+    PROCGATE_CONTROL_FILE: controlFile,
+  };
+}
