@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
 import { DataDirBusyError } from '../postgres/data-dir-lock.js';
 import { startProcgateServer } from '../server/procgate-server.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
+import { databaseOption, logLevelOption, onStopSignal, parsePositiveInteger, slotsOption } from './shared-options.js';
 
 interface ServeOptions {
   readonly host: string;
@@ -30,12 +30,7 @@ export function serveCommand(): Command {
         .default(5433)
         .argParser(parsePort),
     )
-    .addOption(
-      new Option(
-        '--database <url>',
-        'use this PostgreSQL (version 14 or later) instead of the embedded one',
-      ).env('PROCGATE_DATABASE_URL'),
-    )
+    .addOption(databaseOption('use this PostgreSQL (version 14 or later) instead of the embedded one'))
     .addOption(
       new Option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data')
         .env('PROCGATE_DATA_DIR')
@@ -63,18 +58,8 @@ export function serveCommand(): Command {
         .default(DEFAULT_MAX_MESSAGE_SIZE)
         .argParser(parsePositiveInteger),
     )
-    .addOption(
-      new Option('--slots <n>', 'segments of runs the engine runs at once')
-        .env('PROCGATE_SLOTS')
-        .default(availableParallelism(), `the number of CPUs, ${String(availableParallelism())}`)
-        .argParser(parsePositiveInteger),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'structured log level on stderr')
-        .env('PROCGATE_LOG_LEVEL')
-        .default('info')
-        .choices(LOG_LEVELS),
-    )
+    .addOption(slotsOption())
+    .addOption(logLevelOption())
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -116,25 +101,23 @@ async function serve(options: ServeOptions): Promise<void> {
   process.stdout.write(`procgate ready: ${server.url}\n`);
   logger.info({ host: server.host, port: server.port }, 'procgate ready');
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => {
-        logger.info('stopped');
-        logger.flush();
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'error while shutting down');
-        process.exitCode = 1;
-        logger.flush();
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onStopSignal((signal) => stopGracefully(signal, () => server.stop(), logger));
+}
+
+/** Logs the shutdown and its end; a failure sets a non-zero exit code. */
+export function stopGracefully(signal: NodeJS.Signals, stop: () => Promise<void>, logger: Logger): void {
+  logger.info({ signal }, 'shutting down');
+  stop().then(
+    () => {
+      logger.info('stopped');
+      logger.flush();
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'error while shutting down');
+      process.exitCode = 1;
+      logger.flush();
+    },
+  );
 }
 
 function parsePort(value: string): number {
@@ -142,10 +125,4 @@ function parsePort(value: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidArgumentError('not a port number');
   return port;
-}
-
-function parsePositiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) throw new InvalidArgumentError('not a positive integer');
-  return number;
 }

@@ -31,7 +31,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   );
   const ready = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', () => {
-      const match = /^procgate ready: (\S+)$/m.exec(stdout);
+      const match = /^procgate (?:worker )?ready: (\S+)/m.exec(stdout);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
     void exited.then(({ code, signal }) =>

@@ -51,6 +51,10 @@ BEGIN
     INSERT INTO procgate_internal.run_segments (run_id, segment)
     SELECT run.run_id, g FROM pg_catalog.generate_series(0, n - 1) g;
     UPDATE procgate_internal.runs r SET segments_total = n WHERE r.run_id = run.run_id;
+    -- Other engines could not see these segments while we planned them: wake them when this commits.
+    IF n > 1 THEN
+      PERFORM pg_catalog.pg_notify('procgate_runs', run.run_id::text);
+    END IF;
     planned := planned + 1;
   END LOOP;
   RETURN planned;

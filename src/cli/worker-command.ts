@@ -1,0 +1,59 @@
+import { Command } from 'commander';
+import pg from 'pg';
+import { migrate } from '../catalog/index.js';
+import { Engine } from '../engine/engine.js';
+import { createLogger, type LogLevel } from '../log/logger.js';
+import { stopGracefully } from './serve-command.js';
+import { databaseOption, logLevelOption, onStopSignal, slotsOption } from './shared-options.js';
+
+interface WorkerOptions {
+  readonly database: string;
+  readonly slots: number;
+  readonly logLevel: LogLevel;
+}
+
+/**
+ * `procgate worker`: an engine alone, for more machines. PostgreSQL is the
+ * coordinator, so workers need nothing but the database URL: they claim
+ * segments of the same runs as `procgate serve` and each other.
+ */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('run procedures from an existing procgate database, alongside procgate serve')
+    .addOption(databaseOption('the PostgreSQL that holds the procgate schema (required)').makeOptionMandatory())
+    .addOption(slotsOption())
+    .addOption(logLevelOption())
+    .action(async (options: WorkerOptions) => {
+      await work(options);
+    });
+}
+
+async function work(options: WorkerOptions): Promise<void> {
+  const logger = createLogger(options.logLevel);
+  if (options.database === '') {
+    process.stderr.write('procgate: --database (or PROCGATE_DATABASE_URL) is required\n');
+    process.exitCode = 1;
+    return;
+  }
+  const engine = new Engine({ slots: options.slots, logger });
+  try {
+    // Idempotent and locked: a worker may well start before any server.
+    const client = new pg.Client({ connectionString: options.database, application_name: 'procgate migrate' });
+    await client.connect();
+    try {
+      await migrate(client, logger);
+    } finally {
+      await client.end();
+    }
+    await engine.start(options.database);
+  } catch (error) {
+    const message = `could not start: ${(error as Error).message}`;
+    logger.fatal({ err: error }, message);
+    process.stderr.write(`procgate: ${message}\n`);
+    process.exitCode = 1;
+    logger.flush();
+    return;
+  }
+  process.stdout.write(`procgate worker ready: ${engine.workerId} (${String(options.slots)} slots)\n`);
+  onStopSignal((signal) => stopGracefully(signal, () => engine.stop(), logger));
+}
