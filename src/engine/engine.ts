@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { CommandExecutor } from './executors/command-executor.js';
+import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { type Executor, type SegmentOutcome, StopReason } from './segment-task.js';
 
 export interface EngineOptions {
@@ -17,7 +18,7 @@ export interface EngineOptions {
   /** The safety poll for queued work, should a notification be missed. */
   readonly pollMs?: number;
   readonly sweepMs?: number;
-  /** Between SIGTERM and SIGKILL when a segment is stopped. */
+  /** Between SIGTERM and SIGKILL (javascript: aborting the signal and terminating the thread) when a segment is stopped. */
   readonly killGraceMs?: number;
 }
 
@@ -93,7 +94,11 @@ export class Engine {
     this.pollMs = options.pollMs ?? 2_000;
     this.sweepMs = options.sweepMs ?? 2_000;
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
-    this.executors = new Map([[command.language, command]]);
+    const javascript = new JavascriptExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
+    this.executors = new Map<string, Executor>([
+      [command.language, command],
+      [javascript.language, javascript],
+    ]);
   }
 
   /** Connects, listens for runs and starts claiming. */
@@ -249,7 +254,8 @@ export class Engine {
 
   private async execute(row: ClaimedRow, signal: AbortSignal, log: Logger): Promise<SegmentOutcome> {
     const executor = this.executors.get(row.language);
-    if (executor === undefined || row.command === null) throw new Error(`no executor for language "${row.language}"`);
+    if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
+    if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
     const pool = this.requirePool();
     const files = await pool.query<{ path: string; content: Buffer }>(
       'SELECT path, content FROM procgate_internal.engine_files($1)',
@@ -260,7 +266,7 @@ export class Engine {
       segment: row.segment,
       segmentCount: row.segment_count,
       attempt: row.attempt,
-      command: row.command,
+      command: row.command ?? '',
       args: row.args,
       files: files.rows,
       params: row.params,

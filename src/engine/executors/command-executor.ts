@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import {
   type Executor,
-  type ProcedureFile,
   type SegmentOutcome,
   type SegmentTask,
   StopReason,
 } from '../segment-task.js';
 import { LineTail } from './line-tail.js';
+import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
 
 /** stderr lines that make a failed segment's message. */
 const MESSAGE_LINES = 20;
@@ -51,7 +51,7 @@ export class CommandExecutor implements Executor {
     try {
       const workdir = path.join(base, 'work');
       await mkdir(workdir);
-      await writeFiles(workdir, task.files);
+      await writeProcedureFiles(workdir, task.files);
       const controlFile = path.join(base, 'control.json');
       await writeFile(controlFile, JSON.stringify(controlDocument(task)), { mode: 0o600 });
       return await this.spawnSegment(task, workdir, controlFile);
@@ -147,18 +147,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The procedure's files; paths were checked relative at CREATE, and are checked again here. */
-async function writeFiles(workdir: string, files: readonly ProcedureFile[]): Promise<void> {
-  for (const file of files) {
-    const target = path.resolve(workdir, file.path);
-    if (!target.startsWith(workdir + path.sep)) throw new Error(`file path "${file.path}" leaves the working directory`);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, file.content);
-    // A script with a shebang can be the COMMAND itself ('./run.sh').
-    if (file.content.subarray(0, 2).toString('latin1') === '#!') await chmod(target, 0o755);
-  }
-}
-
 /**
  * The control file: the run's parameters typed as stored
  * (`{ name: { value, type } }`); inputs and outputs list the table files
@@ -176,13 +164,8 @@ function controlDocument(task: SegmentTask): unknown {
 }
 
 function childEnvironment(task: SegmentTask, controlFile: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('PROCGATE_') || /^PG[A-Z]/.test(name)) continue;
-    env[name] = value;
-  }
   return {
-    ...env,
+    ...procedureEnvironment(),
     PROCGATE_RUN_ID: task.runId,
     PROCGATE_SEGMENT: String(task.segment),
     PROCGATE_SEGMENT_COUNT: String(task.segmentCount),
