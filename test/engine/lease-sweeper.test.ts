@@ -20,9 +20,12 @@ afterAll(async () => {
 });
 
 /** A run claimed by a worker that then vanished: its lease is already over. */
-async function runOfLostWorker(): Promise<string> {
+async function runOfLostWorker(procedure = 'napper', retries = 0): Promise<string> {
   await client.query('BEGIN');
-  const { rows } = await client.query<{ run_id: string }>(`SELECT run_id FROM procgate.execute('napper')`);
+  const { rows } = await client.query<{ run_id: string }>(
+    `SELECT run_id FROM procgate.execute($1, options => ARRAY[procgate.arg('retries', NULL, $2::int)])`,
+    [procedure, retries],
+  );
   const claimed = await client.query(
     `SELECT * FROM procgate_internal.engine_claim('ghost', 1, interval '-1 second', ARRAY['command'])`,
   );
@@ -52,6 +55,44 @@ describe('leases', () => {
     } finally {
       await engine.stop();
     }
+  });
+
+  it('retries a lost segment while the retries option allows, then fails it', async () => {
+    await client.query(`
+      SELECT * FROM procgate.create_procedure(name => 'quick', language => 'command', command => 'sh',
+                                              args => ARRAY['-c', 'echo done'], execution_mode => 'nondistributed')`);
+    // Lost once with retries = 1: a live engine takes the second attempt and finishes it.
+    const retried = await runOfLostWorker('quick', 1);
+    const engine = new Engine({ slots: 1, logger: silentLogger(), sweepMs: 100 });
+    await engine.start(t.db.direct);
+    try {
+      const { rows } = await eventually(
+        () => client.query('SELECT state, error FROM procgate.runs WHERE run_id = $1', [retried]),
+        (r) => ['succeeded', 'failed'].includes(r.rows[0]?.state),
+      );
+      expect(rows).toEqual([{ state: 'succeeded', error: null }]);
+      const segment = await client.query('SELECT worker, attempt FROM procgate.run_segments WHERE run_id = $1', [
+        retried,
+      ]);
+      expect(segment.rows).toEqual([{ worker: engine.workerId, attempt: 2 }]);
+    } finally {
+      await engine.stop();
+    }
+
+    // Lost on every attempt: after retries + 1 attempts it fails.
+    const exhausted = await runOfLostWorker('napper', 1);
+    await client.query('SELECT procgate_internal.engine_sweep()');
+    const requeued = await client.query('SELECT state, message FROM procgate.run_segments WHERE run_id = $1', [
+      exhausted,
+    ]);
+    expect(requeued.rows).toEqual([{ state: 'queued', message: 'worker lost during attempt 1; retrying' }]);
+    const again = await client.query(
+      `SELECT attempt FROM procgate_internal.engine_claim('ghost', 1, interval '-1 second', ARRAY['command'])`,
+    );
+    expect(again.rows).toEqual([{ attempt: 2 }]);
+    await client.query('SELECT procgate_internal.engine_sweep()');
+    const failed = await client.query('SELECT state, error FROM procgate.runs WHERE run_id = $1', [exhausted]);
+    expect(failed.rows).toEqual([{ state: 'failed', error: 'worker lost' }]);
   });
 
   it('refuses the completion of a worker that no longer holds the lease', async () => {
