@@ -1,15 +1,11 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { describe, expect, it } from 'vitest';
+import { useEngine } from '../support/engine-fixture.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_command', { statements: true });
-let engine: Engine;
-let client: pg.Client;
 
 interface RunRow {
   state: string;
@@ -23,41 +19,11 @@ interface RunRow {
   worker: string | null;
 }
 
-beforeAll(async () => {
-  engine = new Engine({ slots: 4, logger: silentLogger(), killGraceMs: 500 });
-  await engine.start(t.db.direct);
-  client = new pg.Client(t.proxy.config(t.db.name));
-  await client.connect();
-});
-
-afterAll(async () => {
-  await client.end();
-  await engine.stop();
-});
-
-async function execute(statement: string): Promise<string> {
-  const { rows } = await client.query<{ run_id: string }>(statement);
-  const runId = rows[0]?.run_id;
-  if (runId === undefined) throw new Error('no run');
-  return runId;
-}
-
-async function run(runId: string): Promise<RunRow> {
-  const { rows } = await client.query<RunRow>('SELECT * FROM procgate.runs WHERE run_id = $1', [runId]);
-  if (rows[0] === undefined) throw new Error(`no run ${runId}`);
-  return rows[0];
-}
-
-async function finished(runId: string, timeoutMs = 10_000): Promise<RunRow> {
-  return eventually(
-    () => run(runId),
-    (r) => ['succeeded', 'failed', 'killed'].includes(r.state),
-    timeoutMs,
-  );
-}
+const fixture = useEngine<RunRow>(t);
+const { execute, run, finished } = fixture;
 
 async function output(runId: string): Promise<{ stream: string; line_no: string; line: string }[]> {
-  const { rows } = await client.query<{ stream: string; line_no: string; line: string }>(
+  const { rows } = await fixture.client.query<{ stream: string; line_no: string; line: string }>(
     'SELECT stream, line_no::text, line FROM procgate.run_output WHERE run_id = $1 ORDER BY stream, line_no',
     [runId],
   );
@@ -87,7 +53,7 @@ function liveGroupMembers(pgid: number): number[] {
 
 describe('command procedures', () => {
   it('runs a python3 program: queued, running, succeeded, with its output and control file', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE hello(greeting text, times int DEFAULT 2)
         LANGUAGE command COMMAND 'python3' ARGS ('hello.py', 'from-args')
         EXECUTION MODE NONDISTRIBUTED
@@ -105,7 +71,7 @@ $py$)`);
     const runId = await execute(`EXECUTE PROCEDURE hello(greeting => 'hi', times => 3)`);
     const running = await eventually(() => run(runId), (r) => r.state !== 'queued');
     expect(running.state).toBe('running');
-    expect(running.worker).toBe(engine.workerId);
+    expect(running.worker).toBe(fixture.engine.workerId);
     const done = await finished(runId);
     expect(done).toMatchObject({
       state: 'succeeded',
@@ -124,15 +90,15 @@ $py$)`);
       { stream: 'stdout', line_no: '3', line: 'hi 2 from-args' },
       { stream: 'stdout', line_no: '4', line: 'segment 0 of 1 True False' },
     ]);
-    const { rows: segments } = await client.query(
+    const { rows: segments } = await fixture.client.query(
       'SELECT segment, state, exit_code, attempt, worker FROM procgate.run_segments WHERE run_id = $1',
       [runId],
     );
-    expect(segments).toEqual([{ segment: 0, state: 'succeeded', exit_code: 0, attempt: 1, worker: engine.workerId }]);
+    expect(segments).toEqual([{ segment: 0, state: 'succeeded', exit_code: 0, attempt: 1, worker: fixture.engine.workerId }]);
   });
 
   it('keeps the last max_output_lines lines of each stream', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE chatty LANGUAGE command COMMAND 'sh' ARGS ('-c', 'seq 1 50; seq 1 5 >&2')
         EXECUTION MODE NONDISTRIBUTED`);
     const runId = await execute(`EXECUTE PROCEDURE chatty() WITH (max_output_lines = 3)`);
@@ -148,7 +114,7 @@ $py$)`);
   });
 
   it('runs a distributed run as its segments', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE parts LANGUAGE command COMMAND 'sh' ARGS ('-c', 'echo "part $PROCGATE_SEGMENT/$PROCGATE_SEGMENT_COUNT"')`);
     const runId = await execute(`EXECUTE PROCEDURE parts() WITH (segments = 3)`);
     expect(await finished(runId)).toMatchObject({ state: 'succeeded', segments_total: 3, segments_succeeded: 3 });
@@ -156,7 +122,7 @@ $py$)`);
   });
 
   it('fails a run whose program exits non-zero, with the tail of stderr as its error', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE broken LANGUAGE command COMMAND 'sh' ARGS ('-c', 'echo starting; echo "bad input" >&2; echo "giving up" >&2; exit 3')
         EXECUTION MODE NONDISTRIBUTED`);
     const runId = await execute(`EXECUTE PROCEDURE broken()`);
@@ -166,14 +132,14 @@ $py$)`);
       segments_failed: 1,
       progress: '1',
     });
-    const { rows } = await client.query('SELECT state, exit_code, message FROM procgate.run_segments WHERE run_id = $1', [
+    const { rows } = await fixture.client.query('SELECT state, exit_code, message FROM procgate.run_segments WHERE run_id = $1', [
       runId,
     ]);
     expect(rows).toEqual([{ state: 'failed', exit_code: 3, message: 'bad input\ngiving up' }]);
   });
 
   it('fails a run whose command does not exist', async () => {
-    await client.query(`CREATE PROCEDURE missing LANGUAGE command COMMAND 'no-such-program-procgate'`);
+    await fixture.client.query(`CREATE PROCEDURE missing LANGUAGE command COMMAND 'no-such-program-procgate'`);
     const runId = await execute(`EXECUTE PROCEDURE missing()`);
     const done = await finished(runId);
     expect(done.state).toBe('failed');
@@ -181,12 +147,12 @@ $py$)`);
   });
 
   it('kills a running run within 2 s, with its whole process group', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE sleepy LANGUAGE command COMMAND 'sh' ARGS ('-c', 'sleep 30 & sleep 30; wait')
         EXECUTION MODE NONDISTRIBUTED`);
     const runId = await execute(`EXECUTE PROCEDURE sleepy()`);
     const { rows } = await eventually(
-      () => client.query<{ pid: number | null }>('SELECT pid FROM procgate.run_segments WHERE run_id = $1', [runId]),
+      () => fixture.client.query<{ pid: number | null }>('SELECT pid FROM procgate.run_segments WHERE run_id = $1', [runId]),
       (r) => r.rows[0]?.pid != null,
     );
     const pid = rows[0]?.pid;
@@ -194,28 +160,28 @@ $py$)`);
     // sh and its two sleeps, once sh has started them.
     expect(await eventually(async () => liveGroupMembers(pid), (m) => m.length === 3)).toHaveLength(3);
     const killedAt = Date.now();
-    expect((await client.query(`KILL RUN '${runId}'`)).rows).toEqual([{ run_id: runId, state: 'cancelling' }]);
+    expect((await fixture.client.query(`KILL RUN '${runId}'`)).rows).toEqual([{ run_id: runId, state: 'cancelling' }]);
     const done = await finished(runId, 2_000);
     expect(done.state).toBe('killed');
     expect(Date.now() - killedAt).toBeLessThan(2_000);
     // No member of the group is left: the backgrounded sleep went too.
     expect(await eventually(async () => liveGroupMembers(pid), (m) => m.length === 0, 1_000)).toEqual([]);
-    const segment = await client.query('SELECT state, message FROM procgate.run_segments WHERE run_id = $1', [runId]);
+    const segment = await fixture.client.query('SELECT state, message FROM procgate.run_segments WHERE run_id = $1', [runId]);
     expect(segment.rows).toEqual([{ state: 'killed', message: 'killed' }]);
   });
 
   it('kills a distributed run with more segments than slots: running ones stop, queued ones never start', async () => {
-    await client.query(`CREATE PROCEDURE naps LANGUAGE command COMMAND 'sleep' ARGS ('30')`);
+    await fixture.client.query(`CREATE PROCEDURE naps LANGUAGE command COMMAND 'sleep' ARGS ('30')`);
     const runId = await execute(`EXECUTE PROCEDURE naps() WITH (segments = 6)`);
     await eventually(
-      () => client.query('SELECT 1 FROM procgate.run_segments WHERE run_id = $1 AND pid IS NOT NULL', [runId]),
+      () => fixture.client.query('SELECT 1 FROM procgate.run_segments WHERE run_id = $1 AND pid IS NOT NULL', [runId]),
       (r) => r.rowCount === 4,
     );
     const killedAt = Date.now();
-    await client.query(`KILL RUN '${runId}'`);
+    await fixture.client.query(`KILL RUN '${runId}'`);
     expect(await finished(runId, 2_000)).toMatchObject({ state: 'killed', segments_total: 6, progress: '1' });
     expect(Date.now() - killedAt).toBeLessThan(2_000);
-    const { rows } = await client.query<{ state: string; started: boolean }>(
+    const { rows } = await fixture.client.query<{ state: string; started: boolean }>(
       `SELECT state, started_at IS NOT NULL AS started, count(*)::int AS n FROM procgate.run_segments
         WHERE run_id = $1 GROUP BY 1, 2 ORDER BY 2`,
       [runId],
@@ -227,7 +193,7 @@ $py$)`);
   });
 
   it('runs each segment in a fresh working directory under the temporary directory, removed afterwards', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE where_am_i LANGUAGE command COMMAND './where.sh' EXECUTION MODE NONDISTRIBUTED
         FILES ('where.sh' = E'#!/bin/sh\\npwd\\necho "$PROCGATE_CONTROL_FILE"\\nls\\n')`);
     const runId = await execute(`EXECUTE PROCEDURE where_am_i()`);
@@ -249,7 +215,7 @@ $py$)`);
 
   it('never runs an EXECUTE that was rolled back', async () => {
     const marker = path.join(tmpdir(), `procgate-rolled-back-${String(process.pid)}`);
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE touch(file text) LANGUAGE command COMMAND 'python3' ARGS ('touch.py')
         EXECUTION MODE NONDISTRIBUTED
         FILES ('touch.py' = $py$
@@ -257,15 +223,15 @@ import json, os
 control = json.load(open(os.environ["PROCGATE_CONTROL_FILE"]))
 open(control["params"]["file"]["value"], "w").close()
 $py$)`);
-    await client.query('BEGIN');
+    await fixture.client.query('BEGIN');
     const rolledBack = await execute(`EXECUTE PROCEDURE touch(file => '${marker}-1')`);
-    await client.query('ROLLBACK');
+    await fixture.client.query('ROLLBACK');
     // A committed run after it: once it has run, the engine has seen everything there was.
     const committed = await execute(`EXECUTE PROCEDURE touch(file => '${marker}-2')`);
     expect((await finished(committed)).state).toBe('succeeded');
     expect(existsSync(`${marker}-2`)).toBe(true);
     expect(existsSync(`${marker}-1`)).toBe(false);
     rmSync(`${marker}-2`);
-    expect((await client.query('SELECT 1 FROM procgate.runs WHERE run_id = $1', [rolledBack])).rowCount).toBe(0);
+    expect((await fixture.client.query('SELECT 1 FROM procgate.runs WHERE run_id = $1', [rolledBack])).rowCount).toBe(0);
   });
 });

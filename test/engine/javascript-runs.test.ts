@@ -1,15 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { describe, expect, it } from 'vitest';
+import { useEngine } from '../support/engine-fixture.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_javascript', { statements: true });
-let engine: Engine;
-let client: pg.Client;
 
 interface RunRow {
   state: string;
@@ -21,41 +17,11 @@ interface RunRow {
   results: Record<string, unknown> | null;
 }
 
-beforeAll(async () => {
-  engine = new Engine({ slots: 4, logger: silentLogger(), killGraceMs: 500 });
-  await engine.start(t.db.direct);
-  client = new pg.Client(t.proxy.config(t.db.name));
-  await client.connect();
-});
-
-afterAll(async () => {
-  await client.end();
-  await engine.stop();
-});
-
-async function execute(statement: string): Promise<string> {
-  const { rows } = await client.query<{ run_id: string }>(statement);
-  const runId = rows[0]?.run_id;
-  if (runId === undefined) throw new Error('no run');
-  return runId;
-}
-
-async function run(runId: string): Promise<RunRow> {
-  const { rows } = await client.query<RunRow>('SELECT * FROM procgate.runs WHERE run_id = $1', [runId]);
-  if (rows[0] === undefined) throw new Error(`no run ${runId}`);
-  return rows[0];
-}
-
-async function finished(runId: string, timeoutMs = 10_000): Promise<RunRow> {
-  return eventually(
-    () => run(runId),
-    (r) => ['succeeded', 'failed', 'killed'].includes(r.state),
-    timeoutMs,
-  );
-}
+const fixture = useEngine<RunRow>(t);
+const { execute, finished } = fixture;
 
 async function output(runId: string): Promise<string[]> {
-  const { rows } = await client.query<{ stream: string; line_no: string; line: string }>(
+  const { rows } = await fixture.client.query<{ stream: string; line_no: string; line: string }>(
     'SELECT stream, line_no::text, line FROM procgate.run_output WHERE run_id = $1 ORDER BY stream, segment, line_no',
     [runId],
   );
@@ -68,7 +34,7 @@ function marker(name: string): string {
 
 describe('javascript procedures', () => {
   it('runs the default export of main.js with its context: log lines, progress, results', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE p LANGUAGE javascript FILES ('main.js' = $js$
         export default async (ctx) => {
           ctx.log.info('hello', ctx.params.n);
@@ -100,7 +66,7 @@ describe('javascript procedures', () => {
   });
 
   it('imports other FILES relative to the entry, runs index.js, and stores a non-object return value', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE modules LANGUAGE javascript EXECUTION MODE NONDISTRIBUTED FILES (
         'index.js' = $js$
           import { double } from './lib/double.js';
@@ -118,7 +84,7 @@ describe('javascript procedures', () => {
   });
 
   it('fails a segment whose module throws, with the message as error and the stack in stderr', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE thrower LANGUAGE javascript FILES ('main.mjs' = $js$
         export default async (ctx) => {
           ctx.log.info('before');
@@ -135,7 +101,7 @@ describe('javascript procedures', () => {
   });
 
   it('ends a segment once its export settles, timers left behind or not; an uncaught throw fails it', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE leftovers(crash boolean) LANGUAGE javascript FILES ('main.js' = $js$
         export default async (ctx) => {
           setInterval(() => {}, 1000);
@@ -155,7 +121,7 @@ describe('javascript procedures', () => {
   });
 
   it('fails a procedure without an entry module', async () => {
-    await client.query(`CREATE PROCEDURE no_entry LANGUAGE javascript FILES ('lib.js' = 'export default 1')`);
+    await fixture.client.query(`CREATE PROCEDURE no_entry LANGUAGE javascript FILES ('lib.js' = 'export default 1')`);
     const runId = await execute(`EXECUTE PROCEDURE no_entry()`);
     expect(await finished(runId)).toMatchObject({
       state: 'failed',
@@ -166,7 +132,7 @@ describe('javascript procedures', () => {
   it('kills a run that never ends within 2 s, aborting its signal first', async () => {
     const started = marker('started');
     rmSync(started, { force: true });
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE forever(marker text) LANGUAGE javascript FILES ('main.js' = $js$
         import { writeFileSync } from 'node:fs';
         export default async (ctx) => {
@@ -179,17 +145,17 @@ describe('javascript procedures', () => {
     await eventually(async () => existsSync(started), (exists) => exists);
     rmSync(started, { force: true });
     const killedAt = Date.now();
-    expect((await client.query(`KILL RUN '${runId}'`)).rows).toEqual([{ run_id: runId, state: 'cancelling' }]);
+    expect((await fixture.client.query(`KILL RUN '${runId}'`)).rows).toEqual([{ run_id: runId, state: 'cancelling' }]);
     const done = await finished(runId, 2_000);
     expect(done.state).toBe('killed');
     expect(Date.now() - killedAt).toBeLessThan(2_000);
     expect(await output(runId)).toEqual(['stdout:1:aborted: segment killed']);
-    const segment = await client.query('SELECT state, message FROM procgate.run_segments WHERE run_id = $1', [runId]);
+    const segment = await fixture.client.query('SELECT state, message FROM procgate.run_segments WHERE run_id = $1', [runId]);
     expect(segment.rows).toEqual([{ state: 'killed', message: 'killed' }]);
   });
 
   it('stops a busy loop at its timeout by terminating the thread', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE spin LANGUAGE javascript FILES ('main.js' = $js$
         export default async () => { for (;;) {} }
       $js$)`);
@@ -200,7 +166,7 @@ describe('javascript procedures', () => {
   });
 
   it('runs the segments of a distributed run in parallel threads', async () => {
-    await client.query(`
+    await fixture.client.query(`
       CREATE PROCEDURE parts LANGUAGE javascript FILES ('main.js' = $js$
         export default async (ctx) => {
           ctx.log.info('part ' + ctx.segment + '/' + ctx.segmentCount);
