@@ -16,6 +16,7 @@ export const SqlState = {
   cannotConnectNow: '57P03',
   adminShutdown: '57P01',
   featureNotSupported: '0A000',
+  activeSqlTransaction: '25001',
   internalError: 'XX000',
 } as const;
 

@@ -1,3 +1,5 @@
+import { PgError } from '../errors/pg-error.js';
+import { SqlState } from '../errors/sqlstate.js';
 import type { Logger } from '../log/logger.js';
 import type { ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 import type { PositionMap } from '../sql/rewrite/position-map.js';
@@ -12,8 +14,16 @@ interface PendingRewrite {
   readonly parseIndex: number | undefined;
   readonly positions: PositionMap;
   readonly effects: readonly CatalogEffect[];
+  readonly hasCall: boolean;
   failed: boolean;
 }
+
+/** What a CALL of ours inside a transaction block gets instead of PostgreSQL's 2D000 about its COMMIT. */
+const CALL_IN_TRANSACTION = new PgError({
+  code: SqlState.activeSqlTransaction,
+  message: 'CALL of a procgate procedure cannot run inside a transaction block',
+  hint: 'CALL commits its run and waits for it. In a transaction, use EXECUTE PROCEDURE (the run starts when the transaction commits) and watch procgate.runs.',
+});
 
 /**
  * How long the session trusts what it saw itself over the shared catalog
@@ -127,6 +137,11 @@ export class StatementRewriter {
         (entry.parseIndex === undefined || entry.parseIndex === this.parsesCompleted),
     );
     for (const entry of this.pending) if (entry.ordinal === this.receivedSyncs) entry.failed = true;
+    // A CALL of ours fails at Execute, after its Parse completed: any rewrite of this sync point counts.
+    const call = this.pending.some((entry) => entry.ordinal === this.receivedSyncs && entry.hasCall);
+    if (call && isInvalidTransactionTermination(message)) {
+      return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+    }
     return pending === undefined ? undefined : mapError(message, pending.positions);
   }
 
@@ -137,7 +152,14 @@ export class StatementRewriter {
     });
     if (result.kind === 'passthrough') return undefined;
     this.logger.debug({ rewritten: result.text }, 'rewrote statement');
-    this.pending.push({ ordinal, parseIndex, positions: result.positions, effects: result.effects, failed: false });
+    this.pending.push({
+      ordinal,
+      parseIndex,
+      positions: result.positions,
+      effects: result.effects,
+      hasCall: result.hasCall,
+      failed: false,
+    });
     return result.text;
   }
 }
@@ -163,6 +185,10 @@ function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
         code === 'P' && mapped !== undefined ? ['P', String(mapped.position)] : [code, value],
     );
   return writeErrorFields(BackendType.errorResponse, visible);
+}
+
+function isInvalidTransactionTermination(message: Buffer): boolean {
+  return readErrorFields(message).some(([code, value]) => code === 'C' && value === '2D000');
 }
 
 /** CONTEXT that only tells which of procgate's SQL API functions raised the error. */

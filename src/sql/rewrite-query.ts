@@ -37,6 +37,8 @@ export type QueryRewrite =
     readonly text: string;
     readonly positions: PositionMap;
     readonly effects: readonly CatalogEffect[];
+    /** The text has a CALL of ours, which must commit its run and so cannot run in a transaction block. */
+    readonly hasCall: boolean;
   };
 
 const PASSTHROUGH: QueryRewrite = { kind: 'passthrough' };
@@ -68,6 +70,7 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
   const b = new SqlBuilder(text);
   const rewritten: RewrittenStatement[] = [];
   const effects: CatalogEffect[] = [];
+  let hasCall = false;
   let copied = 0;
   for (const span of ours) {
     b.copy({ start: copied, end: span.start });
@@ -79,6 +82,7 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
       const parsed = parseStatement(text, span, context);
       writeStatement(statement, text, parsed, context);
       b.append(statement);
+      hasCall ||= parsed.kind === 'call-procedure';
       const effect = catalogEffect(text, parsed);
       if (effect !== undefined) effects.push(effect);
     } catch (caught) {
@@ -101,6 +105,7 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
     text: output,
     positions: new PositionMap(text, output, b.sourcePieces(), rewritten),
     effects,
+    hasCall,
   };
 }
 

@@ -70,7 +70,7 @@ describe('rewriteQuery: golden rewrites', () => {
       `"SELECT * FROM procgate.execute(name => 'free', tables => ARRAY[procgate.table_arg('t', NULL, 'SELECT * FROM public.docs', (SELECT jsonb_build_object() FROM (SELECT FROM public.docs AS procgate_input LIMIT 0) AS procgate_probe RIGHT JOIN (VALUES (1)) AS procgate_one (x) ON true), ARRAY[]::text[])]::procgate.table_value[], args => ARRAY[procgate.arg('x', NULL, (1 + 1)), procgate.arg('y', NULL, (NULL)::text), procgate.arg('z', NULL, ($1)::text)]::procgate.arg_value[], "into" => ARRAY[]::text[], options => ARRAY[]::procgate.arg_value[])"`,
     );
     expect(rewrite('CALL word_count(TABLE (docs), 3)')).toMatchInlineSnapshot(
-      `"SELECT * FROM procgate.call(name => 'word_count', tables => ARRAY[procgate.table_arg(NULL, 1, 'SELECT * FROM docs', (SELECT jsonb_build_object() FROM (SELECT FROM docs AS procgate_input LIMIT 0) AS procgate_probe RIGHT JOIN (VALUES (1)) AS procgate_one (x) ON true), ARRAY[]::text[])]::procgate.table_value[], args => ARRAY[procgate.arg(NULL, 2, (3))]::procgate.arg_value[], "into" => ARRAY[]::text[], options => ARRAY[]::procgate.arg_value[])"`,
+      `"CALL procgate.call_and_wait(name => 'word_count', tables => ARRAY[procgate.table_arg(NULL, 1, 'SELECT * FROM docs', jsonb_build_object(), ARRAY[]::text[])]::procgate.table_value[], args => ARRAY[procgate.arg(NULL, 2, (3))]::procgate.arg_value[], "into" => ARRAY[]::text[], options => ARRAY[]::procgate.arg_value[])"`,
     );
   });
 

@@ -1,3 +1,4 @@
+import { callAndWait } from './0002-engine/call-and-wait.js';
 import { leaseAndComplete } from './0002-engine/lease-and-complete.js';
 import { planAndClaim } from './0002-engine/plan-and-claim.js';
 
@@ -10,6 +11,7 @@ import { planAndClaim } from './0002-engine/plan-and-claim.js';
 export const sql = [
   planAndClaim,
   leaseAndComplete,
+  callAndWait,
   `
 DO $revoke$
 DECLARE

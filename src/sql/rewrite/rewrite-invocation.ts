@@ -32,7 +32,9 @@ export function rewriteInvocation(
     else scalars.push({ argument, position: index + 1, expression: argument.value.expression });
   });
 
-  b.sql(`SELECT * FROM procgate.${functionName}(name => `).literal(statement.name.value);
+  // CALL waits for its run, so it must commit it first: only a PostgreSQL procedure can.
+  b.sql(functionName === 'call' ? 'CALL procgate.call_and_wait(name => ' : 'SELECT * FROM procgate.execute(name => ');
+  b.literal(statement.name.value);
 
   // Tables first: their probes must deduce placeholder types before scalars use the same $n.
   b.sql(', tables => ARRAY[');
@@ -43,12 +45,9 @@ export function rewriteInvocation(
     if (value.source.kind === 'query') b.copyAsLiteral(value.source.query);
     else b.literal(`SELECT * FROM ${source.slice(value.source.name.start, value.source.name.end)}`);
     b.sql(', ');
-    writePlaceholderValues(
-      b,
-      source,
-      value.source.kind === 'query' ? value.source.query : value.source.name,
-      value.source.kind,
-    );
+    const query = value.source.kind === 'query' ? value.source.query : value.source.name;
+    if (functionName === 'call') writeUncheckedPlaceholderValues(b, source, query, value.source.kind);
+    else writePlaceholderValues(b, source, query, value.source.kind);
     b.sql(', ARRAY[');
     b.list(value.partitionBy, (key) => b.copyAsLiteral(key));
     b.sql(']::text[])');
@@ -93,6 +92,19 @@ function declaredType(
       ? declared?.[position - 1]
       : declared?.find((candidate) => candidate.name === argument.name!.value);
   return parameter?.type == null ? undefined : { kind: 'name', name: parameter.type };
+}
+
+/**
+ * The same for CALL, whose arguments PostgreSQL allows no subquery in: the
+ * query is not checked now, and its placeholders' values are kept as text.
+ */
+function writeUncheckedPlaceholderValues(b: SqlBuilder, source: string, span: Span, kind: 'query' | 'relation'): void {
+  const numbers = kind === 'query' ? placeholdersIn(source, span) : [];
+  b.sql('jsonb_build_object(');
+  b.list(numbers, (n) => {
+    b.sql(`'${n}', jsonb_build_object('value', to_jsonb(($${n})::text), 'type', 'text')`);
+  });
+  b.sql(')');
 }
 
 /**

@@ -1,0 +1,76 @@
+/**
+ * CALL of a procgate procedure: a PostgreSQL procedure, because only a
+ * procedure may COMMIT. It queues the run like EXECUTE PROCEDURE, commits so
+ * the engines can see it, then waits for the run to end, telling the client
+ * its state and progress as NOTICEs, and returns the finished run. A failed
+ * run raises 38000 and a killed one 57014; a cancel of the CALL (Ctrl-C)
+ * kills the run. Inside a transaction block PostgreSQL refuses the COMMIT
+ * (2D000), which the proxy reports as 25001.
+ */
+export const callAndWait = `
+CREATE PROCEDURE procgate.call_and_wait(
+  name text, args procgate.arg_value[] DEFAULT NULL, tables procgate.table_value[] DEFAULT NULL,
+  "into" text[] DEFAULT NULL, options procgate.arg_value[] DEFAULT NULL,
+  INOUT run_id uuid DEFAULT NULL, INOUT procedure text DEFAULT NULL, INOUT state text DEFAULT NULL,
+  INOUT run_tag text DEFAULT NULL, INOUT progress numeric DEFAULT NULL, INOUT error text DEFAULT NULL,
+  INOUT results jsonb DEFAULT NULL, INOUT created_at timestamptz DEFAULT NULL,
+  INOUT finished_at timestamptz DEFAULT NULL
+)
+LANGUAGE plpgsql
+AS $proc$
+DECLARE
+  run record;
+  told_state text;
+  told_progress numeric;
+  cancelled boolean;
+BEGIN
+  SELECT e.run_id INTO call_and_wait.run_id
+    FROM procgate.execute(call_and_wait.name, call_and_wait.args, call_and_wait.tables,
+                          call_and_wait."into", call_and_wait.options) e;
+  -- From here on the run is there for the engines to take.
+  COMMIT;
+  LOOP
+    SELECT r.* INTO run FROM procgate.runs r WHERE r.run_id = call_and_wait.run_id;
+    IF run.state IS DISTINCT FROM told_state OR run.progress IS DISTINCT FROM told_progress THEN
+      RAISE NOTICE 'run % of procedure "%": % (% %%)',
+        run.run_id, run.procedure, run.state, pg_catalog.round(run.progress * 100);
+      told_state := run.state;
+      told_progress := run.progress;
+    END IF;
+    EXIT WHEN run.state IN ('succeeded', 'failed', 'killed');
+    cancelled := false;
+    BEGIN
+      PERFORM pg_catalog.pg_sleep(0.05);
+    EXCEPTION WHEN query_canceled THEN
+      cancelled := true;
+    END;
+    IF cancelled THEN
+      PERFORM procgate.kill_run(call_and_wait.run_id);
+      COMMIT;
+      RAISE EXCEPTION 'canceling statement due to user request'
+        USING ERRCODE = 'query_canceled', DETAIL = pg_catalog.format('Run %s was killed.', call_and_wait.run_id);
+    END IF;
+    -- No transaction stays open while the run goes on.
+    COMMIT;
+  END LOOP;
+  IF run.state = 'failed' THEN
+    RAISE EXCEPTION 'run % of procedure "%" failed: %', run.run_id, run.procedure, run.error
+      USING ERRCODE = 'external_routine_exception';
+  ELSIF run.state = 'killed' THEN
+    RAISE EXCEPTION 'run % of procedure "%" was killed', run.run_id, run.procedure
+      USING ERRCODE = 'query_canceled';
+  END IF;
+  procedure := run.procedure;
+  state := run.state;
+  run_tag := run.run_tag;
+  progress := run.progress;
+  error := run.error;
+  results := run.results;
+  created_at := run.created_at;
+  finished_at := run.finished_at;
+END
+$proc$;
+COMMENT ON PROCEDURE procgate.call_and_wait(text, procgate.arg_value[], procgate.table_value[], text[],
+  procgate.arg_value[], uuid, text, text, text, numeric, text, jsonb, timestamptz, timestamptz)
+  IS 'CALL of a procgate procedure: queues the run, waits for it, returns it';
+`;
