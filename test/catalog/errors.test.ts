@@ -43,7 +43,7 @@ function createWith(extra: string, name = 'bad'): string {
 describe('unknown procedures: 42883', () => {
   it.each([
     ["SELECT * FROM procgate.execute('nope')"],
-    ["SELECT * FROM procgate.call('nope')"],
+    ["CALL procgate.call_and_wait('nope')"],
     ["SELECT * FROM procgate.show_procedure('nope')"],
     ["SELECT * FROM procgate.drop_procedure('nope')"],
     ["SELECT * FROM procgate.grant_execute('nope', 'public')"],

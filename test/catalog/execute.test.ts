@@ -142,14 +142,6 @@ describe('procgate.execute', () => {
     expect(run.output_tables).toEqual(['out_a', 'out_b']);
   });
 
-  it('has procgate.call with the same signature and, until the engine exists, the same effect', async () => {
-    const started = await one(
-      sql,
-      "SELECT * FROM procgate.call('train', options => ARRAY[procgate.arg('run_tag', NULL, 'c')])",
-    );
-    expect(started).toMatchObject({ procedure: 'train', state: 'queued', run_tag: 'c' });
-  });
-
   it('leaves no run behind when the transaction rolls back', async () => {
     const before = await one(
       sql,

@@ -114,7 +114,7 @@ describe('executing procedures', () => {
   it('needs EXECUTE: owner, grantee, member of a grantee, or PUBLIC', async () => {
     const denied = 'permission denied for procedure "shared"';
     await expectSqlError(asBob, "SELECT * FROM procgate.execute('shared')", INSUFFICIENT_PRIVILEGE, denied);
-    await expectSqlError(asBob, "SELECT * FROM procgate.call('shared')", INSUFFICIENT_PRIVILEGE, denied);
+    await expectSqlError(asBob, "CALL procgate.call_and_wait('shared')", INSUFFICIENT_PRIVILEGE, denied);
     await asAlice.query(`SELECT * FROM procgate.grant_execute('shared', '${bob.name}')`);
     await execute(asBob, 'shared');
     await asAlice.query(`SELECT * FROM procgate.revoke_execute('shared', '${bob.name}')`);

@@ -52,7 +52,6 @@ COMMENT ON FUNCTION procgate.create_procedure(text, boolean, text, text, text, t
   IS 'CREATE [OR REPLACE] PROCEDURE';
 
 ${executeLike('execute', 'EXECUTE PROCEDURE: queues a run and returns it')}
-${executeLike('call', 'CALL: for now the same as EXECUTE PROCEDURE; it will wait for the run')}
 
 CREATE FUNCTION procgate.kill_run(run_id uuid) RETURNS TABLE (run_id uuid, state text)
 LANGUAGE sql
