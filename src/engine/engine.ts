@@ -107,14 +107,11 @@ export class Engine {
       typeof connection === 'string' ? { connectionString: connection } : { ...connection };
     const pool = new pg.Pool({ ...config, application_name: 'procgate engine', max: 4 });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
-    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener' });
-    listener.on('error', (error) => this.logger.warn({ err: error }, 'engine listener connection lost'));
-    listener.on('notification', () => this.onNotification());
+    let listener: pg.Client;
     try {
-      await listener.connect();
-      await listener.query(`LISTEN ${RUNS_CHANNEL}`);
+      listener = await this.listen(config);
     } catch (error) {
-      await Promise.allSettled([listener.end(), pool.end()]);
+      await pool.end().catch(() => undefined);
       throw error;
     }
     this.pool = pool;
@@ -143,6 +140,49 @@ export class Engine {
     await Promise.allSettled([this.checking, this.sweeping]);
     await Promise.allSettled([this.listener?.end(), this.pool?.end()]);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
+  }
+
+  /**
+   * Opens the connection that LISTENs for submitted and killed runs. If it
+   * is lost, it is opened again (every second until it works) and a round
+   * of claims, heartbeat and sweep makes up for notifications missed
+   * meanwhile; the safety poll covers the gap.
+   */
+  private async listen(config: pg.ClientConfig): Promise<pg.Client> {
+    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener' });
+    let lost = false;
+    const onLost = (error?: Error): void => {
+      if (lost || this.stopping) return;
+      lost = true;
+      this.logger.warn({ err: error }, 'engine listener connection lost; reconnecting');
+      void listener.end().catch(() => undefined);
+      const retry = (): void => {
+        if (this.stopping) return;
+        this.listen(config).then(
+          (fresh) => {
+            this.listener = fresh;
+            this.logger.info('engine listener reconnected');
+            this.onNotification();
+          },
+          () => {
+            setTimeout(retry, 1000).unref();
+          },
+        );
+      };
+      setTimeout(retry, 1000).unref();
+    };
+    listener.on('error', onLost);
+    listener.on('end', () => onLost());
+    listener.on('notification', () => this.onNotification());
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${RUNS_CHANNEL}`);
+    } catch (error) {
+      lost = true;
+      await listener.end().catch(() => undefined);
+      throw error;
+    }
+    return listener;
   }
 
   /** A run was submitted or killed: look for kills first, then for work. */
