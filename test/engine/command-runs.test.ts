@@ -235,3 +235,22 @@ $py$)`);
     expect((await fixture.client.query('SELECT 1 FROM procgate.runs WHERE run_id = $1', [rolledBack])).rowCount).toBe(0);
   });
 });
+
+describe('max_concurrency_per_node', () => {
+  it('runs at most that many segments of the procedure at once on one engine', async () => {
+    await fixture.client.query(`
+      CREATE PROCEDURE one_at_a_time LANGUAGE command COMMAND 'sh' ARGS ('-c', 'sleep 0.3')
+        WITH (max_concurrency_per_node = 1)`);
+    const runId = await execute('EXECUTE PROCEDURE one_at_a_time() WITH (segments = 3)');
+    expect((await finished(runId)).state).toBe('succeeded');
+    const { rows } = await fixture.client.query<{ started_at: Date; finished_at: Date }>(
+      'SELECT started_at, finished_at FROM procgate.run_segments WHERE run_id = $1 ORDER BY started_at',
+      [runId],
+    );
+    expect(rows).toHaveLength(3);
+    // Four slots, but one segment at a time: each starts after the one before has finished.
+    for (let i = 1; i < rows.length; i += 1) {
+      expect(rows[i]!.started_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.finished_at.getTime());
+    }
+  });
+});

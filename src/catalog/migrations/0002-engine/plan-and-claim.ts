@@ -75,13 +75,27 @@ AS $fn$
 BEGIN
   PERFORM procgate_internal.engine_plan_runs(greatest(max_segments, 1));
   RETURN QUERY
-  WITH picked AS (
+  WITH candidates AS (
+    -- max_concurrency_per_node caps how many segments of one procedure this
+    -- worker runs at once (0: no cap), counting those it already runs.
+    SELECT q.run_id, q.segment, q.created_at
+      FROM (SELECT s.run_id, s.segment, r.created_at,
+                   pg_catalog.row_number() OVER (PARTITION BY p.id ORDER BY r.created_at, s.segment) AS nth,
+                   coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap,
+                   (SELECT pg_catalog.count(*) FROM procgate_internal.run_segments mine
+                      JOIN procgate_internal.runs mr ON mr.run_id = mine.run_id
+                     WHERE mine.worker = p_worker AND mine.state = 'running' AND mr.procedure_id = p.id) AS busy
+              FROM procgate_internal.run_segments s
+              JOIN procgate_internal.runs r ON r.run_id = s.run_id
+              JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+             WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)) q
+     WHERE q.cap = 0 OR q.busy + q.nth <= q.cap
+  ), picked AS (
     SELECT s.run_id, s.segment
       FROM procgate_internal.run_segments s
-      JOIN procgate_internal.runs r ON r.run_id = s.run_id
-      JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-     WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)
-     ORDER BY r.created_at, s.segment
+      JOIN candidates c ON c.run_id = s.run_id AND c.segment = s.segment
+     WHERE s.state = 'queued'
+     ORDER BY c.created_at, s.segment
      LIMIT max_segments
        FOR UPDATE OF s SKIP LOCKED
   ), claimed AS (
