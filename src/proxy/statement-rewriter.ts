@@ -130,6 +130,7 @@ export class StatementRewriter {
       }
       return undefined;
     }
+    if (this.pending.length === 0) return undefined;
     // The error is about the rewritten text of this sync point's Query, or of the Parse that failed.
     const pending = this.pending.find(
       (entry) =>

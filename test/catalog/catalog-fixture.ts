@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { migrate } from '../../src/catalog/migrate.js';
-import { createTestDatabase, sharedPostgres, type TestDatabase } from '../support/test-database.js';
+import { adminConfig, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /** A test database with the procgate schema, and a superuser session in it. */
 export interface CatalogDatabase {
@@ -55,14 +55,7 @@ export async function createLoginRole(admin: pg.Client, prefix: string): Promise
 
 /** Drops roles once the databases holding their grants are gone. */
 export async function dropRoles(roles: readonly LoginRole[]): Promise<void> {
-  const shared = sharedPostgres();
-  const client = new pg.Client({
-    host: shared.host,
-    port: shared.port,
-    user: shared.user,
-    password: shared.password,
-    database: 'postgres',
-  });
+  const client = new pg.Client(adminConfig());
   await client.connect();
   for (const role of roles) await client.query(`DROP ROLE IF EXISTS ${role.name}`);
   await client.end();

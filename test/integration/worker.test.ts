@@ -1,23 +1,18 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCli, startCli } from '../support/cli.js';
-import { eventually, useProxiedDatabase } from '../support/test-database.js';
+import { connectionUrl, eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('workers', { statements: true });
 let client: pg.Client;
 const workers: RunningCli[] = [];
-
-function directUrl(): string {
-  const { user, password, host, port, database } = t.db.direct;
-  return `postgres://${user}:${encodeURIComponent(String(password))}@${host}:${port}/${database}`;
-}
 
 beforeAll(async () => {
   client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
   // Two engines in processes of their own, as on two machines.
   for (let i = 0; i < 2; i += 1) {
-    workers.push(startCli(['worker', '--database', directUrl(), '--slots', '2', '--log-level', 'warn']));
+    workers.push(startCli(['worker', '--database', connectionUrl(t.db.direct), '--slots', '2', '--log-level', 'warn']));
   }
   await Promise.all(workers.map((worker) => worker.ready));
 });

@@ -11,6 +11,18 @@ export function sharedPostgres(): SharedPostgres {
   return inject('postgres');
 }
 
+/** Superuser connection settings for a database of the shared PostgreSQL. */
+export function adminConfig(database = 'postgres'): pg.ClientConfig {
+  const shared = sharedPostgres();
+  return { host: shared.host, port: shared.port, user: shared.user, password: shared.password, database };
+}
+
+/** The URL of a connection's settings, for what takes a URL (the CLI, the catalog cache). */
+export function connectionUrl(config: pg.ClientConfig): string {
+  const { user, password, host, port, database } = config;
+  return `postgres://${user}:${encodeURIComponent(String(password))}@${host}:${port}/${database}`;
+}
+
 export interface TestDatabase {
   readonly name: string;
   /** Connection settings straight to PostgreSQL. */
@@ -20,18 +32,16 @@ export interface TestDatabase {
 
 /** Creates a database of its own for one test file on the shared PostgreSQL. */
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
-  const shared = sharedPostgres();
   const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const admin = { host: shared.host, port: shared.port, user: shared.user, password: shared.password };
-  const client = new pg.Client({ ...admin, database: 'postgres' });
+  const client = new pg.Client(adminConfig());
   await client.connect();
   await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
   await client.end();
   return {
     name,
-    direct: { ...admin, database: name },
+    direct: adminConfig(name),
     drop: async () => {
-      const dropper = new pg.Client({ ...admin, database: 'postgres' });
+      const dropper = new pg.Client(adminConfig());
       await dropper.connect();
       await dropper.query(`DROP DATABASE IF EXISTS ${dropper.escapeIdentifier(name)} WITH (FORCE)`);
       await dropper.end();
@@ -97,23 +107,12 @@ async function installCatalog(db: TestDatabase): Promise<ProcedureCache> {
   await admin.connect();
   await migrate(admin);
   await admin.end();
-  const { user, password, host, port, database } = db.direct;
-  return ProcedureCache.open(
-    `postgres://${user}:${encodeURIComponent(String(password))}@${host}:${port}/${database}`,
-    silentLogger(),
-  );
+  return ProcedureCache.open(connectionUrl(db.direct), silentLogger());
 }
 
 /** Backend connections to `database` other than the one asking. */
 export async function countBackends(database: string): Promise<number> {
-  const shared = sharedPostgres();
-  const client = new pg.Client({
-    host: shared.host,
-    port: shared.port,
-    user: shared.user,
-    password: shared.password,
-    database: 'postgres',
-  });
+  const client = new pg.Client(adminConfig());
   await client.connect();
   const result = await client.query<{ n: string }>(
     "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
