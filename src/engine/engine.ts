@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { CommandExecutor } from './executors/command-executor.js';
@@ -20,6 +22,8 @@ export interface EngineOptions {
   readonly sweepMs?: number;
   /** Between SIGTERM and SIGKILL (javascript: aborting the signal and terminating the thread) when a segment is stopped. */
   readonly killGraceMs?: number;
+  /** Keep the directory of a segment that failed or was killed, for a look at what it left. */
+  readonly keepFailedWorkdirs?: boolean;
 }
 
 /** A segment this engine is running. */
@@ -73,6 +77,7 @@ export class Engine {
   private readonly heartbeatMs: number;
   private readonly pollMs: number;
   private readonly sweepMs: number;
+  private readonly keepFailedWorkdirs: boolean;
   private readonly executors: ReadonlyMap<string, Executor>;
   private readonly running = new Map<string, RunningSegment>();
   private pool: pg.Pool | undefined;
@@ -93,6 +98,7 @@ export class Engine {
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
     this.pollMs = options.pollMs ?? 2_000;
     this.sweepMs = options.sweepMs ?? 2_000;
+    this.keepFailedWorkdirs = options.keepFailedWorkdirs ?? false;
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
     const javascript = new JavascriptExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
     this.executors = new Map<string, Executor>([
@@ -245,18 +251,30 @@ export class Engine {
   private async runSegment(row: ClaimedRow, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
     log.info('segment started');
-    const outcome = await this.execute(row, signal, log).catch(
-      (error: unknown): SegmentOutcome => ({
-        state: 'failed',
-        exitCode: null,
-        message: `could not run the segment: ${(error as Error).message}`,
-        results: null,
-        output: [],
-      }),
-    );
-    const completed = await this.complete(row, outcome, log);
-    if (completed) log.info({ state: outcome.state, exit_code: outcome.exitCode }, 'segment finished');
-    else log.warn({ state: outcome.state }, 'segment finished after losing its lease: its end was not recorded');
+    const directory = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
+    let outcome: SegmentOutcome | undefined;
+    try {
+      outcome = await this.execute(row, directory, signal, log).catch(
+        (error: unknown): SegmentOutcome => ({
+          state: 'failed',
+          exitCode: null,
+          message: `could not run the segment: ${(error as Error).message}`,
+          results: null,
+          output: [],
+        }),
+      );
+      const completed = await this.complete(row, outcome, log);
+      if (completed) log.info({ state: outcome.state, exit_code: outcome.exitCode }, 'segment finished');
+      else log.warn({ state: outcome.state }, 'segment finished after losing its lease: its end was not recorded');
+    } finally {
+      if (this.keepFailedWorkdirs && outcome?.state !== 'succeeded') {
+        log.info({ dir: directory }, 'kept the directory of a segment that did not succeed');
+      } else {
+        await rm(directory, { recursive: true, force: true }).catch((error: unknown) => {
+          log.warn({ err: error, dir: directory }, 'could not remove a segment directory');
+        });
+      }
+    }
   }
 
   /**
@@ -292,7 +310,7 @@ export class Engine {
     }
   }
 
-  private async execute(row: ClaimedRow, signal: AbortSignal, log: Logger): Promise<SegmentOutcome> {
+  private async execute(row: ClaimedRow, directory: string, signal: AbortSignal, log: Logger): Promise<SegmentOutcome> {
     const executor = this.executors.get(row.language);
     if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
     if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
@@ -306,6 +324,9 @@ export class Engine {
       segment: row.segment,
       segmentCount: row.segment_count,
       attempt: row.attempt,
+      directory,
+      inputs: [],
+      outputs: [],
       command: row.command ?? '',
       args: row.args,
       files: files.rows,

@@ -4,6 +4,12 @@ export interface SegmentTask {
   readonly segment: number;
   readonly segmentCount: number;
   readonly attempt: number;
+  /**
+   * A fresh directory of the segment's own, made and removed by the
+   * engine: the executor puts the working directory (`work/`) and
+   * anything else it needs inside; the table files are there too.
+   */
+  readonly directory: string;
   readonly command: string;
   readonly args: readonly string[];
   /** The procedure's FILES, to lay out in the segment's working directory. */
@@ -18,6 +24,54 @@ export interface SegmentTask {
   readonly signal: AbortSignal;
   /** Called once the child process exists. */
   readonly onStart?: (pid: number) => void;
+  /**
+   * The segment's share of each TABLE argument, already in a file in
+   * `dataFormat` (empty for a nondistributed run).
+   */
+  readonly inputs: readonly TableFile[];
+  /**
+   * One per INTO table: the file the executor fills in `dataFormat`,
+   * loaded into the table when the segment succeeds.
+   */
+  readonly outputs: readonly TableFile[];
+  /** Live reports from the running code: progress, results, messages. */
+  readonly report?: (event: SegmentReport) => void;
+  /** Variables and a PATH prefix from the procedure's `set_environment`. */
+  readonly environment?: SegmentEnvironment;
+}
+
+/** A table's rows in a file: an input the engine wrote, or an output the executor writes. */
+export interface TableFile {
+  /** The TABLE parameter's name (input) or the INTO table as written (output). */
+  readonly name: string;
+  readonly path: string;
+  readonly columns: readonly TableColumn[];
+}
+
+export interface TableColumn {
+  readonly name: string;
+  /** PostgreSQL's name of the type, as format_type() gives it. */
+  readonly type: string;
+  /** The type's oid, for decoding values. */
+  readonly typeOid: number;
+}
+
+/**
+ * How table files are written: `csv` is PostgreSQL's CSV with a header
+ * line (what command programs read and write); `text` is COPY's text
+ * format without a header (what the javascript executor decodes).
+ */
+export type DataFormat = 'csv' | 'text';
+
+export type SegmentReport =
+  | { readonly kind: 'progress'; readonly fraction: number }
+  | { readonly kind: 'result'; readonly key: string; readonly value: unknown }
+  | { readonly kind: 'message'; readonly text: string };
+
+export interface SegmentEnvironment {
+  readonly variables: Readonly<Record<string, string>>;
+  /** Directories put before the engine's PATH. */
+  readonly pathPrefix: readonly string[];
 }
 
 export interface ProcedureFile {
@@ -53,5 +107,7 @@ export interface SegmentOutcome {
 /** Runs segments of one procedure language. */
 export interface Executor {
   readonly language: string;
+  /** The format of the table files it reads and writes. */
+  readonly dataFormat: DataFormat;
   run(task: SegmentTask): Promise<SegmentOutcome>;
 }

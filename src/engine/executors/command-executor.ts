@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import {
@@ -38,6 +37,7 @@ export interface CommandExecutorOptions {
  */
 export class CommandExecutor implements Executor {
   readonly language = 'command';
+  readonly dataFormat = 'csv';
   private readonly logger: Logger;
   private readonly killGraceMs: number;
 
@@ -47,19 +47,12 @@ export class CommandExecutor implements Executor {
   }
 
   async run(task: SegmentTask): Promise<SegmentOutcome> {
-    const base = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
-    try {
-      const workdir = path.join(base, 'work');
-      await mkdir(workdir);
-      await writeProcedureFiles(workdir, task.files);
-      const controlFile = path.join(base, 'control.json');
-      await writeFile(controlFile, JSON.stringify(controlDocument(task)), { mode: 0o600 });
-      return await this.spawnSegment(task, workdir, controlFile);
-    } finally {
-      await rm(base, { recursive: true, force: true }).catch((error: unknown) => {
-        this.logger.warn({ err: error, dir: base }, 'could not remove a segment working directory');
-      });
-    }
+    const workdir = path.join(task.directory, 'work');
+    await mkdir(workdir);
+    await writeProcedureFiles(workdir, task.files);
+    const controlFile = path.join(task.directory, 'control.json');
+    await writeFile(controlFile, JSON.stringify(controlDocument(task)), { mode: 0o600 });
+    return await this.spawnSegment(task, workdir, controlFile);
   }
 
   private spawnSegment(task: SegmentTask, cwd: string, controlFile: string): Promise<SegmentOutcome> {

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -52,6 +51,7 @@ type Stop = StopReason | 'timeout';
  */
 export class JavascriptExecutor implements Executor {
   readonly language = 'javascript';
+  readonly dataFormat = 'text';
   private readonly logger: Logger;
   private readonly killGraceMs: number;
   private readonly memoryLimitMb: number;
@@ -71,18 +71,14 @@ export class JavascriptExecutor implements Executor {
     if (task.signal.aborted) {
       return { ...ending(stopOf(task.signal), undefined, false, task), results: null, output: [] };
     }
-    const base = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
-    try {
+    const base = task.directory;
+    {
       const workdir = path.join(base, 'work');
       await mkdir(workdir);
       // Outside workdir, so the FILES are all it holds (and one of them may be a package.json of its own).
       await writeFile(path.join(base, 'package.json'), '{ "type": "module" }\n');
       await writeProcedureFiles(workdir, task.files);
       return await this.runWorker(task, workdir, entry);
-    } finally {
-      await rm(base, { recursive: true, force: true }).catch((error: unknown) => {
-        this.logger.warn({ err: error, dir: base }, 'could not remove a segment working directory');
-      });
     }
   }
 
