@@ -167,6 +167,16 @@ export interface RunOutputTable {
   at: Generated<Timestamp>;
 }
 
+export interface EnvironmentsTable {
+  name: string;
+  /** Environment variables: names `^[A-Za-z_][A-Za-z0-9_]*$`, not PATH, PG* or PROCGATE_*. */
+  variables: Generated<Jsonb<Readonly<Record<string, string>>>>;
+  /** Absolute directories put before the engine's PATH, in order. */
+  path_prefix: Generated<string[]>;
+  owner: string;
+  created_at: Generated<Timestamp>;
+}
+
 /** Views are read-only: selectable, never insertable or updatable. */
 type ReadOnly<Row> = { [K in keyof Row]: ColumnType<Row[K], never, never> };
 
@@ -237,6 +247,14 @@ export type RunOutputView = ReadOnly<{
   at: Date;
 }>;
 
+export type EnvironmentsView = ReadOnly<{
+  name: string;
+  variables: Readonly<Record<string, string>>;
+  path_prefix: string[];
+  owner: string;
+  created_at: Date;
+}>;
+
 /** The procgate schema as kysely sees it: storage tables and the views users read. */
 export interface Database {
   'procgate_internal.schema_migrations': SchemaMigrationsTable;
@@ -245,8 +263,10 @@ export interface Database {
   'procgate_internal.runs': RunsTable;
   'procgate_internal.run_segments': RunSegmentsTable;
   'procgate_internal.run_output': RunOutputTable;
+  'procgate_internal.environments': EnvironmentsTable;
   'procgate.procedures': ProceduresView;
   'procgate.runs': RunsView;
   'procgate.run_segments': RunSegmentsView;
   'procgate.run_output': RunOutputView;
+  'procgate.environments': EnvironmentsView;
 }

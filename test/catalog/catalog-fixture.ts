@@ -97,12 +97,19 @@ export async function one<Row extends pg.QueryResultRow = Record<string, unknown
   return result.rows[0]!;
 }
 
-/** A declared procedure: docs TABLE, min_len integer DEFAULT 2, tags text[], since timestamptz DEFAULT. */
+/**
+ * A declared procedure: docs TABLE, min_len integer DEFAULT 2, tags text[], since timestamptz DEFAULT,
+ * in environment py311 (registered here, so `client` must be a superuser or procgate_admin member).
+ */
 export async function createWordCount(
   client: pg.Client,
   name: string,
   mode = 'distributed',
 ): Promise<Record<string, unknown>> {
+  await client.query(
+    `SELECT FROM procgate.create_environment('py311', '{"VIRTUAL_ENV": "/opt/py311"}', ARRAY['/opt/py311/bin'],
+       or_replace => true)`,
+  );
   return one(
     client,
     `SELECT * FROM procgate.create_procedure(

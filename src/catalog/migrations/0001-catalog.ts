@@ -2,6 +2,7 @@ import { access } from './0001-catalog/access.js';
 import { api } from './0001-catalog/api.js';
 import { createProcedure } from './0001-catalog/create-procedure.js';
 import { createProcedureApi } from './0001-catalog/create-procedure-api.js';
+import { environments } from './0001-catalog/environments.js';
 import { execute } from './0001-catalog/execute.js';
 import { filePaths } from './0001-catalog/file-paths.js';
 import { manageRuns } from './0001-catalog/manage-runs.js';
@@ -29,6 +30,7 @@ export const sql = [
   createProcedureApi,
   execute,
   manageRuns,
+  environments,
   // The wrappers last: their SQL-standard bodies need everything they call to exist.
   api,
   privileges,

@@ -1,4 +1,5 @@
 import { callAndWait } from './0002-engine/call-and-wait.js';
+import { environments } from './0002-engine/environments.js';
 import { leaseAndComplete } from './0002-engine/lease-and-complete.js';
 import { planAndClaim } from './0002-engine/plan-and-claim.js';
 
@@ -12,6 +13,7 @@ export const sql = [
   planAndClaim,
   leaseAndComplete,
   callAndWait,
+  environments,
   `
 DO $revoke$
 DECLARE

@@ -85,6 +85,7 @@ BEGIN
   END IF;
   params := procgate_internal.parameter_list(p_name, p_parameters, p_defaults);
   proc_options := procgate_internal.procedure_options(p_name, p_parameters IS NULL, p_options, p_defaults);
+  PERFORM procgate_internal.check_set_environment(proc_options -> 'set_environment' ->> 'value');
   columns := procgate_internal.return_columns(p_name, p_returns);
   files := procgate_internal.check_files(p_name, p_files);
 

@@ -23,6 +23,8 @@ BEGIN
 END
 $grants$;
 
-REVOKE ALL ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output FROM PUBLIC;
-GRANT SELECT ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output TO PUBLIC;
+REVOKE ALL ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
+  procgate.environments FROM PUBLIC;
+GRANT SELECT ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
+  procgate.environments TO PUBLIC;
 `;
