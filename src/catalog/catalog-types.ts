@@ -167,6 +167,21 @@ export interface RunOutputTable {
   at: Generated<Timestamp>;
 }
 
+/** An EXECUTE PROCEDURE ... WITH (execute_at_startup = true): each engine start queues a run of it. */
+export interface StartupRunsTable {
+  id: ColumnType<string, never, never>;
+  procedure_id: Int8;
+  run_tag: string | null;
+  params: Generated<Jsonb<TypedValues>>;
+  input_queries: Generated<Jsonb<InputQuery[]>>;
+  output_tables: Generated<string[]>;
+  options: Generated<Jsonb<TypedValues>>;
+  submitted_by: string;
+  /** The submitter of the runs it starts: execute_at_startup_as, else submitted_by. */
+  run_as: string;
+  created_at: Generated<Timestamp>;
+}
+
 export interface EnvironmentsTable {
   name: string;
   /** Environment variables: names `^[A-Za-z_][A-Za-z0-9_]*$`, not PATH, PG* or PROCGATE_*. */
@@ -247,6 +262,19 @@ export type RunOutputView = ReadOnly<{
   at: Date;
 }>;
 
+export type StartupRunsView = ReadOnly<{
+  id: string;
+  procedure: string;
+  run_tag: string | null;
+  params: TypedValues;
+  input_queries: InputQuery[];
+  output_tables: string[];
+  options: TypedValues;
+  submitted_by: string;
+  run_as: string;
+  created_at: Date;
+}>;
+
 export type EnvironmentsView = ReadOnly<{
   name: string;
   variables: Readonly<Record<string, string>>;
@@ -264,9 +292,11 @@ export interface Database {
   'procgate_internal.run_segments': RunSegmentsTable;
   'procgate_internal.run_output': RunOutputTable;
   'procgate_internal.environments': EnvironmentsTable;
+  'procgate_internal.startup_runs': StartupRunsTable;
   'procgate.procedures': ProceduresView;
   'procgate.runs': RunsView;
   'procgate.run_segments': RunSegmentsView;
   'procgate.run_output': RunOutputView;
   'procgate.environments': EnvironmentsView;
+  'procgate.startup_runs': StartupRunsView;
 }

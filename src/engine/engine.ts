@@ -128,6 +128,13 @@ export class Engine {
       setInterval(() => void this.sweep(), this.sweepMs),
     ];
     this.logger.info({ worker: this.workerId, slots: this.slots }, 'engine started');
+    // Runs registered with execute_at_startup: each engine start queues one of each.
+    try {
+      const startup = await pool.query('SELECT * FROM procgate_internal.engine_startup($1)', [this.workerId]);
+      this.logger.info({ worker: this.workerId, runs: startup.rowCount ?? 0 }, 'startup runs queued');
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not queue startup runs');
+    }
     void this.sweep();
     this.wake();
   }

@@ -34,7 +34,7 @@ describe('procgate.execute', () => {
          ARRAY['word_counts'],
          ARRAY[procgate.arg('run_tag', NULL, 'nightly'), procgate.arg('timeout', NULL, 90),
                procgate.arg('retries', NULL, 0), procgate.arg('segments', NULL, 4),
-               procgate.arg('execute_at_startup', NULL, true),
+               procgate.arg('execute_at_startup', NULL, false),
                procgate.arg('execute_at_startup_as', NULL, 'procgate')])`,
     );
     expect(started).toEqual({
@@ -68,7 +68,7 @@ describe('procgate.execute', () => {
         timeout: { value: '00:01:30', type: 'interval' },
         retries: { value: 0, type: 'integer' },
         segments: { value: 4, type: 'integer' },
-        execute_at_startup: { value: true, type: 'boolean' },
+        execute_at_startup: { value: false, type: 'boolean' },
         execute_at_startup_as: { value: 'procgate', type: 'text' },
         max_output_lines: { value: 100, type: 'integer' },
       },

@@ -8,6 +8,7 @@ import { filePaths } from './0001-catalog/file-paths.js';
 import { manageRuns } from './0001-catalog/manage-runs.js';
 import { privileges } from './0001-catalog/privileges.js';
 import { rolesAndSchemas } from './0001-catalog/roles-and-schemas.js';
+import { startupRuns } from './0001-catalog/startup-runs.js';
 import { tables } from './0001-catalog/tables.js';
 import { typedValues } from './0001-catalog/typed-values.js';
 import { valueTypes } from './0001-catalog/value-types.js';
@@ -28,6 +29,8 @@ export const sql = [
   filePaths,
   createProcedure,
   createProcedureApi,
+  // Before execute: api_execute declares a variable of its row type.
+  startupRuns,
   execute,
   manageRuns,
   environments,

@@ -2,6 +2,7 @@ import { callAndWait } from './0002-engine/call-and-wait.js';
 import { environments } from './0002-engine/environments.js';
 import { leaseAndComplete } from './0002-engine/lease-and-complete.js';
 import { planAndClaim } from './0002-engine/plan-and-claim.js';
+import { startupRuns } from './0002-engine/startup-runs.js';
 
 /**
  * The engine's side of the schema: owner-rights functions that plan runs
@@ -13,6 +14,7 @@ export const sql = [
   planAndClaim,
   leaseAndComplete,
   callAndWait,
+  startupRuns,
   environments,
   `
 DO $revoke$

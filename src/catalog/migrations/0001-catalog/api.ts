@@ -76,6 +76,14 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION procgate.drop_procedure(text, boolean) IS 'DROP PROCEDURE [IF EXISTS]: kills its runs';
 
+CREATE FUNCTION procgate.drop_startup_run(id bigint) RETURNS TABLE (id bigint, procedure text)
+LANGUAGE sql
+BEGIN ATOMIC
+  SELECT d.id, d.procedure FROM procgate_internal.api_drop_startup_run(current_user, $1) d;
+END;
+COMMENT ON FUNCTION procgate.drop_startup_run(bigint)
+  IS 'Removes a registration of EXECUTE PROCEDURE ... WITH (execute_at_startup = true) (procgate.startup_runs)';
+
 CREATE FUNCTION procgate.grant_execute(name text, role text) RETURNS TABLE (procedure text, role text)
 LANGUAGE sql
 BEGIN ATOMIC

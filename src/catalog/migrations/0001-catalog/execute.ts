@@ -1,8 +1,9 @@
 /**
- * EXECUTE PROCEDURE (and CALL, which will wait once the engine exists).
+ * EXECUTE PROCEDURE (and CALL, which waits for the run).
  * api_plan_args maps the arguments onto parameters and says which values
  * to convert; the wrapper converts them as the caller (cast_to); api_execute
- * merges defaults, checks options and queues the run.
+ * merges defaults, checks options and queues the run, or, with
+ * execute_at_startup, registers it for engine starts (./startup-runs.ts).
  */
 export const execute = `
 -- The parameter an argument is for: its name, or the declared parameter at its position.
@@ -239,8 +240,41 @@ BEGIN
 END
 $fn$;
 
--- Queues a run. The notification is delivered at commit, so a rolled-back
--- EXECUTE wakes no engine and leaves no run.
+CREATE FUNCTION procgate_internal.check_output_tables(proc procgate_internal.procedures, output_tables text[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  IF array_position(output_tables, NULL) IS NOT NULL OR '' = ANY (output_tables) THEN
+    RAISE EXCEPTION 'INTO of procedure "%" names an empty table', proc.name
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END
+$fn$;
+
+-- Inserts a queued run of checked values. The notification is delivered at
+-- commit, so a rolled-back EXECUTE wakes no engine and leaves no run.
+CREATE FUNCTION procgate_internal.queue_run(
+  proc procgate_internal.procedures, submitter name, tag text, params jsonb, inputs jsonb,
+  output_tables text[], options jsonb
+) RETURNS procgate_internal.runs
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  run procgate_internal.runs;
+BEGIN
+  INSERT INTO procgate_internal.runs AS r
+         (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by)
+  VALUES (proc.id, proc.name, tag, params, inputs, coalesce(output_tables, '{}'), options, submitter)
+  RETURNING r.* INTO run;
+  PERFORM pg_notify('procgate_runs', run.run_id::text);
+  RETURN run;
+END
+$fn$;
+
+-- Checks an invocation and queues its run.
 CREATE FUNCTION procgate_internal.start_run(
   proc procgate_internal.procedures, caller name, given jsonb, tables procgate.table_value[],
   output_tables text[], options jsonb
@@ -250,19 +284,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   inputs jsonb := procgate_internal.resolve_tables(proc, tables);
-  run procgate_internal.runs;
 BEGIN
-  IF array_position(output_tables, NULL) IS NOT NULL OR '' = ANY (output_tables) THEN
-    RAISE EXCEPTION 'INTO of procedure "%" names an empty table', proc.name
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  INSERT INTO procgate_internal.runs AS r
-         (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by)
-  VALUES (proc.id, proc.name, options -> 'run_tag' ->> 'value', procgate_internal.complete_params(proc, given, inputs),
-          inputs, coalesce(output_tables, '{}'), options, caller)
-  RETURNING r.* INTO run;
-  PERFORM pg_notify('procgate_runs', run.run_id::text);
-  RETURN run;
+  PERFORM procgate_internal.check_output_tables(proc, output_tables);
+  RETURN procgate_internal.queue_run(
+    proc, caller, options -> 'run_tag' ->> 'value', procgate_internal.complete_params(proc, given, inputs),
+    inputs, output_tables, options);
 END
 $fn$;
 
@@ -275,13 +301,27 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   proc procgate_internal.procedures;
+  options jsonb;
+  registered procgate_internal.startup_runs;
   run procgate_internal.runs;
 BEGIN
   PERFORM procgate_internal.check_caller(caller);
   proc := procgate_internal.find_procedure(p_name);
   PERFORM procgate_internal.check_may_execute(caller, proc);
-  run := procgate_internal.start_run(
-    proc, caller, p_params, p_tables, p_into, procgate_internal.run_options(caller, p_options));
+  options := procgate_internal.run_options(caller, p_options);
+  -- No run now: the invocation is kept, and each engine start queues a run of it.
+  -- The usual row tells psql so: no run id yet, state 'at startup'.
+  IF coalesce((options -> 'execute_at_startup' ->> 'value')::boolean, false) THEN
+    registered := procgate_internal.register_startup_run(proc, caller, p_params, p_tables, p_into, options);
+    run_id := NULL;
+    procedure := proc.name;
+    state := 'at startup';
+    run_tag := registered.run_tag;
+    created_at := registered.created_at;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  run := procgate_internal.start_run(proc, caller, p_params, p_tables, p_into, options);
   run_id := run.run_id;
   procedure := run.procedure;
   state := run.state;

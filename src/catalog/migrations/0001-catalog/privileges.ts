@@ -24,7 +24,7 @@ END
 $grants$;
 
 REVOKE ALL ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
-  procgate.environments FROM PUBLIC;
+  procgate.environments, procgate.startup_runs FROM PUBLIC;
 GRANT SELECT ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
-  procgate.environments TO PUBLIC;
+  procgate.environments, procgate.startup_runs TO PUBLIC;
 `;

@@ -5,7 +5,7 @@
  * leaky) conditions from being evaluated before that filter. This works on
  * PostgreSQL 14, which has neither security_invoker views nor needs RLS.
  */
-const visibleRun = (alias: string): string =>
+export const visibleRun = (alias: string): string =>
   `(${alias}.submitted_by = current_user OR pg_catalog.pg_has_role(current_user, 'procgate_admin', 'MEMBER'))`;
 
 export const views = `

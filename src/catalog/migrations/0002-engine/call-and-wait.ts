@@ -23,10 +23,17 @@ DECLARE
   told_state text;
   told_progress numeric;
   cancelled boolean;
+  started_state text;
 BEGIN
-  SELECT e.run_id INTO call_and_wait.run_id
+  SELECT e.run_id, e.state INTO call_and_wait.run_id, started_state
     FROM procgate.execute(call_and_wait.name, call_and_wait.args, call_and_wait.tables,
                           call_and_wait."into", call_and_wait.options) e;
+  -- execute_at_startup queued no run, only registered one: nothing to wait for. The error undoes it.
+  IF started_state = 'at startup' THEN
+    RAISE EXCEPTION 'CALL cannot use option "execute_at_startup": CALL waits for its run'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use EXECUTE PROCEDURE ... WITH (execute_at_startup = true).';
+  END IF;
   -- From here on the run is there for the engines to take.
   COMMIT;
   LOOP
