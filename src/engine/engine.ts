@@ -6,7 +6,16 @@ import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
-import { type Executor, type SegmentOutcome, StopReason } from './segment-task.js';
+import { planDataRuns, type ResolvedOutput, type StagedInput } from './run-planner.js';
+import { SegmentReporter } from './segment-reporter.js';
+import {
+  type DataFormat,
+  type Executor,
+  type SegmentOutcome,
+  StopReason,
+  type TableFile,
+} from './segment-task.js';
+import { loadOutputFiles, outputFiles, writeInputFiles } from './table-files.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -47,6 +56,17 @@ interface ClaimedRow {
   readonly params: Record<string, unknown>;
   readonly timeout_ms: string | null;
   readonly max_output_lines: number;
+  readonly submitted_by: string;
+  readonly staged_inputs: StagedInput[];
+  readonly resolved_outputs: ResolvedOutput[];
+}
+
+/** What a segment's run left to record: its outcome, and the files its outputs are in. */
+interface Finished {
+  readonly outcome: SegmentOutcome;
+  readonly outputs: readonly TableFile[];
+  readonly format: DataFormat;
+  readonly rowsIn: number | null;
 }
 
 /** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
@@ -88,6 +108,8 @@ export class Engine {
   private claimAgain = false;
   private checking: Promise<void> | undefined;
   private sweeping: Promise<void> | undefined;
+  /** COPY's HEADER MATCH (PostgreSQL 15) checks the header of a csv output. */
+  private headerMatch = false;
 
   constructor(options: EngineOptions) {
     if (!Number.isInteger(options.slots) || options.slots < 1) throw new RangeError('slots must be a positive integer');
@@ -111,7 +133,8 @@ export class Engine {
   async start(connection: string | pg.ClientConfig): Promise<void> {
     const config: pg.ClientConfig =
       typeof connection === 'string' ? { connectionString: connection } : { ...connection };
-    const pool = new pg.Pool({ ...config, application_name: 'procgate engine', max: 4 });
+    // Each running segment may hold a connection while its data moves, besides claims, heartbeats and sweeps.
+    const pool = new pg.Pool({ ...config, application_name: 'procgate engine', max: this.slots + 4 });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
     let listener: pg.Client;
     try {
@@ -122,6 +145,8 @@ export class Engine {
     }
     this.pool = pool;
     this.listener = listener;
+    const version = await pool.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
+    this.headerMatch = (version.rows[0]?.v ?? 0) >= 150_000;
     this.timers = [
       setInterval(() => this.wake(), this.pollMs),
       setInterval(() => void this.heartbeat(), this.heartbeatMs),
@@ -232,6 +257,7 @@ export class Engine {
   private async claimOnce(): Promise<void> {
     const free = this.slots - this.running.size;
     if (free <= 0 || this.pool === undefined) return;
+    await planDataRuns(this.pool, this.slots, free, this.logger);
     const { rows } = await this.pool.query<ClaimedRow>(
       'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
       [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys()]],
@@ -259,22 +285,30 @@ export class Engine {
     const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
     log.info('segment started');
     const directory = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
-    let outcome: SegmentOutcome | undefined;
+    let state: SegmentOutcome['state'] | undefined;
+    const reporter = new SegmentReporter(this.requirePool(), this.workerId, row, log);
     try {
-      outcome = await this.execute(row, directory, signal, log).catch(
-        (error: unknown): SegmentOutcome => ({
-          state: 'failed',
-          exitCode: null,
-          message: `could not run the segment: ${(error as Error).message}`,
-          results: null,
-          output: [],
+      const finished = await this.execute(row, directory, signal, reporter, log).catch(
+        (error: unknown): Finished => ({
+          outcome: {
+            state: 'failed',
+            exitCode: null,
+            message: `could not run the segment: ${(error as Error).message}`,
+            results: null,
+            output: [],
+          },
+          outputs: [],
+          format: 'csv',
+          rowsIn: null,
         }),
       );
-      const completed = await this.complete(row, outcome, log);
-      if (completed) log.info({ state: outcome.state, exit_code: outcome.exitCode }, 'segment finished');
-      else log.warn({ state: outcome.state }, 'segment finished after losing its lease: its end was not recorded');
+      await reporter.close();
+      const completed = await this.complete(row, finished, log);
+      state = completed === false ? undefined : completed.state;
+      if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
+      else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');
     } finally {
-      if (this.keepFailedWorkdirs && outcome?.state !== 'succeeded') {
+      if (this.keepFailedWorkdirs && state !== 'succeeded') {
         log.info({ dir: directory }, 'kept the directory of a segment that did not succeed');
       } else {
         await rm(directory, { recursive: true, force: true }).catch((error: unknown) => {
@@ -288,27 +322,13 @@ export class Engine {
    * Records a segment's end; a failed attempt (PostgreSQL restarting, a
    * lost connection) is retried while the lease may still hold. If it never
    * succeeds the segment is no longer renewed, so the sweeper fails it.
+   * Returns the outcome recorded (a succeeded segment whose output could not
+   * be loaded is recorded failed), or false when the lease was lost.
    */
-  private async complete(row: ClaimedRow, outcome: SegmentOutcome, log: Logger): Promise<boolean> {
-    const pool = this.requirePool();
-    const params = [
-      this.workerId,
-      row.run_id,
-      row.segment,
-      row.attempt,
-      outcome.state,
-      outcome.exitCode,
-      outcome.message,
-      outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
-      JSON.stringify(outcome.output),
-    ];
+  private async complete(row: ClaimedRow, finished: Finished, log: Logger): Promise<SegmentOutcome | false> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const { rows } = await pool.query<{ completed: boolean }>(
-          'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9) AS completed',
-          params,
-        );
-        return rows[0]?.completed === true;
+        return await this.commitSegment(row, finished);
       } catch (error) {
         if (attempt >= COMPLETE_ATTEMPTS) throw error;
         log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
@@ -317,7 +337,73 @@ export class Engine {
     }
   }
 
-  private async execute(row: ClaimedRow, directory: string, signal: AbortSignal, log: Logger): Promise<SegmentOutcome> {
+  /**
+   * One transaction: the output rows loaded into the INTO tables (as the
+   * caller), then the segment's end, fenced by (worker, attempt). Lost the
+   * lease: everything rolls back, so a zombie never writes a row.
+   */
+  private async commitSegment(row: ClaimedRow, finished: Finished): Promise<SegmentOutcome | false> {
+    const client = await this.requirePool().connect();
+    let outcome = finished.outcome;
+    let rowsOut: number | null = null;
+    try {
+      await client.query('BEGIN');
+      if (outcome.state === 'succeeded' && row.resolved_outputs.length > 0) {
+        await client.query('SAVEPOINT outputs');
+        try {
+          rowsOut = await loadOutputFiles(
+            client,
+            row.submitted_by,
+            row.resolved_outputs,
+            finished.outputs,
+            finished.format,
+            this.headerMatch,
+          );
+          await client.query('RELEASE SAVEPOINT outputs');
+        } catch (error) {
+          if (!isRunError(error)) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT outputs');
+          outcome = { ...outcome, state: 'failed', message: `could not load the output: ${describeError(error)}` };
+          rowsOut = 0;
+        }
+      }
+      const { rows } = await client.query<{ completed: boolean }>(
+        'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS completed',
+        [
+          this.workerId,
+          row.run_id,
+          row.segment,
+          row.attempt,
+          outcome.state,
+          outcome.exitCode,
+          outcome.message,
+          outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
+          JSON.stringify(outcome.output),
+          finished.rowsIn,
+          rowsOut,
+        ],
+      );
+      if (rows[0]?.completed !== true) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async execute(
+    row: ClaimedRow,
+    directory: string,
+    signal: AbortSignal,
+    reporter: SegmentReporter,
+    log: Logger,
+  ): Promise<Finished> {
     const executor = this.executors.get(row.language);
     if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
     if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
@@ -326,14 +412,46 @@ export class Engine {
       'SELECT path, content FROM procgate_internal.engine_files($1)',
       [row.procedure_id],
     );
-    return executor.run({
+    const environment = await pool.query<{ e: { variables: Record<string, string>; path_prefix: string[] } | null }>(
+      'SELECT procgate_internal.engine_environment($1) AS e',
+      [row.procedure_id],
+    );
+    const registered = environment.rows[0]?.e ?? null;
+    let inputs: TableFile[] = [];
+    let rowsIn: number | null = null;
+    if (row.staged_inputs.length > 0) {
+      const client = await pool.connect();
+      try {
+        const written = await writeInputFiles(
+          client,
+          row.staged_inputs,
+          row.segment,
+          row.segment_count,
+          directory,
+          executor.dataFormat,
+        );
+        inputs = written.files;
+        rowsIn = written.rows;
+      } finally {
+        client.release();
+      }
+      reporter.report({ rowsIn });
+    }
+    const outputs = outputFiles(row.resolved_outputs, directory, executor.dataFormat);
+    const outcome = await executor.run({
       runId: row.run_id,
       segment: row.segment,
       segmentCount: row.segment_count,
       attempt: row.attempt,
       directory,
-      inputs: [],
-      outputs: [],
+      inputs,
+      outputs,
+      environment:
+        registered === null ? undefined : { variables: registered.variables, pathPrefix: registered.path_prefix },
+      report: (event) => {
+        if (event.kind === 'progress') reporter.report({ progress: event.fraction });
+        else if (event.kind === 'message') reporter.report({ message: event.text });
+      },
       command: row.command ?? '',
       args: row.args,
       files: files.rows,
@@ -354,6 +472,7 @@ export class Engine {
           .catch((error: unknown) => log.warn({ err: error }, 'could not record the segment process id'));
       },
     });
+    return { outcome, outputs, format: executor.dataFormat, rowsIn };
   }
 
   /**
@@ -402,6 +521,7 @@ export class Engine {
         const { rows } = await pool.query<{ swept: number }>('SELECT procgate_internal.engine_sweep() AS swept');
         const swept = rows[0]?.swept ?? 0;
         if (swept > 0) this.logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
+        await pool.query('SELECT procgate_internal.engine_drop_staged()');
       } catch (error) {
         this.logger.error({ err: error }, 'sweep failed');
       } finally {
@@ -415,6 +535,17 @@ export class Engine {
     if (this.pool === undefined) throw new Error('the engine is not started');
     return this.pool;
   }
+}
+
+/** An error that belongs to the run (PostgreSQL refused its data), not to the engine's connection. */
+function isRunError(error: unknown): error is Error & { where?: string } {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.length === 5 && !code.startsWith('08') && !code.startsWith('57P');
+}
+
+/** PostgreSQL's message, with where it happened (the COPY line) when it says. */
+function describeError(error: Error & { where?: string }): string {
+  return error.where === undefined ? error.message : `${error.message} (${error.where})`;
 }
 
 function segmentKey(runId: string, segment: number): string {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { createLogger, type LogLevel, silentLogger } from '../../src/log/logger.js';
 import { eventually, type ProxiedDatabase } from './test-database.js';
 
 /** An engine on a test file's database and a client through procgate, with helpers to follow runs. */
@@ -21,7 +21,10 @@ export function useEngine<Row extends { state: string }>(t: ProxiedDatabase): En
   let engine: Engine | undefined;
   let client: pg.Client | undefined;
   beforeAll(async () => {
-    engine = new Engine({ slots: 4, logger: silentLogger(), killGraceMs: 500 });
+    // PROCGATE_TEST_LOG=debug shows the engine's log while debugging a test.
+    const level = process.env['PROCGATE_TEST_LOG'] as LogLevel | undefined;
+    const logger = level === undefined ? silentLogger() : createLogger(level);
+    engine = new Engine({ slots: 4, logger, killGraceMs: 500 });
     await engine.start(t.db.direct);
     client = new pg.Client(t.proxy.config(t.db.name));
     await client.connect();

@@ -2,6 +2,7 @@ import { callAndWait } from './0002-engine/call-and-wait.js';
 import { environments } from './0002-engine/environments.js';
 import { leaseAndComplete } from './0002-engine/lease-and-complete.js';
 import { planAndClaim } from './0002-engine/plan-and-claim.js';
+import { tableData } from './0002-engine/table-data.js';
 import { startupRuns } from './0002-engine/startup-runs.js';
 
 /**
@@ -11,6 +12,7 @@ import { startupRuns } from './0002-engine/startup-runs.js';
  * them (as the schema owner); nobody else may.
  */
 export const sql = [
+  tableData,
   planAndClaim,
   leaseAndComplete,
   callAndWait,

@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import {
   type Executor,
   type SegmentOutcome,
   type SegmentTask,
   StopReason,
+  type TableFile,
 } from '../segment-task.js';
 import { LineTail } from './line-tail.js';
+import { StatusChannel } from './status-channel.js';
 import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
 
 /** stderr lines that make a failed segment's message. */
@@ -51,13 +54,15 @@ export class CommandExecutor implements Executor {
     await mkdir(workdir);
     await writeProcedureFiles(workdir, task.files);
     const controlFile = path.join(task.directory, 'control.json');
-    await writeFile(controlFile, JSON.stringify(controlDocument(task)), { mode: 0o600 });
+    const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
+    await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
     return await this.spawnSegment(task, workdir, controlFile);
   }
 
   private spawnSegment(task: SegmentTask, cwd: string, controlFile: string): Promise<SegmentOutcome> {
     const stdout = new LineTail('stdout', task.maxOutputLines);
     const stderr = new LineTail('stderr', task.maxOutputLines);
+    const status = new StatusChannel(task);
     return new Promise<SegmentOutcome>((resolve) => {
       let stopped: StopReason | 'timeout' | undefined;
       let killTimer: NodeJS.Timeout | undefined;
@@ -66,7 +71,8 @@ export class CommandExecutor implements Executor {
         cwd,
         detached: true,
         shell: false,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // fd 3: the status channel (PROCGATE_STATUS_FD).
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         env: childEnvironment(task, controlFile),
       });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
@@ -77,8 +83,10 @@ export class CommandExecutor implements Executor {
         killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
       };
       const onAbort = (): void => stopGroup(task.signal.reason === StopReason.killed ? 'killed' : 'engine stopped');
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+      const statusPipe = child.stdio[3] as Readable | null;
+      statusPipe?.setEncoding('utf8').on('data', (chunk: string) => status.push(chunk));
       child.once('spawn', () => {
         if (child.pid !== undefined) task.onStart?.(child.pid);
         if (task.signal.aborted) onAbort();
@@ -96,9 +104,11 @@ export class CommandExecutor implements Executor {
         if (stopped !== undefined && child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
         stdout.end();
         stderr.end();
+        status.end();
         const output = [...stdout.output(), ...stderr.output()];
         const end = ending(exitCode, signal, stopped, stderr.tail(MESSAGE_LINES), task, spawnError);
-        resolve({ ...end, results: null, output });
+        const message = end.state === 'succeeded' ? status.lastMessage : end.message;
+        resolve({ ...end, message, results: status.results(), output });
       };
       child.once('error', (error) => {
         // Only a failed spawn: the child never ran, so no 'close' follows.
@@ -141,24 +151,59 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * The control file: the run's parameters typed as stored
- * (`{ name: { value, type } }`); inputs and outputs list the table files
- * once table data flows (empty until then).
+ * The control file (DESIGN.md's contract): the run's parameters typed as
+ * stored (`{ name: { value, type } }`, a bytea's value replaced by the path
+ * of a file holding its bytes), each input's file and columns, and each
+ * output's file to write with the columns the INTO table expects.
  */
-function controlDocument(task: SegmentTask): unknown {
+function controlDocument(task: SegmentTask, params: Record<string, unknown>): unknown {
+  const table = (file: TableFile): unknown => ({
+    name: file.name,
+    path: file.path,
+    format: 'csv',
+    header: true,
+    columns: file.columns.map((column) => ({ name: column.name, type: column.type })),
+  });
   return {
     run_id: task.runId,
     segment: task.segment,
     segment_count: task.segmentCount,
-    params: task.params,
-    inputs: [],
-    outputs: [],
+    params,
+    inputs: task.inputs.map(table),
+    outputs: task.outputs.map(table),
   };
 }
 
+/** bytea parameters written to `<dir>/<n>.bin`, their value in the control file replaced by `path`. */
+async function paramsWithFiles(
+  params: Readonly<Record<string, unknown>>,
+  directory: string,
+): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = {};
+  let n = 0;
+  for (const [name, param] of Object.entries(params)) {
+    const typed = param as { value?: unknown; type?: unknown } | null;
+    if (typed?.type === 'bytea' && typeof typed.value === 'string' && typed.value.startsWith('\\x')) {
+      n += 1;
+      if (n === 1) await mkdir(directory, { mode: 0o700 });
+      const file = path.join(directory, `${String(n)}.bin`);
+      await writeFile(file, Buffer.from(typed.value.slice(2), 'hex'), { mode: 0o600 });
+      result[name] = { type: 'bytea', path: file };
+    } else {
+      result[name] = param;
+    }
+  }
+  return result;
+}
+
 function childEnvironment(task: SegmentTask, controlFile: string): NodeJS.ProcessEnv {
+  const base = procedureEnvironment();
+  const prefix = task.environment?.pathPrefix ?? [];
   return {
-    ...procedureEnvironment(),
+    ...base,
+    ...task.environment?.variables,
+    ...(prefix.length > 0 ? { PATH: [...prefix, base['PATH'] ?? ''].join(path.delimiter) } : {}),
+    PROCGATE_STATUS_FD: '3',
     PROCGATE_RUN_ID: task.runId,
     PROCGATE_SEGMENT: String(task.segment),
     PROCGATE_SEGMENT_COUNT: String(task.segmentCount),

@@ -35,4 +35,15 @@ COMMENT ON SCHEMA procgate_internal IS 'procgate storage and engine functions; n
 CREATE SCHEMA procgate;
 GRANT USAGE ON SCHEMA procgate TO PUBLIC;
 COMMENT ON SCHEMA procgate IS 'procgate: read-only views of procedures and runs, and the SQL API functions';
+
+-- A role named procgate (the embedded superuser) would find this schema as
+-- its "$user" and create its tables in it; in this database it starts
+-- from public instead.
+DO $user_schema$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = 'procgate') THEN
+    EXECUTE pg_catalog.format('ALTER ROLE procgate IN DATABASE %I SET search_path = public', pg_catalog.current_database());
+  END IF;
+END
+$user_schema$;
 `;

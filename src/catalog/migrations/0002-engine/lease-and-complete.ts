@@ -82,12 +82,13 @@ END
 $fn$;
 
 -- Finishes a segment if worker still holds its lease at this attempt:
--- its state, its output lines (the last max_output_lines per stream) and
--- the run's roll-up commit together. Returns false (and writes nothing)
--- when the lease was lost.
+-- its state, its output lines (the last max_output_lines per stream), its
+-- row counts and the run's roll-up commit together, in the transaction
+-- that loaded its output rows. Returns false when the lease was lost: the
+-- engine then rolls back, output rows included.
 CREATE FUNCTION procgate_internal.engine_complete(
   p_worker text, p_run_id uuid, p_segment int, p_attempt int, p_state text, p_exit_code int,
-  p_message text, p_results jsonb, p_output jsonb
+  p_message text, p_results jsonb, p_output jsonb, p_rows_in bigint DEFAULT NULL, p_rows_out bigint DEFAULT NULL
 ) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -111,7 +112,8 @@ BEGIN
     RETURN false;
   END IF;
   UPDATE procgate_internal.run_segments s
-     SET state = p_state, exit_code = p_exit_code, message = p_message, results = p_results,
+     SET state = p_state, exit_code = p_exit_code, message = coalesce(p_message, s.message), results = p_results,
+         rows_in = coalesce(p_rows_in, s.rows_in), rows_out = coalesce(p_rows_out, s.rows_out),
          finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
          progress = CASE WHEN p_state = 'succeeded' THEN 1 ELSE s.progress END
    WHERE s.run_id = p_run_id AND s.segment = p_segment;

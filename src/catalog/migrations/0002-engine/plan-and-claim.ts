@@ -5,9 +5,9 @@
  * waits on a run row (SKIP LOCKED there too) and cannot close a deadlock.
  */
 export const planAndClaim = `
--- How many segments a run gets. Data splitting (PARTITION BY, the input
--- split into "segments" parts) comes with table inputs; until then a
--- distributed run gets its "segments" option, or 1 without table arguments.
+-- How many segments a run without table data gets: one if nondistributed,
+-- else its "segments" option (default 1). Runs with table data are planned
+-- by the engine (run-planner.ts), which stages their inputs first.
 CREATE FUNCTION procgate_internal.engine_segment_count(run procgate_internal.runs, mode text)
 RETURNS int
 LANGUAGE sql IMMUTABLE
@@ -19,8 +19,8 @@ AS $fn$
   END
 $fn$;
 
--- Gives unplanned queued runs their segments. A run whose procedure is gone
--- cannot run: it fails at once.
+-- Gives unplanned queued runs without table data their segments. A run
+-- whose procedure is gone cannot run: it fails at once.
 CREATE FUNCTION procgate_internal.engine_plan_runs(max_runs int)
 RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER
@@ -35,6 +35,8 @@ BEGIN
   FOR run IN
     SELECT * FROM procgate_internal.runs r
      WHERE r.state = 'queued' AND r.segments_total IS NULL
+       AND NOT EXISTS (SELECT FROM procgate_internal.procedures p
+                        WHERE p.id = r.procedure_id AND procgate_internal.engine_has_table_data(r, p.execution_mode))
      ORDER BY r.created_at
      LIMIT max_runs
        FOR UPDATE SKIP LOCKED
@@ -67,7 +69,8 @@ CREATE FUNCTION procgate_internal.engine_claim(
   p_worker text, max_segments int, lease interval, languages text[]
 ) RETURNS TABLE (
   run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
-  command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int
+  command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
+  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb
 )
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -120,7 +123,8 @@ BEGIN
   SELECT c.run_id, c.segment, c.attempt, r.segments_total, p.id, p.language, p.command, p.args,
          r.params, r.options,
          (pg_catalog.date_part('epoch', (r.options -> 'timeout' ->> 'value')::interval) * 1000)::bigint,
-         coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100)
+         coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100),
+         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]')
     FROM claimed c
     JOIN procgate_internal.runs r ON r.run_id = c.run_id
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id

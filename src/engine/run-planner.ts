@@ -1,0 +1,257 @@
+import type pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
+import type { TableColumn } from './segment-task.js';
+
+/** A TABLE argument read into its staging table. */
+export interface StagedInput {
+  readonly name: string;
+  /** In schema procgate_staging. */
+  readonly table: string;
+  /** With PARTITION BY: a `procgate_segment` column says each row's segment. */
+  readonly partitioned: boolean;
+  /** Without PARTITION BY: the table's size in blocks, split evenly between segments. */
+  readonly blocks: number;
+  readonly columns: readonly TableColumn[];
+}
+
+/** An INTO table, resolved (and created if missing) as the caller. */
+export interface ResolvedOutput {
+  /** As written in INTO. */
+  readonly name: string;
+  /** Schema-qualified and quoted. */
+  readonly table: string;
+  readonly columns: readonly TableColumn[];
+}
+
+interface InputQuery {
+  readonly name: string | null;
+  readonly query: string;
+  readonly placeholders: Record<string, { value: unknown; type: string }>;
+  readonly partition_by: string[];
+}
+
+interface DataRun {
+  readonly run_id: string;
+  readonly submitted_by: string;
+  readonly input_queries: InputQuery[];
+  readonly output_tables: string[];
+  readonly options: Record<string, { value: unknown } | undefined>;
+  readonly returns: Array<{ name: string; type: string }> | null;
+}
+
+/** The column that says a partitioned input row's segment. */
+const SEGMENT_COLUMN = 'procgate_segment';
+
+/**
+ * Plans queued distributed runs that have table data, one transaction per
+ * run: stages each TABLE input as the caller (one statement each, so every
+ * segment reads the same snapshot of it), resolves and if needed creates
+ * the INTO tables as the caller, then gives the run its segments. A run
+ * whose inputs or outputs fail (a permission, a query error) fails with
+ * PostgreSQL's message. Returns how many runs were planned.
+ */
+export async function planDataRuns(
+  pool: pg.Pool,
+  defaultSegments: number,
+  max: number,
+  logger: Logger,
+): Promise<number> {
+  let planned = 0;
+  while (planned < max) {
+    const client = await pool.connect();
+    let runId: string | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<DataRun>(
+        `SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns
+           FROM procgate_internal.runs r
+           JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+          WHERE r.state = 'queued' AND r.segments_total IS NULL
+            AND procgate_internal.engine_has_table_data(r, p.execution_mode)
+          ORDER BY r.created_at
+          LIMIT 1
+            FOR UPDATE OF r SKIP LOCKED`,
+      );
+      const run = rows[0];
+      if (run === undefined) {
+        await client.query('COMMIT');
+        return planned;
+      }
+      runId = run.run_id;
+      const { segments, staged } = await stageInputs(client, run, defaultSegments);
+      const outputs = await resolveOutputs(client, run, staged);
+      await client.query('SELECT procgate_internal.engine_plan_data_run($1, $2, $3, $4)', [
+        run.run_id,
+        segments,
+        JSON.stringify(staged),
+        JSON.stringify(outputs),
+      ]);
+      await client.query('COMMIT');
+      logger.info({ run_id: run.run_id, segments }, 'run planned');
+      planned += 1;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (runId === undefined || !isSqlError(error)) throw error;
+      logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
+      await pool.query('SELECT procgate_internal.engine_fail_planning($1, $2)', [runId, error.message]);
+    } finally {
+      client.release();
+    }
+  }
+  return planned;
+}
+
+async function stageInputs(
+  client: pg.ClientBase,
+  run: DataRun,
+  defaultSegments: number,
+): Promise<{ segments: number; staged: StagedInput[] }> {
+  const staged: StagedInput[] = [];
+  for (const [index, input] of run.input_queries.entries()) {
+    staged.push(await stageInput(client, run, input, index));
+  }
+  const partitioned = staged.filter((input) => input.partitioned);
+  if (partitioned.length === 0) {
+    const option = run.options['segments']?.value;
+    return { segments: typeof option === 'number' ? option : defaultSegments, staged };
+  }
+  // One segment per partition; with several partitioned inputs, as many as the largest count.
+  let segments = 1;
+  for (const input of partitioned) {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT coalesce(max(${SEGMENT_COLUMN}) + 1, 0)::int AS n FROM procgate_staging.${client.escapeIdentifier(input.table)}`,
+    );
+    segments = Math.max(segments, rows[0]?.n ?? 0);
+    await client.query(
+      `CREATE INDEX ON procgate_staging.${client.escapeIdentifier(input.table)} (${SEGMENT_COLUMN})`,
+    );
+  }
+  return { segments, staged };
+}
+
+/**
+ * `CREATE UNLOGGED TABLE procgate_staging.x AS SELECT ... FROM (query)`,
+ * run as the caller: PostgreSQL checks the caller's privileges on what the
+ * query reads. The caller may create in procgate_staging only inside this
+ * transaction, and the table is then handed to the engine's role.
+ */
+async function stageInput(
+  client: pg.ClientBase,
+  run: DataRun,
+  input: InputQuery,
+  index: number,
+): Promise<StagedInput> {
+  const table = `in_${run.run_id.replaceAll('-', '')}_${String(index)}`;
+  const target = `procgate_staging.${client.escapeIdentifier(table)}`;
+  const partitioned = input.partition_by.length > 0;
+  const keys = input.partition_by.map((key) => `(${key})`).join(', ');
+  const select = partitioned
+    ? `SELECT q.*, (pg_catalog.dense_rank() OVER (ORDER BY ${keys}) - 1)::int AS ${SEGMENT_COLUMN} FROM (${input.query}) AS q`
+    : `SELECT q.* FROM (${input.query}) AS q`;
+  const role = client.escapeIdentifier(run.submitted_by);
+  await client.query(`GRANT USAGE, CREATE ON SCHEMA procgate_staging TO ${role}`);
+  const args = await placeholderArguments(client, input);
+  await executeAsRole(client, run.submitted_by, `CREATE UNLOGGED TABLE ${target} AS ${select}`, args);
+  await client.query(`REVOKE USAGE, CREATE ON SCHEMA procgate_staging FROM ${role}`);
+  await client.query(`ALTER TABLE ${target} OWNER TO CURRENT_USER`);
+  const all = await tableColumns(client, target);
+  const columns = all.filter((column) => !partitioned || column.name !== SEGMENT_COLUMN);
+  const { rows } = await client.query<{ blocks: number }>(
+    `SELECT (pg_catalog.pg_relation_size($1::regclass) / pg_catalog.current_setting('block_size')::int)::int AS blocks`,
+    [target],
+  );
+  return { name: input.name ?? `input${String(index + 1)}`, table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
+}
+
+/** `$1..$n` of a TABLE query as arguments; a number the query skips is a NULL text. */
+async function placeholderArguments(client: pg.ClientBase, input: InputQuery): Promise<TypedArgument[]> {
+  const numbers = Object.keys(input.placeholders).map(Number);
+  const count = numbers.length === 0 ? 0 : Math.max(...numbers);
+  const given = Array.from({ length: count }, (_, index) => input.placeholders[String(index + 1)]);
+  const types = await canonicalTypes(client, given.map((value) => value?.type ?? 'text'));
+  return given.map((value, index) => ({ type: types[index]!, value: value?.value ?? null }));
+}
+
+/**
+ * Each INTO table, looked up with the caller's rights and search path; a
+ * missing one is created by the caller with the columns of RETURNS TABLE,
+ * or else of the input in the same position.
+ */
+async function resolveOutputs(
+  client: pg.ClientBase,
+  run: DataRun,
+  staged: readonly StagedInput[],
+): Promise<ResolvedOutput[]> {
+  const outputs: ResolvedOutput[] = [];
+  for (const [index, name] of run.output_tables.entries()) {
+    const quoted = await quotedName(client, name);
+    if ((await lookUp(client, run.submitted_by, quoted)) === null) {
+      const columns = run.returns ?? staged[index]?.columns;
+      if (columns === undefined) {
+        throw new SqlError(
+          `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,
+        );
+      }
+      const types = await canonicalTypes(client, columns.map((column) => column.type));
+      const list = columns.map((column, i) => `${client.escapeIdentifier(column.name)} ${types[i]!}`).join(', ');
+      await executeAsRole(client, run.submitted_by, `CREATE TABLE IF NOT EXISTS ${quoted} (${list})`);
+    }
+    const table = await lookUp(client, run.submitted_by, quoted);
+    if (table === null) throw new SqlError(`INTO table "${name}" could not be created`);
+    const columns = (await tableColumns(client, table)).filter((column) => !column.generated);
+    outputs.push({ name, table, columns: columns.map(({ name: n, type, typeOid }) => ({ name: n, type, typeOid })) });
+  }
+  return outputs;
+}
+
+/** A table name as written, quoted part by part; anything else is an error. */
+async function quotedName(client: pg.ClientBase, name: string): Promise<string> {
+  const { rows } = await client.query<{ parts: string[] }>('SELECT pg_catalog.parse_ident($1) AS parts', [name]);
+  return (rows[0]?.parts ?? []).map((part) => client.escapeIdentifier(part)).join('.');
+}
+
+/**
+ * The qualified name a table name means to `role` (its search path, its
+ * `$user`), or null. to_regclass runs no user code, so a plain SET ROLE
+ * is enough here.
+ */
+async function lookUp(client: pg.ClientBase, role: string, quoted: string): Promise<string | null> {
+  // After an error the transaction rolls back, and the role with it.
+  await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(role)}`);
+  const { rows } = await client.query<{ oid: number | null }>('SELECT pg_catalog.to_regclass($1)::oid AS oid', [quoted]);
+  await client.query('RESET ROLE');
+  const oid = rows[0]?.oid ?? null;
+  if (oid === null) return null;
+  const named = await client.query<{ name: string }>(
+    `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`,
+    [oid],
+  );
+  return named.rows[0]?.name ?? null;
+}
+
+type CatalogColumn = TableColumn & { generated: boolean };
+
+async function tableColumns(client: pg.ClientBase, table: string): Promise<CatalogColumn[]> {
+  const { rows } = await client.query<{ name: string; type: string; type_oid: number; generated: boolean }>(
+    `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS type_oid,
+            a.attgenerated <> '' AS generated
+       FROM pg_catalog.pg_attribute a
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [table],
+  );
+  return rows.map((row) => ({ name: row.name, type: row.type, typeOid: row.type_oid, generated: row.generated }));
+}
+
+/** A planning failure of the run itself: the run fails with this message. */
+class SqlError extends Error {}
+
+/** An error that belongs to the run (PostgreSQL raised it, or planning found it), not to the engine. */
+function isSqlError(error: unknown): error is Error {
+  if (error instanceof SqlError) return true;
+  const code = (error as { code?: unknown }).code;
+  // Connection trouble (class 08) and shutdowns (57P0x) are the engine's: the run is left queued.
+  return typeof code === 'string' && !code.startsWith('08') && !code.startsWith('57P');
+}

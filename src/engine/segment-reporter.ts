@@ -1,0 +1,75 @@
+import type pg from 'pg';
+import type { Logger } from '../log/logger.js';
+
+/** Live figures of a running segment; a figure left out stays as it was. */
+export interface SegmentFigures {
+  readonly progress?: number;
+  readonly rowsIn?: number;
+  readonly message?: string;
+}
+
+/** Reports are written at most this often per segment; the latest figures win. */
+const REPORT_INTERVAL_MS = 250;
+
+/**
+ * Writes a running segment's progress, rows read and last message to its
+ * row (and the run's roll-up) while it runs, fenced by (worker, attempt)
+ * like its completion. Figures arriving faster than REPORT_INTERVAL_MS are
+ * merged, so a chatty program costs one UPDATE per interval at most.
+ */
+export class SegmentReporter {
+  private pending: SegmentFigures | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private lastWrite = 0;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly workerId: string,
+    private readonly segment: { readonly run_id: string; readonly segment: number; readonly attempt: number },
+    private readonly log: Logger,
+  ) {}
+
+  report(figures: SegmentFigures): void {
+    if (this.closed) return;
+    this.pending = { ...this.pending, ...figures };
+    if (this.timer !== undefined) return;
+    const wait = Math.max(0, this.lastWrite + REPORT_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  /** Stops reporting; waits for a write under way. The segment's completion records the final figures. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.writing;
+  }
+
+  private flush(): void {
+    const figures = this.pending;
+    this.pending = undefined;
+    if (figures === undefined || this.closed) return;
+    this.lastWrite = Date.now();
+    this.writing = this.writing
+      .then(() =>
+        this.pool.query('SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7)', [
+          this.workerId,
+          this.segment.run_id,
+          this.segment.segment,
+          this.segment.attempt,
+          figures.progress ?? null,
+          figures.rowsIn ?? null,
+          figures.message ?? null,
+        ]),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => this.log.warn({ err: error }, 'could not record the progress of a segment'),
+      );
+  }
+}
