@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ProcedureFile } from '../segment-task.js';
+import { writeProcedureFiles } from './procedure-files.js';
+
+/** Where a procedure's files are imported from. */
+export interface CachedModule {
+  /** Names the set of FILES: equal files, equal key. */
+  readonly key: string;
+  /** The directory holding the FILES. */
+  readonly directory: string;
+}
+
+/**
+ * The procedures' modules on disk, written once per distinct set of FILES
+ * under `<root>/<key>/files/`, with `<root>/<key>/package.json` marking
+ * them as ES modules (outside `files/`, as the FILES may hold a
+ * package.json of their own). A thread imports each entry once by its URL
+ * here, and the URL changes whenever the FILES do, so a changed procedure
+ * is imported afresh.
+ *
+ * An entry is made in a staging directory and renamed into place, so a
+ * `<root>/<key>` that exists is complete, whichever process (engines may
+ * share a machine) or segment wrote it. The root must belong to this user
+ * and be writable by no one else: whoever can write there chooses the code
+ * the engine runs.
+ */
+export class JavascriptModuleCache {
+  private rootChecked: Promise<void> | undefined;
+
+  constructor(private readonly root = path.join(tmpdir(), 'procgate-js-modules')) {}
+
+  /** The cached directory of `files`, written first if it is not there (or was cleaned away). */
+  async moduleOf(files: readonly ProcedureFile[]): Promise<CachedModule> {
+    await this.checkRoot();
+    const key = filesKey(files);
+    const entry = path.join(this.root, key);
+    if (!(await exists(entry))) await this.write(entry, files);
+    return { key, directory: path.join(entry, 'files') };
+  }
+
+  /** Once per cache (again after a failure): whoever owns the root could have put any code in it. */
+  private async checkRoot(): Promise<void> {
+    this.rootChecked ??= ensurePrivateDirectory(this.root).catch((error: unknown) => {
+      this.rootChecked = undefined;
+      throw error;
+    });
+    await this.rootChecked;
+  }
+
+  private async write(entry: string, files: readonly ProcedureFile[]): Promise<void> {
+    // Again, should a cleaner of temporary files have removed it since.
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const staging = await mkdtemp(`${entry}.staging-`);
+    try {
+      await writeFile(path.join(staging, 'package.json'), '{ "type": "module" }\n');
+      const directory = path.join(staging, 'files');
+      await mkdir(directory);
+      await writeProcedureFiles(directory, files);
+      await rename(staging, entry);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      // Another writer put the same files in place first.
+      if (!(await exists(entry))) throw error;
+    }
+  }
+}
+
+/** A hash of the files' paths and contents, each length-prefixed so no two sets share one. */
+function filesKey(files: readonly ProcedureFile[]): string {
+  const hash = createHash('sha256');
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of sorted) {
+    const name = Buffer.from(path.posix.normalize(file.path));
+    hash.update(`${String(name.length)}:`).update(name).update(`${String(file.content.length)}:`).update(file.content);
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Makes `directory` (mode 700) and checks that this user owns it and that no one else can write in it. */
+async function ensurePrivateDirectory(directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const info = await stat(directory);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0) {
+    throw new Error(`the module cache ${directory} must belong to this user and be writable by no one else`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,380 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JavascriptExecutor } from '../../src/engine/executors/javascript-executor.js';
+import {
+  type SegmentOutcome,
+  type SegmentReport,
+  type SegmentTask,
+  StopReason,
+  type TableColumn,
+  type TableFile,
+} from '../../src/engine/segment-task.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+const KILL_GRACE_MS = 300;
+
+let db: TestDatabase;
+let client: pg.Client;
+let executor: JavascriptExecutor;
+const directories: string[] = [];
+
+beforeAll(async () => {
+  // Set before the pool's threads start: they must not see it.
+  process.env['PROCGATE_TEST_SECRET'] = 'secret';
+  db = await createTestDatabase('javascript_executor');
+  client = new pg.Client(db.direct);
+  await client.connect();
+  executor = new JavascriptExecutor({ logger: silentLogger(), killGraceMs: KILL_GRACE_MS, poolSize: 2 });
+});
+
+afterAll(async () => {
+  await executor.close();
+  await client.end();
+  await db.drop();
+  delete process.env['PROCGATE_TEST_SECRET'];
+});
+
+afterEach(async () => {
+  await Promise.all(directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
+});
+
+interface TaskOptions {
+  readonly inputs?: readonly TableFile[];
+  readonly outputs?: readonly TableFile[];
+  readonly params?: Record<string, unknown>;
+  readonly segment?: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly report?: (event: SegmentReport) => void;
+  readonly environment?: SegmentTask['environment'];
+  readonly extraFiles?: Record<string, string>;
+}
+
+/** A segment task for `main.js`, in a fresh directory as the engine makes one. */
+async function segmentTask(main: string, options: TaskOptions = {}): Promise<SegmentTask> {
+  const directory = await segmentDirectory();
+  const files = Object.entries({ 'main.js': main, ...options.extraFiles }).map(([file, text]) => ({
+    path: file,
+    content: Buffer.from(text),
+  }));
+  return {
+    runId: '00000000-0000-0000-0000-000000000001',
+    segment: options.segment ?? 0,
+    segmentCount: 2,
+    attempt: 1,
+    directory,
+    command: '',
+    args: [],
+    files,
+    params: Object.fromEntries(Object.entries(options.params ?? {}).map(([k, value]) => [k, { value, type: 'json' }])),
+    timeoutMs: options.timeoutMs,
+    maxOutputLines: 100,
+    signal: options.signal ?? new AbortController().signal,
+    inputs: options.inputs ?? [],
+    outputs: options.outputs ?? [],
+    report: options.report,
+    environment: options.environment,
+  };
+}
+
+async function segmentDirectory(): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'procgate-js-test-'));
+  directories.push(directory);
+  return directory;
+}
+
+function lines(outcome: SegmentOutcome, stream: 'stdout' | 'stderr'): string[] {
+  return outcome.output.filter((line) => line.stream === stream).map((line) => line.line);
+}
+
+/** A table's columns as the engine describes them. */
+async function columnsOf(table: string): Promise<TableColumn[]> {
+  const { rows } = await client.query<{ name: string; type: string; type_oid: number }>(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, atttypid::int AS type_oid
+       FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    [table],
+  );
+  return rows.map((row) => ({ name: row.name, type: row.type, typeOid: row.type_oid }));
+}
+
+/** An input file made as the engine makes it: COPY ... TO STDOUT in text format. */
+async function inputFile(name: string, table: string, directory: string): Promise<TableFile> {
+  const file = path.join(directory, `${name}.txt`);
+  await pipeline(client.query(copyTo(`COPY (SELECT * FROM ${table}) TO STDOUT`)), createWriteStream(file));
+  return { name, path: file, columns: await columnsOf(table) };
+}
+
+async function outputFile(name: string, table: string, directory: string): Promise<TableFile> {
+  return { name, path: path.join(directory, `${name}.txt`), columns: await columnsOf(table) };
+}
+
+/** Loads an output file as the engine does: COPY ... FROM STDIN in text format. */
+async function load(table: string, file: TableFile): Promise<void> {
+  await pipeline(createReadStream(file.path), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+}
+
+describe('JavascriptExecutor: table data', () => {
+  beforeAll(async () => {
+    await client.query(`
+      CREATE TABLE source (
+        id int4, big int8, amount numeric, ratio float8, flag boolean, label text,
+        at timestamptz, local_at timestamp, day date, doc jsonb, tags text[], nums int4[], bytes bytea
+      );
+      INSERT INTO source VALUES
+        (1, 9007199254740993, 12345678901234567890.123456789, 0.1, true,
+         E'tab\\there\\nnew line\\\\back\\rslash héllo ✓ 😀', '2024-01-02 03:04:05.678+00', '2024-06-30 23:59:59.123',
+         '2024-02-29', '{"a": [1, "x"], "s": "q\\"uote\\ttab"}',
+         ARRAY['a b', 'c,d', 'e"f', 'g\\h', NULL, 'NULL', '', '{x}'], ARRAY[1, NULL, 3], '\\x00ff0a5c09'),
+        (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        (3, -1, 0, -1.5e300, false, '', '1999-12-31 23:59:59+05', '1970-01-01 00:00:00', '0001-01-01',
+         '"just a string"', '{}', '{{1,2},{3,4}}', ''),
+        (4, 0, -0.5, 'NaN', true, E'\\\\N', NULL, NULL, NULL, '[null, {"k": []}]', ARRAY['\\N'], NULL, '\\x5c4e');
+      CREATE TABLE copied (LIKE source);
+    `);
+  });
+
+  it('copies every row from an input to an output unchanged, NULLs and escapes included', async () => {
+    const directory = await segmentDirectory();
+    const task = await segmentTask(
+      `export default async (ctx) => {
+        let n = 0;
+        for await (const row of ctx.inputs.rows) {
+          await ctx.outputs.copied.write(row);
+          n += 1;
+        }
+        return { n, rowCount: ctx.outputs[0].rowCount, byPosition: ctx.inputs[0] === ctx.inputs.rows };
+      }`,
+      {
+        inputs: [await inputFile('rows', 'source', directory)],
+        outputs: [await outputFile('copied', 'copied', directory)],
+      },
+    );
+    const outcome = await executor.run(task);
+    expect(outcome).toMatchObject({ state: 'succeeded', results: { n: 4, rowCount: 4, byPosition: true } });
+    await load('copied', task.outputs[0]!);
+    const difference = await client.query(
+      '(TABLE source EXCEPT ALL TABLE copied) UNION ALL (TABLE copied EXCEPT ALL TABLE source)',
+    );
+    expect(difference.rows).toEqual([]);
+  });
+
+  it('decodes values with pg\'s parsers and encodes what a module computes', async () => {
+    await client.query(`CREATE TABLE transformed (
+      id int4, label_length int4, tags_upper text[], doc jsonb, byte_count int4, at_ms float8, day date, note text)`);
+    const directory = await segmentDirectory();
+    const task = await segmentTask(
+      `const kind = (v) => v === null ? 'null' : Buffer.isBuffer(v) ? 'Buffer' : v instanceof Date ? 'Date'
+        : Array.isArray(v) ? 'array' : typeof v;
+      export default async (ctx) => {
+        const out = ctx.outputs.transformed;
+        for await (const r of ctx.inputs.rows) {
+          if (r.id === 1) ctx.result('kinds', Object.fromEntries(Object.entries(r).map(([k, v]) => [k, kind(v)])));
+          if (r.id === 2) {
+            await out.write({ id: 2 }); // the other columns NULL
+            continue;
+          }
+          await out.write([
+            r.id,
+            [...r.label].length, // characters, as length() counts them
+            r.tags?.map((tag) => tag?.toUpperCase() ?? null) ?? null,
+            r.doc === null ? null : [r.doc],
+            r.bytes?.length ?? null,
+            r.at?.getTime() ?? null,
+            r.day,
+            r.id === 1 ? 'a\\tb\\\\c' : undefined,
+          ]);
+        }
+      }`,
+      {
+        inputs: [await inputFile('rows', 'source', directory)],
+        outputs: [await outputFile('transformed', 'transformed', directory)],
+      },
+    );
+    const outcome = await executor.run(task);
+    expect(outcome).toMatchObject({ state: 'succeeded' });
+    expect(outcome.results).toEqual({
+      kinds: {
+        id: 'number', big: 'string', amount: 'string', ratio: 'number', flag: 'boolean', label: 'string', at: 'Date',
+        local_at: 'Date', day: 'Date', doc: 'object', tags: 'array', nums: 'array', bytes: 'Buffer',
+      },
+    });
+    await load('transformed', task.outputs[0]!);
+    const actual = await client.query('SELECT * FROM transformed ORDER BY id');
+    const expected = await client.query(`
+      SELECT id,
+             length(label) AS label_length,
+             CASE WHEN tags IS NULL THEN NULL
+                  ELSE ARRAY(SELECT upper(t) FROM unnest(tags) WITH ORDINALITY AS u(t, i) ORDER BY i) END AS tags_upper,
+             CASE WHEN doc IS NULL THEN NULL ELSE jsonb_build_array(doc) END AS doc,
+             length(bytes) AS byte_count,
+             (extract(epoch FROM at) * 1000)::float8 AS at_ms,
+             day,
+             CASE WHEN id = 1 THEN E'a\\tb\\\\c' END AS note
+        FROM source ORDER BY id`);
+    expect(actual.rows).toEqual(expected.rows);
+  });
+
+  it('fails the segment on a row with a column its output does not have', async () => {
+    const directory = await segmentDirectory();
+    const task = await segmentTask(
+      `export default async (ctx) => { await ctx.outputs.copied.write({ id: 1, nope: 2 }); }`,
+      { outputs: [await outputFile('copied', 'copied', directory)] },
+    );
+    expect(await executor.run(task)).toMatchObject({ state: 'failed', message: 'output "copied" has no column "nope"' });
+  });
+
+  it('reads lines longer than a chunk, stops at an end-of-data line, and reads an input again from the start', async () => {
+    const directory = await segmentDirectory();
+    const file = path.join(directory, 'lines.txt');
+    const long = 'é'.repeat(100_000);
+    await writeFile(file, `${long}\nshort\n\\.\nafter the end\n`);
+    const task = await segmentTask(
+      `export default async (ctx) => {
+        const lengths = [];
+        for await (const row of ctx.inputs.lines) lengths.push(row.t.length);
+        for await (const row of ctx.inputs.lines) lengths.push(row.t.length);
+        return lengths;
+      }`,
+      { inputs: [{ name: 'lines', path: file, columns: [{ name: 't', type: 'text', typeOid: 25 }] }] },
+    );
+    expect(await executor.run(task)).toMatchObject({ state: 'succeeded', results: { return: [100_000, 5, 100_000, 5] } });
+  });
+
+  it('creates an empty output file when the module writes nothing', async () => {
+    const directory = await segmentDirectory();
+    const task = await segmentTask(`export default () => {}`, {
+      outputs: [await outputFile('copied', 'copied', directory)],
+    });
+    expect(await executor.run(task)).toMatchObject({ state: 'succeeded' });
+    expect(await readFile(task.outputs[0]!.path, 'utf8')).toBe('');
+  });
+});
+
+describe('JavascriptExecutor: the thread pool', () => {
+  const counter = `
+    import { threadId } from 'node:worker_threads';
+    let calls = 0;
+    export default () => ({ threadId, calls: ++calls });
+  `;
+
+  it('runs segments of a procedure one after another on the same warm thread, its module imported once', async () => {
+    const first = await executor.run(await segmentTask(counter));
+    const second = await executor.run(await segmentTask(counter));
+    const [a, b] = [first.results, second.results] as { threadId: number; calls: number }[];
+    expect(b?.threadId).toBe(a?.threadId);
+    expect(b?.calls).toBe((a?.calls ?? 0) + 1);
+  });
+
+  it('terminates a busy loop a grace period after a kill, and the pool serves the next segment', async () => {
+    const abort = new AbortController();
+    const task = await segmentTask(
+      `export default (ctx) => { ctx.log.info('spinning'); for (;;) {} }`,
+      { signal: abort.signal },
+    );
+    const running = executor.run(task);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const killedAt = Date.now();
+    abort.abort(StopReason.killed);
+    const outcome = await running;
+    expect(Date.now() - killedAt).toBeLessThan(KILL_GRACE_MS + 500);
+    expect(outcome).toMatchObject({ state: 'killed', message: 'killed' });
+    expect(lines(outcome, 'stdout')).toEqual(['spinning']);
+    expect(await executor.run(await segmentTask(counter))).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('aborts ctx.signal at the timeout and fails the segment', async () => {
+    const task = await segmentTask(
+      `export default (ctx) => new Promise((resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => { console.log('aborted:', ctx.signal.reason.message); reject(ctx.signal.reason); });
+      })`,
+      { timeoutMs: 100 },
+    );
+    const outcome = await executor.run(task);
+    expect(outcome).toMatchObject({ state: 'failed', message: 'timed out after 0.1 s' });
+    expect(lines(outcome, 'stdout')).toEqual(['aborted: segment timeout']);
+  });
+
+  it('fails a segment whose module throws, with the stack in stderr', async () => {
+    const outcome = await executor.run(
+      await segmentTask(`export default async (ctx) => { throw new Error('bad: ' + ctx.params.what); }`, {
+        params: { what: 'input' },
+      }),
+    );
+    expect(outcome).toMatchObject({ state: 'failed', message: 'bad: input' });
+    expect(lines(outcome, 'stderr')[0]).toBe('Error: bad: input');
+    expect(lines(outcome, 'stderr')[1]).toMatch(/^\s+at .*main\.js/);
+  });
+
+  it('gives each of two concurrent segments its own console output, timers and stdout writes included', async () => {
+    const chatty = `
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+      export default async (ctx) => {
+        for (let i = 0; i < 5; i += 1) {
+          console.log('segment', ctx.segment, 'line', i);
+          await pause();
+        }
+        await new Promise((resolve) => setTimeout(() => { console.error('timer of', ctx.segment); resolve(); }, 5));
+        process.stdout.write('raw ' + ctx.segment + '\\n');
+        ctx.log.info('log of', ctx.segment);
+      }`;
+    const outcomes = await Promise.all(
+      [0, 1].map(async (segment) => executor.run(await segmentTask(chatty, { segment }))),
+    );
+    outcomes.forEach((outcome, segment) => {
+      expect(outcome.state).toBe('succeeded');
+      expect(lines(outcome, 'stdout')).toEqual([
+        ...[0, 1, 2, 3, 4].map((i) => `segment ${String(segment)} line ${String(i)}`),
+        `raw ${String(segment)}`,
+        `log of ${String(segment)}`,
+      ]);
+      expect(lines(outcome, 'stderr')).toEqual([`timer of ${String(segment)}`]);
+    });
+  });
+
+  it('reports progress and results live, and gives the module its environment and working directory', async () => {
+    const reports: SegmentReport[] = [];
+    const task = await segmentTask(
+      `import { existsSync } from 'node:fs';
+      export default (ctx) => {
+        ctx.progress(0.25);
+        ctx.result('half', 0.5);
+        return {
+          env: ctx.env.GREETING,
+          path: ctx.env.PATH.split(':')[0],
+          frozen: Object.isFrozen(ctx.env),
+          secretHidden: process.env.PROCGATE_TEST_SECRET === undefined && ctx.env.PROCGATE_TEST_SECRET === undefined,
+          workdir: ctx.workdir,
+          filesCopied: existsSync(ctx.workdir + '/lib/data.txt'),
+          cached: import.meta.url.includes('/procgate-js-modules/'),
+        };
+      }`,
+      {
+        report: (event) => reports.push(event),
+        environment: { variables: { GREETING: 'hello' }, pathPrefix: ['/opt/procedure/bin'] },
+        extraFiles: { 'lib/data.txt': 'data' },
+      },
+    );
+    const outcome = await executor.run(task);
+    expect(reports).toEqual([
+      { kind: 'progress', fraction: 0.25 },
+      { kind: 'result', key: 'half', value: 0.5 },
+    ]);
+    expect(outcome.results).toEqual({
+      half: 0.5,
+      env: 'hello',
+      path: '/opt/procedure/bin',
+      frozen: true,
+      secretHidden: true,
+      workdir: path.join(task.directory, 'work'),
+      filesCopied: true,
+      cached: true,
+    });
+  });
+});
