@@ -4,7 +4,14 @@ import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
 import { DataDirBusyError } from '../postgres/data-dir-lock.js';
 import { startProcgateServer } from '../server/procgate-server.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
-import { databaseOption, logLevelOption, onStopSignal, parsePositiveInteger, slotsOption } from './shared-options.js';
+import {
+  databaseOption,
+  keepFailedWorkdirsOption,
+  logLevelOption,
+  onStopSignal,
+  parsePositiveInteger,
+  slotsOption,
+} from './shared-options.js';
 
 interface ServeOptions {
   readonly host: string;
@@ -16,6 +23,7 @@ interface ServeOptions {
   readonly tlsKey?: string;
   readonly maxMessageSize: number;
   readonly slots: number;
+  readonly keepFailedWorkdirs?: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -59,6 +67,7 @@ export function serveCommand(): Command {
         .argParser(parsePositiveInteger),
     )
     .addOption(slotsOption())
+    .addOption(keepFailedWorkdirsOption())
     .addOption(logLevelOption())
     .action(async (options: ServeOptions) => {
       await serve(options);
@@ -86,6 +95,7 @@ async function serve(options: ServeOptions): Promise<void> {
       tls,
       maxMessageSize: options.maxMessageSize,
       slots: options.slots,
+      keepFailedWorkdirs: options.keepFailedWorkdirs === true,
       logger,
     });
   } catch (error) {

@@ -15,6 +15,13 @@ export function slotsOption(): Option {
     .argParser(parsePositiveInteger);
 }
 
+export function keepFailedWorkdirsOption(): Option {
+  return new Option(
+    '--keep-failed-workdirs',
+    "keep the directory of a segment that failed or was killed (its files, control file and data), for a look at what went wrong; the engine's log names it",
+  ).env('PROCGATE_KEEP_FAILED_WORKDIRS');
+}
+
 export function logLevelOption(): Option {
   return new Option('--log-level <level>', 'structured log level on stderr')
     .env('PROCGATE_LOG_LEVEL')

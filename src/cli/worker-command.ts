@@ -4,11 +4,12 @@ import { migrate } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
-import { databaseOption, logLevelOption, onStopSignal, slotsOption } from './shared-options.js';
+import { databaseOption, keepFailedWorkdirsOption, logLevelOption, onStopSignal, slotsOption } from './shared-options.js';
 
 interface WorkerOptions {
   readonly database: string;
   readonly slots: number;
+  readonly keepFailedWorkdirs?: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -22,6 +23,7 @@ export function workerCommand(): Command {
     .description('run procedures from an existing procgate database, alongside procgate serve')
     .addOption(databaseOption('the PostgreSQL that holds the procgate schema (required)').makeOptionMandatory())
     .addOption(slotsOption())
+    .addOption(keepFailedWorkdirsOption())
     .addOption(logLevelOption())
     .action(async (options: WorkerOptions) => {
       await work(options);
@@ -35,7 +37,7 @@ async function work(options: WorkerOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const engine = new Engine({ slots: options.slots, logger });
+  const engine = new Engine({ slots: options.slots, logger, keepFailedWorkdirs: options.keepFailedWorkdirs === true });
   try {
     // Idempotent and locked: a worker may well start before any server.
     const client = new pg.Client({ connectionString: options.database, application_name: 'procgate migrate' });

@@ -19,6 +19,8 @@ export interface ProcgateServerOptions {
   readonly maxMessageSize: number;
   /** Segments the built-in engine runs at once. */
   readonly slots: number;
+  /** Keep the directories of segments that did not succeed. */
+  readonly keepFailedWorkdirs?: boolean;
   readonly logger: Logger;
 }
 
@@ -148,7 +150,11 @@ async function startEngine(
   connectionString: string,
   undo: () => Promise<void>,
 ): Promise<Engine> {
-  const engine = new Engine({ slots: options.slots, logger: options.logger });
+  const engine = new Engine({
+    slots: options.slots,
+    logger: options.logger,
+    keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+  });
   try {
     await engine.start(connectionString);
   } catch (error) {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createLogger, type LogLevel, silentLogger } from '../../src/log/logger.js';
 import { eventually, type ProxiedDatabase } from './test-database.js';
 
@@ -17,14 +17,17 @@ export interface EngineFixture<Row> {
 }
 
 /** Starts an engine (4 slots, short kill grace) before the file's tests and stops it after them. */
-export function useEngine<Row extends { state: string }>(t: ProxiedDatabase): EngineFixture<Row> {
+export function useEngine<Row extends { state: string }>(
+  t: ProxiedDatabase,
+  options: Partial<Omit<EngineOptions, 'logger'>> = {},
+): EngineFixture<Row> {
   let engine: Engine | undefined;
   let client: pg.Client | undefined;
   beforeAll(async () => {
     // PROCGATE_TEST_LOG=debug shows the engine's log while debugging a test.
     const level = process.env['PROCGATE_TEST_LOG'] as LogLevel | undefined;
     const logger = level === undefined ? silentLogger() : createLogger(level);
-    engine = new Engine({ slots: 4, logger, killGraceMs: 500 });
+    engine = new Engine({ slots: 4, logger, killGraceMs: 500, ...options });
     await engine.start(t.db.direct);
     client = new pg.Client(t.proxy.config(t.db.name));
     await client.connect();
