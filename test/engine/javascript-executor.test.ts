@@ -272,6 +272,17 @@ describe('JavascriptExecutor: the thread pool', () => {
     expect(b?.calls).toBe((a?.calls ?? 0) + 1);
   });
 
+  it('replaces a thread once it has run its share of segments', async () => {
+    const recycling = new JavascriptExecutor({ logger: silentLogger(), poolSize: 1, recycleAfter: 2 });
+    try {
+      const results: unknown[] = [];
+      for (let i = 0; i < 3; i += 1) results.push((await recycling.run(await segmentTask(counter))).results);
+      expect(results.map((result) => (result as { calls: number }).calls)).toEqual([1, 2, 1]);
+    } finally {
+      await recycling.close();
+    }
+  });
+
   it('terminates a busy loop a grace period after a kill, and the pool serves the next segment', async () => {
     const abort = new AbortController();
     const task = await segmentTask(

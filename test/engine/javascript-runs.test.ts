@@ -169,6 +169,40 @@ describe('javascript procedures', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it('reads TABLE arguments and writes INTO tables, progress and results live', async () => {
+    await fixture.client.query(`
+      CREATE TABLE readings AS
+        SELECT g AS id, g % 3 AS sensor, CASE WHEN g % 10 = 0 THEN NULL ELSE g * 0.25 END AS value,
+               E'note\\t' || g AS note, ARRAY[g, g + 1] AS pair
+          FROM generate_series(1, 2000) g`);
+    await fixture.client.query(`
+      CREATE PROCEDURE scale(factor int, readings TABLE) LANGUAGE javascript FILES ('main.js' = $js$
+        export default async (ctx) => {
+          const out = ctx.outputs.scaled;
+          for await (const r of ctx.inputs.readings) {
+            await out.write({ id: r.id, value: r.value === null ? null : Number(r.value) * ctx.params.factor,
+                              note: r.note.toUpperCase(), pair: r.pair.reverse() });
+          }
+          ctx.progress(1);
+          return { written: out.rowCount };
+        }
+      $js$)`);
+    await fixture.client.query('CREATE TABLE scaled (id int, value float8, note text, pair int[])');
+    const runId = await execute(`EXECUTE PROCEDURE scale(factor => 4, readings => TABLE (readings)) INTO scaled WITH (segments = 2)`);
+    const run = await finished(runId);
+    expect(run).toMatchObject({ state: 'succeeded', segments_succeeded: 2, progress: '1' });
+    const written = Object.values(run.results ?? {}).map((result) => (result as { written: number }).written);
+    expect(written.reduce((a, b) => a + b, 0)).toBe(2000);
+    const { rows } = await fixture.client.query(`
+      SELECT count(*)::int AS n FROM (
+        (SELECT id, value * 4 AS value, upper(note) AS note, ARRAY[pair[2], pair[1]] AS pair FROM readings
+         EXCEPT ALL SELECT id, value, note, pair FROM scaled)
+        UNION ALL
+        (SELECT id, value, note, pair FROM scaled
+         EXCEPT ALL SELECT id, value * 4, upper(note), ARRAY[pair[2], pair[1]] FROM readings)) d`);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
   it('runs the segments of a distributed run in parallel threads', async () => {
     await fixture.client.query(`
       CREATE PROCEDURE parts LANGUAGE javascript FILES ('main.js' = $js$

@@ -152,6 +152,7 @@ class TableOutput {
   #encode;
   #buffer = '';
   #rows = 0;
+  #closed = false;
   /** Settles when the last chunk handed to the file is written. @type {Promise<void>} */
   #written = Promise.resolve();
 
@@ -177,6 +178,7 @@ class TableOutput {
    * @returns {Promise<void>}
    */
   write(row) {
+    if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
     this.#buffer += this.#encode(row);
     this.#rows += 1;
     if (this.#buffer.length >= CHUNK_SIZE) this.#flush();
@@ -184,6 +186,7 @@ class TableOutput {
   }
 
   async close() {
+    this.#closed = true;
     try {
       this.#flush();
       await this.#written;
