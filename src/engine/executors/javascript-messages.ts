@@ -103,8 +103,8 @@ export interface JavascriptContext {
  * are decoded as `pg` decodes query results: int4 and float8 are numbers,
  * int8 and numeric strings (exact), booleans booleans, timestamps and
  * dates Dates (milliseconds only; date and timestamp in local time),
- * json/jsonb parsed, bytea Buffers, arrays of those arrays, other types
- * text.
+ * json/jsonb parsed, bytea Buffers, arrays of those arrays (but numeric[]
+ * is numbers: pg's parser), other types text.
  */
 export interface JavascriptInput extends AsyncIterable<Record<string, unknown>> {
   readonly name: string;
@@ -127,9 +127,10 @@ export interface JavascriptOutput {
    * undefined are NULL; strings are written as they are; numbers, bigints
    * by String; booleans t/f; Dates as ISO 8601 (date and timestamp
    * columns: local time, as they are read); Buffers and Uint8Arrays as
-   * bytea; arrays as PostgreSQL arrays (in json/jsonb columns: JSON);
-   * other objects as JSON. The promise resolves when there is room for
-   * more: await it to keep memory bounded.
+   * bytea; arrays as PostgreSQL arrays (in json/jsonb columns: JSON, where
+   * null is still SQL NULL); objects with `toPostgres()` by it, as pg
+   * does; other objects as JSON. The promise resolves when there is room
+   * for more: await it to keep memory bounded.
    */
   write(row: Readonly<Record<string, unknown>> | readonly unknown[]): Promise<void>;
 }
