@@ -99,6 +99,7 @@ export class Engine {
   private readonly sweepMs: number;
   private readonly keepFailedWorkdirs: boolean;
   private readonly executors: ReadonlyMap<string, Executor>;
+  private readonly javascript: JavascriptExecutor;
   private readonly running = new Map<string, RunningSegment>();
   private pool: pg.Pool | undefined;
   private listener: pg.Client | undefined;
@@ -122,7 +123,12 @@ export class Engine {
     this.sweepMs = options.sweepMs ?? 2_000;
     this.keepFailedWorkdirs = options.keepFailedWorkdirs ?? false;
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
-    const javascript = new JavascriptExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
+    const javascript = new JavascriptExecutor({
+      logger: this.logger,
+      killGraceMs: options.killGraceMs,
+      poolSize: this.slots,
+    });
+    this.javascript = javascript;
     this.executors = new Map<string, Executor>([
       [command.language, command],
       [javascript.language, javascript],
@@ -176,7 +182,7 @@ export class Engine {
     for (const segment of this.running.values()) segment.abort.abort(StopReason.engineStopped);
     await Promise.allSettled([...this.running.values()].map((segment) => segment.done));
     await Promise.allSettled([this.checking, this.sweeping]);
-    await Promise.allSettled([this.listener?.end(), this.pool?.end()]);
+    await Promise.allSettled([this.listener?.end(), this.pool?.end(), this.javascript.close()]);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
   }
 
@@ -343,47 +349,35 @@ export class Engine {
    * lease: everything rolls back, so a zombie never writes a row.
    */
   private async commitSegment(row: ClaimedRow, finished: Finished): Promise<SegmentOutcome | false> {
-    const client = await this.requirePool().connect();
+    const pool = this.requirePool();
+    if (finished.outcome.state !== 'succeeded' || row.resolved_outputs.length === 0) {
+      // Nothing to load: the completion alone, in one round trip.
+      const completed = await this.recordEnd(pool, row, finished.outcome, finished.rowsIn, null);
+      return completed ? finished.outcome : false;
+    }
+    const client = await pool.connect();
     let outcome = finished.outcome;
-    let rowsOut: number | null = null;
+    let rowsOut: number;
     try {
       await client.query('BEGIN');
-      if (outcome.state === 'succeeded' && row.resolved_outputs.length > 0) {
-        await client.query('SAVEPOINT outputs');
-        try {
-          rowsOut = await loadOutputFiles(
-            client,
-            row.submitted_by,
-            row.resolved_outputs,
-            finished.outputs,
-            finished.format,
-            this.headerMatch,
-          );
-          await client.query('RELEASE SAVEPOINT outputs');
-        } catch (error) {
-          if (!isRunError(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT outputs');
-          outcome = { ...outcome, state: 'failed', message: `could not load the output: ${describeError(error)}` };
-          rowsOut = 0;
-        }
+      await client.query('SAVEPOINT outputs');
+      try {
+        rowsOut = await loadOutputFiles(
+          client,
+          row.submitted_by,
+          row.resolved_outputs,
+          finished.outputs,
+          finished.format,
+          this.headerMatch,
+        );
+        await client.query('RELEASE SAVEPOINT outputs');
+      } catch (error) {
+        if (!isRunError(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT outputs');
+        outcome = { ...outcome, state: 'failed', message: `could not load the output: ${describeError(error)}` };
+        rowsOut = 0;
       }
-      const { rows } = await client.query<{ completed: boolean }>(
-        'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS completed',
-        [
-          this.workerId,
-          row.run_id,
-          row.segment,
-          row.attempt,
-          outcome.state,
-          outcome.exitCode,
-          outcome.message,
-          outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
-          JSON.stringify(outcome.output),
-          finished.rowsIn,
-          rowsOut,
-        ],
-      );
-      if (rows[0]?.completed !== true) {
+      if (!(await this.recordEnd(client, row, outcome, finished.rowsIn, rowsOut))) {
         await client.query('ROLLBACK');
         return false;
       }
@@ -397,6 +391,33 @@ export class Engine {
     }
   }
 
+  /** engine_complete: true when the segment was still this engine's at this attempt. */
+  private async recordEnd(
+    client: pg.Pool | pg.PoolClient,
+    row: ClaimedRow,
+    outcome: SegmentOutcome,
+    rowsIn: number | null,
+    rowsOut: number | null,
+  ): Promise<boolean> {
+    const { rows } = await client.query<{ completed: boolean }>(
+      'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS completed',
+      [
+        this.workerId,
+        row.run_id,
+        row.segment,
+        row.attempt,
+        outcome.state,
+        outcome.exitCode,
+        outcome.message,
+        outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
+        JSON.stringify(outcome.output),
+        rowsIn,
+        rowsOut,
+      ],
+    );
+    return rows[0]?.completed === true;
+  }
+
   private async execute(
     row: ClaimedRow,
     directory: string,
@@ -408,15 +429,20 @@ export class Engine {
     if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
     if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
     const pool = this.requirePool();
-    const files = await pool.query<{ path: string; content: Buffer }>(
-      'SELECT path, content FROM procgate_internal.engine_files($1)',
+    // One round trip: the environment on every row, and a row per file (one without files).
+    const loaded = await pool.query<{
+      environment: { variables: Record<string, string>; path_prefix: string[] } | null;
+      path: string | null;
+      content: Buffer | null;
+    }>(
+      `SELECT procgate_internal.engine_environment($1) AS environment, f.path, f.content
+         FROM (VALUES (1)) AS one (x) LEFT JOIN procgate_internal.engine_files($1) AS f ON true`,
       [row.procedure_id],
     );
-    const environment = await pool.query<{ e: { variables: Record<string, string>; path_prefix: string[] } | null }>(
-      'SELECT procgate_internal.engine_environment($1) AS e',
-      [row.procedure_id],
+    const registered = loaded.rows[0]?.environment ?? null;
+    const files = loaded.rows.flatMap((file) =>
+      file.path === null || file.content === null ? [] : [{ path: file.path, content: file.content }],
     );
-    const registered = environment.rows[0]?.e ?? null;
     let inputs: TableFile[] = [];
     let rowsIn: number | null = null;
     if (row.staged_inputs.length > 0) {
@@ -454,7 +480,7 @@ export class Engine {
       },
       command: row.command ?? '',
       args: row.args,
-      files: files.rows,
+      files,
       params: row.params,
       timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
       maxOutputLines: row.max_output_lines,

@@ -40,6 +40,14 @@ interface DataRun {
   readonly returns: Array<{ name: string; type: string }> | null;
 }
 
+/** Queued distributed runs with table data that no engine has planned yet. */
+const DATA_RUNS_WAITING = `
+  SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns
+    FROM procgate_internal.runs r
+    JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+   WHERE r.state = 'queued' AND r.segments_total IS NULL
+     AND procgate_internal.engine_has_table_data(r, p.execution_mode)`;
+
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';
 
@@ -57,6 +65,11 @@ export async function planDataRuns(
   max: number,
   logger: Logger,
 ): Promise<number> {
+  // The common case, runs without table data, costs one cheap look.
+  const waiting = await pool.query<{ waiting: boolean }>(
+    `SELECT EXISTS (${DATA_RUNS_WAITING}) AS waiting`,
+  );
+  if (waiting.rows[0]?.waiting !== true) return 0;
   let planned = 0;
   while (planned < max) {
     const client = await pool.connect();
@@ -64,14 +77,7 @@ export async function planDataRuns(
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<DataRun>(
-        `SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns
-           FROM procgate_internal.runs r
-           JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-          WHERE r.state = 'queued' AND r.segments_total IS NULL
-            AND procgate_internal.engine_has_table_data(r, p.execution_mode)
-          ORDER BY r.created_at
-          LIMIT 1
-            FOR UPDATE OF r SKIP LOCKED`,
+        `${DATA_RUNS_WAITING} ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED`,
       );
       const run = rows[0];
       if (run === undefined) {

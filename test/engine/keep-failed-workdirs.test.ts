@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useEngine } from '../support/engine-fixture.js';
-import { useProxiedDatabase } from '../support/test-database.js';
+import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_keep_workdirs', { statements: true });
 const fixture = useEngine<{ state: string; error: string | null }>(t, { keepFailedWorkdirs: true });
@@ -46,6 +46,7 @@ $py$)`,
 
     const succeeded = await fixture.execute('EXECUTE PROCEDURE exits(code => 0, t => TABLE (few)) WITH (segments = 1)');
     expect(await fixture.finished(succeeded)).toMatchObject({ state: 'succeeded' });
-    expect(await directoriesOf(succeeded)).toEqual([]);
+    // The engine removes it right after recording the end.
+    expect(await eventually(() => directoriesOf(succeeded), (found) => found.length === 0, 3000)).toEqual([]);
   });
 });
