@@ -85,6 +85,9 @@ export async function planDataRuns(
         return planned;
       }
       runId = run.run_id;
+      // Engines plan one run at a time: a concurrent GRANT on procgate_staging fails with
+      // "tuple concurrently updated" (XX000), which would fail the run.
+      await client.query(`SELECT pg_catalog.pg_advisory_xact_lock('procgate_staging'::regnamespace::oid::int, 0)`);
       const { segments, staged } = await stageInputs(client, run, defaultSegments);
       const outputs = await resolveOutputs(client, run, staged);
       await client.query('SELECT procgate_internal.engine_plan_data_run($1, $2, $3, $4)', [
