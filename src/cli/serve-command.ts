@@ -7,6 +7,8 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
 import {
   databaseOption,
   keepFailedWorkdirsOption,
+  leaseOption,
+  leaseTimings,
   logLevelOption,
   onStopSignal,
   parsePositiveInteger,
@@ -24,6 +26,7 @@ interface ServeOptions {
   readonly maxMessageSize: number;
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
+  readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -68,6 +71,7 @@ export function serveCommand(): Command {
     )
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
+    .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: ServeOptions) => {
       await serve(options);
@@ -96,6 +100,7 @@ async function serve(options: ServeOptions): Promise<void> {
       maxMessageSize: options.maxMessageSize,
       slots: options.slots,
       keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+      leaseTimings: leaseTimings(options.leaseMs),
       logger,
     });
   } catch (error) {

@@ -22,6 +22,29 @@ export function keepFailedWorkdirsOption(): Option {
   ).env('PROCGATE_KEEP_FAILED_WORKDIRS');
 }
 
+/** Engine defaults: a 10 s lease, renewed every fifth of it. */
+const DEFAULT_LEASE_MS = 10_000;
+
+/**
+ * Advanced: how soon a lost engine's segments are taken over. A shorter
+ * lease finds a crashed engine sooner at the price of more heartbeats;
+ * tests use it to watch crash recovery without waiting.
+ */
+export function leaseOption(): Option {
+  return new Option(
+    '--lease-ms <ms>',
+    "advanced: how long a claimed segment stays this engine's without a heartbeat, after which another engine retries or fails it (\"worker lost\"); the engine renews leases every fifth of it",
+  )
+    .env('PROCGATE_LEASE_MS')
+    .default(DEFAULT_LEASE_MS)
+    .argParser(parsePositiveInteger);
+}
+
+/** The engine's timings for a lease: renewed five times a lease, lost segments looked for twice a lease (at least every 2 s). */
+export function leaseTimings(leaseMs: number): { leaseMs: number; heartbeatMs: number; sweepMs: number } {
+  return { leaseMs, heartbeatMs: Math.ceil(leaseMs / 5), sweepMs: Math.min(2_000, Math.ceil(leaseMs / 2)) };
+}
+
 export function logLevelOption(): Option {
   return new Option('--log-level <level>', 'structured log level on stderr')
     .env('PROCGATE_LOG_LEVEL')

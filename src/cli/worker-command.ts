@@ -4,12 +4,21 @@ import { migrate } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
-import { databaseOption, keepFailedWorkdirsOption, logLevelOption, onStopSignal, slotsOption } from './shared-options.js';
+import {
+  databaseOption,
+  keepFailedWorkdirsOption,
+  leaseOption,
+  leaseTimings,
+  logLevelOption,
+  onStopSignal,
+  slotsOption,
+} from './shared-options.js';
 
 interface WorkerOptions {
   readonly database: string;
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
+  readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -24,6 +33,7 @@ export function workerCommand(): Command {
     .addOption(databaseOption('the PostgreSQL that holds the procgate schema (required)').makeOptionMandatory())
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
+    .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: WorkerOptions) => {
       await work(options);
@@ -37,7 +47,12 @@ async function work(options: WorkerOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const engine = new Engine({ slots: options.slots, logger, keepFailedWorkdirs: options.keepFailedWorkdirs === true });
+  const engine = new Engine({
+    slots: options.slots,
+    logger,
+    keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+    ...leaseTimings(options.leaseMs),
+  });
   try {
     // Idempotent and locked: a worker may well start before any server.
     const client = new pg.Client({ connectionString: options.database, application_name: 'procgate migrate' });

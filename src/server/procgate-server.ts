@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { migrate } from '../catalog/index.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';
@@ -21,6 +21,8 @@ export interface ProcgateServerOptions {
   readonly slots: number;
   /** Keep the directories of segments that did not succeed. */
   readonly keepFailedWorkdirs?: boolean;
+  /** The engine's lease, heartbeat and sweep periods; the engine's defaults without it. */
+  readonly leaseTimings?: Pick<EngineOptions, 'leaseMs' | 'heartbeatMs' | 'sweepMs'>;
   readonly logger: Logger;
 }
 
@@ -154,6 +156,7 @@ async function startEngine(
     slots: options.slots,
     logger: options.logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+    ...options.leaseTimings,
   });
   try {
     await engine.start(connectionString);

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../support/engine-fixture.js';
+import { liveGroupMembers } from '../support/processes.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_command', { statements: true });
@@ -28,27 +29,6 @@ async function output(runId: string): Promise<{ stream: string; line_no: string;
     [runId],
   );
   return rows;
-}
-
-/**
- * Live (not zombie) processes of a process group, from /proc. Zombies are
- * dead: whether they are reaped depends on the machine's init.
- */
-function liveGroupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(group) === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
-  }
-  return members;
 }
 
 describe('command procedures', () => {

@@ -38,6 +38,7 @@ describe('procgate --help', () => {
         ['--tls-key', 'PROCGATE_TLS_KEY'],
         ['--max-message-size', 'PROCGATE_MAX_MESSAGE_SIZE'],
         ['--slots', 'PROCGATE_SLOTS'],
+        ['--lease-ms', 'PROCGATE_LEASE_MS'],
         ['--log-level', 'PROCGATE_LOG_LEVEL'],
       ]) {
         expect(stdout, `${args.join(' ')} shows ${option}`).toContain(option);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCli, startCli } from '../support/cli.js';
+import { liveGroupMembers } from '../support/processes.js';
 import { connectionUrl, eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('workers', { statements: true });
@@ -50,6 +51,46 @@ describe('procgate worker', () => {
       [runId],
     );
     expect(lines.rows.map((row) => row.line)).toEqual(['segment 0', 'segment 1', 'segment 2', 'segment 3']);
+  });
+
+  it('kills the segments on both worker processes with one KILL RUN, within 2 s, process groups and all', async () => {
+    await client.query("CREATE PROCEDURE wide LANGUAGE command COMMAND 'sh' ARGS ('-c', 'sleep 30 & sleep 30; wait')");
+    // Four segments, two slots per worker: each worker runs two.
+    const { rows } = await client.query('EXECUTE PROCEDURE wide() WITH (segments = 4)');
+    const runId: string = rows[0].run_id;
+    const segments = await eventually(
+      async () =>
+        (
+          await client.query<{ worker: string; pid: number }>(
+            'SELECT worker, pid FROM procgate.run_segments WHERE run_id = $1 AND pid IS NOT NULL',
+            [runId],
+          )
+        ).rows,
+      (started) => started.length === 4,
+      10_000,
+    );
+    expect(new Set(segments.map((segment) => segment.worker)).size).toBe(2);
+    for (const { pid } of segments) {
+      // sh and both sleeps, once sh has started them.
+      expect(await eventually(async () => liveGroupMembers(pid), (members) => members.length === 3)).toHaveLength(3);
+    }
+    const killedAt = Date.now();
+    expect((await client.query(`KILL RUN '${runId}'`)).rows).toEqual([{ run_id: runId, state: 'cancelling' }]);
+    const state = await eventually(
+      async () => (await client.query('SELECT state FROM procgate.runs WHERE run_id = $1', [runId])).rows[0].state,
+      (value) => value === 'killed',
+      2_000,
+    );
+    expect(state).toBe('killed');
+    expect(Date.now() - killedAt).toBeLessThan(2_000);
+    for (const { pid } of segments) {
+      expect(await eventually(async () => liveGroupMembers(pid), (members) => members.length === 0, 1_000)).toEqual([]);
+    }
+    const ended = await client.query(
+      'SELECT DISTINCT state, message FROM procgate.run_segments WHERE run_id = $1',
+      [runId],
+    );
+    expect(ended.rows).toEqual([{ state: 'killed', message: 'killed' }]);
   });
 
   it('refuses to start without --database', async () => {
