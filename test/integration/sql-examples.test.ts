@@ -4,11 +4,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { createTestDatabase, startTestProxy } from '../support/test-database.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLES = path.resolve('sql-examples');
 const scripts = readdirSync(EXAMPLES).filter((name) => name.endsWith('.sql'));
+
+/**
+ * Scripts whose runs run: they get an engine on their database, as under
+ * `procgate serve`. The others show the statements alone, and their runs
+ * stay queued (03 shows a queued run).
+ */
+const WITH_ENGINE = new Set(['06-command-procedure.sql', '07-javascript-procedure.sql']);
 
 /**
  * Run ids and timestamps differ from run to run, and with them the widths of
@@ -32,8 +41,10 @@ describe('sql-examples', () => {
     // Each script gets a database of its own, as a newcomer's fresh procgate would be.
     const db = await createTestDatabase('example');
     const proxy = await startTestProxy({ statements: db });
+    const engine = WITH_ENGINE.has(script) ? new Engine({ slots: 4, logger: silentLogger() }) : undefined;
     let output: string;
     try {
+      await engine?.start(db.direct);
       // Errors are part of the examples: psql prints them (to stderr, merged here) and goes on.
       const { stdout, stderr } = await execFileAsync(
         'psql',
@@ -43,6 +54,7 @@ describe('sql-examples', () => {
       );
       output = stdout + stderr;
     } finally {
+      await engine?.stop();
       await proxy.close();
       await db.drop();
     }
