@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
 import type { TableColumn } from './segment-task.js';
 
@@ -155,9 +156,10 @@ async function stageInput(
   const target = `procgate_staging.${client.escapeIdentifier(table)}`;
   const partitioned = input.partition_by.length > 0;
   const keys = input.partition_by.map((key) => `(${key})`).join(', ');
+  const query = withLiterals(client, input);
   const select = partitioned
-    ? `SELECT q.*, (pg_catalog.dense_rank() OVER (ORDER BY ${keys}) - 1)::int AS ${SEGMENT_COLUMN} FROM (${input.query}) AS q`
-    : `SELECT q.* FROM (${input.query}) AS q`;
+    ? `SELECT q.*, (pg_catalog.dense_rank() OVER (ORDER BY ${keys}) - 1)::int AS ${SEGMENT_COLUMN} FROM (${query}) AS q`
+    : `SELECT q.* FROM (${query}) AS q`;
   const role = client.escapeIdentifier(run.submitted_by);
   await client.query(`GRANT USAGE, CREATE ON SCHEMA procgate_staging TO ${role}`);
   const args = await placeholderArguments(client, input);
@@ -173,13 +175,38 @@ async function stageInput(
   return { name: input.name ?? `input${String(index + 1)}`, table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
 }
 
-/** `$1..$n` of a TABLE query as arguments; a number the query skips is a NULL text. */
+/**
+ * `$1..$n` of a TABLE query as typed arguments. A number the query skips,
+ * and one whose value came untyped (`unknown`, from CALL), is declared
+ * text and left unused: the untyped ones are written into the query as
+ * literals instead (see withLiterals).
+ */
 async function placeholderArguments(client: pg.ClientBase, input: InputQuery): Promise<TypedArgument[]> {
   const numbers = Object.keys(input.placeholders).map(Number);
   const count = numbers.length === 0 ? 0 : Math.max(...numbers);
   const given = Array.from({ length: count }, (_, index) => input.placeholders[String(index + 1)]);
-  const types = await canonicalTypes(client, given.map((value) => value?.type ?? 'text'));
-  return given.map((value, index) => ({ type: types[index]!, value: value?.value ?? null }));
+  const typed = given.map((value) => (value === undefined || value.type === 'unknown' ? undefined : value));
+  const types = await canonicalTypes(client, typed.map((value) => value?.type ?? 'text'));
+  return typed.map((value, index) => ({ type: types[index]!, value: value?.value ?? null }));
+}
+
+/** The query with each untyped `$n` replaced by its value as a quoted literal (or NULL). */
+function withLiterals(client: pg.ClientBase, input: InputQuery): string {
+  const untyped = new Map(
+    Object.entries(input.placeholders).filter(([, value]) => value.type === 'unknown'),
+  );
+  if (untyped.size === 0) return input.query;
+  let text = '';
+  let at = 0;
+  for (const token of lex(input.query)) {
+    if (token.kind !== TokenKind.Param) continue;
+    const value = untyped.get(input.query.slice(token.start + 1, token.end));
+    if (value === undefined) continue;
+    const literal = value.value === null ? 'NULL' : client.escapeLiteral(String(value.value));
+    text += input.query.slice(at, token.start) + literal;
+    at = token.end;
+  }
+  return text + input.query.slice(at);
 }
 
 /**

@@ -136,6 +136,16 @@ $py$)`,
     ]);
   });
 
+  it('types the $n placeholders of a TABLE query in CALL where they stand', async () => {
+    const { rows } = await fixture.client.query<{ state: string; rows_out: string }>(
+      `CALL copy_rows(points => TABLE (SELECT id, label FROM points WHERE id BETWEEN $1 AND $2 AND label <> $3))
+         INTO called_points`,
+      [5, 8, "it's p6"],
+    );
+    expect(rows[0]).toMatchObject({ state: 'succeeded' });
+    expect(await query('SELECT count(*)::int AS n FROM called_points')).toEqual([{ n: 4 }]);
+  });
+
   it('appends to an existing INTO table and fails a segment whose output does not fit it', async () => {
     await fixture.client.query('CREATE TABLE narrow (id int NOT NULL, label text)');
     const ok = await finished(await execute('EXECUTE PROCEDURE copy_rows(points => TABLE (SELECT id, label FROM points WHERE id <= 3)) INTO narrow'));

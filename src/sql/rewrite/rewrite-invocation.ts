@@ -96,13 +96,15 @@ function declaredType(
 
 /**
  * The same for CALL, whose arguments PostgreSQL allows no subquery in: the
- * query is not checked now, and its placeholders' values are kept as text.
+ * query is not checked now, and its placeholders' values are kept as text
+ * of type `unknown`: the engine puts them into the query as literals, so
+ * PostgreSQL types them where they stand, as it types a quoted literal.
  */
 function writeUncheckedPlaceholderValues(b: SqlBuilder, source: string, span: Span, kind: 'query' | 'relation'): void {
   const numbers = kind === 'query' ? placeholdersIn(source, span) : [];
   b.sql('jsonb_build_object(');
   b.list(numbers, (n) => {
-    b.sql(`'${n}', jsonb_build_object('value', to_jsonb(($${n})::text), 'type', 'text')`);
+    b.sql(`'${n}', jsonb_build_object('value', to_jsonb(($${n})::text), 'type', 'unknown')`);
   });
   b.sql(')');
 }
