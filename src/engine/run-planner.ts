@@ -86,9 +86,6 @@ export async function planDataRuns(
         return planned;
       }
       runId = run.run_id;
-      // Engines plan one run at a time: a concurrent GRANT on procgate_staging fails with
-      // "tuple concurrently updated" (XX000), which would fail the run.
-      await client.query(`SELECT pg_catalog.pg_advisory_xact_lock('procgate_staging'::regnamespace::oid::int, 0)`);
       const { segments, staged } = await stageInputs(client, run, defaultSegments);
       const outputs = await resolveOutputs(client, run, staged);
       await client.query('SELECT procgate_internal.engine_plan_data_run($1, $2, $3, $4)', [
@@ -141,10 +138,14 @@ async function stageInputs(
 }
 
 /**
- * `CREATE UNLOGGED TABLE procgate_staging.x AS SELECT ... FROM (query)`,
- * run as the caller: PostgreSQL checks the caller's privileges on what the
- * query reads. The caller may create in procgate_staging only inside this
- * transaction, and the table is then handed to the engine's role.
+ * Reads one TABLE input into `procgate_staging.x`, as the caller:
+ * PostgreSQL checks the caller's privileges on what the query reads. The
+ * caller first describes the query (`CREATE TEMP TABLE ... WITH NO DATA`
+ * runs nothing); the engine makes the staging table from that shape and
+ * lets the caller INSERT into that one table for this transaction. Grants
+ * on the table alone, never on the schema: concurrent GRANTs on one schema
+ * fail ("tuple concurrently updated"), so engines would have to plan one
+ * run at a time.
  */
 async function stageInput(
   client: pg.ClientBase,
@@ -161,11 +162,14 @@ async function stageInput(
     ? `SELECT q.*, (pg_catalog.dense_rank() OVER (ORDER BY ${keys}) - 1)::int AS ${SEGMENT_COLUMN} FROM (${query}) AS q`
     : `SELECT q.* FROM (${query}) AS q`;
   const role = client.escapeIdentifier(run.submitted_by);
-  await client.query(`GRANT USAGE, CREATE ON SCHEMA procgate_staging TO ${role}`);
   const args = await placeholderArguments(client, input);
-  await executeAsRole(client, run.submitted_by, `CREATE UNLOGGED TABLE ${target} AS ${select}`, args);
-  await client.query(`REVOKE USAGE, CREATE ON SCHEMA procgate_staging FROM ${role}`);
-  await client.query(`ALTER TABLE ${target} OWNER TO CURRENT_USER`);
+  const shape = `pg_temp.${client.escapeIdentifier(`${table}_shape`)}`;
+  await executeAsRole(client, run.submitted_by, `CREATE TEMP TABLE ${shape.slice('pg_temp.'.length)} AS ${select} WITH NO DATA`, args);
+  await client.query(`CREATE UNLOGGED TABLE ${target} (LIKE ${shape})`);
+  await client.query(`DROP TABLE ${shape}`);
+  await client.query(`GRANT INSERT ON ${target} TO ${role}`);
+  await executeAsRole(client, run.submitted_by, `INSERT INTO ${target} ${select}`, args);
+  await client.query(`REVOKE INSERT ON ${target} FROM ${role}`);
   const all = await tableColumns(client, target);
   const columns = all.filter((column) => !partitioned || column.name !== SEGMENT_COLUMN);
   const { rows } = await client.query<{ blocks: number }>(

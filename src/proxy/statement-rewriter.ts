@@ -194,7 +194,9 @@ function isInvalidTransactionTermination(message: Buffer): boolean {
 
 /** CONTEXT that only tells which of procgate's SQL API functions raised the error. */
 function isInternalContext(context: string): boolean {
-  return context.split('\n').every((line) => /procgate_internal\.|^SQL function "/.test(line));
+  return context
+    .split('\n')
+    .every((line) => /procgate_internal\.|^SQL function "|^PL\/pgSQL function procgate\.call_and_wait\(/.test(line));
 }
 
 function writeQuery(text: string): Buffer {

@@ -112,7 +112,7 @@ BEGIN
     RETURN false;
   END IF;
   UPDATE procgate_internal.run_segments s
-     SET state = p_state, exit_code = p_exit_code, message = coalesce(p_message, s.message), results = p_results,
+     SET state = p_state, exit_code = p_exit_code, message = p_message, results = p_results,
          rows_in = coalesce(p_rows_in, s.rows_in), rows_out = coalesce(p_rows_out, s.rows_out),
          finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
          progress = CASE WHEN p_state = 'succeeded' THEN 1 ELSE s.progress END

@@ -9,6 +9,9 @@
 export const tableData = `
 CREATE SCHEMA procgate_staging;
 REVOKE ALL ON SCHEMA procgate_staging FROM PUBLIC;
+-- A caller's run inserts into its own staging table (granted on that table
+-- alone, for the planning transaction), which needs the schema's USAGE.
+GRANT USAGE ON SCHEMA procgate_staging TO PUBLIC;
 COMMENT ON SCHEMA procgate_staging IS 'procgate: the TABLE inputs of running runs, read once when they start';
 
 ALTER TABLE procgate_internal.runs
