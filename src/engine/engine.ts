@@ -477,6 +477,7 @@ export class Engine {
       report: (event) => {
         if (event.kind === 'progress') reporter.report({ progress: event.fraction });
         else if (event.kind === 'message') reporter.report({ message: event.text });
+        else reporter.report({ results: { [event.key]: event.value } });
       },
       command: row.command ?? '',
       args: row.args,

@@ -6,6 +6,8 @@ export interface SegmentFigures {
   readonly progress?: number;
   readonly rowsIn?: number;
   readonly message?: string;
+  /** Keys to merge into the segment's results. */
+  readonly results?: Readonly<Record<string, unknown>>;
 }
 
 /** Reports are written at most this often per segment; the latest figures win. */
@@ -33,7 +35,9 @@ export class SegmentReporter {
 
   report(figures: SegmentFigures): void {
     if (this.closed) return;
-    this.pending = { ...this.pending, ...figures };
+    const earlier = this.pending?.results;
+    const results = figures.results === undefined ? earlier : { ...earlier, ...figures.results };
+    this.pending = { ...this.pending, ...figures, ...(results === undefined ? {} : { results }) };
     if (this.timer !== undefined) return;
     const wait = Math.max(0, this.lastWrite + REPORT_INTERVAL_MS - Date.now());
     this.timer = setTimeout(() => {
@@ -57,7 +61,7 @@ export class SegmentReporter {
     this.lastWrite = Date.now();
     this.writing = this.writing
       .then(() =>
-        this.pool.query('SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7)', [
+        this.pool.query('SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7, $8)', [
           this.workerId,
           this.segment.run_id,
           this.segment.segment,
@@ -65,6 +69,7 @@ export class SegmentReporter {
           figures.progress ?? null,
           figures.rowsIn ?? null,
           figures.message ?? null,
+          figures.results === undefined ? null : JSON.stringify(figures.results),
         ]),
       )
       .then(

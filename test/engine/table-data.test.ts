@@ -211,6 +211,7 @@ status = os.fdopen(int(os.environ['PROCGATE_STATUS_FD']), 'w', buffering=1)
 status.write(json.dumps({"progress": 0.5, "message": "half way"}) + "\\n")
 time.sleep(1.5)
 status.write(json.dumps({"result": {"answer": 42}}) + "\\n")
+time.sleep(1.5)
 status.write("not json\\n")
 status.write(json.dumps({"result": {"unit": "ok"}, "message": "done"}) + "\\n")
 $py$)`,
@@ -224,6 +225,13 @@ $py$)`,
     expect(live[0]?.message).toBe('half way');
     const running = await fixture.run(runId);
     expect(Number(running.progress)).toBe(0.5);
+    // Results show while the run goes on too.
+    const partial = await eventually(
+      () => fixture.run(runId),
+      (row) => row.results !== null,
+      5000,
+    );
+    expect(partial).toMatchObject({ state: 'running', results: { '0': { answer: 42 } } });
     const row = await finished(runId);
     expect(row).toMatchObject({ state: 'succeeded', results: { '0': { answer: 42, unit: 'ok' } } });
     expect((await segments(runId))[0]?.message).toBe('done');

@@ -11,7 +11,7 @@ const MAX_LINE = 1 << 20;
  *   {"result": {"rows_seen": 10}}   keys merged into the segment's results
  *   {"message": "loading model"}    the segment's message, shown while it runs
  *
- * Progress and messages are reported live; results are kept for the end.
+ * All three are reported live (procgate.run_segments, procgate.runs).
  * A line that is not such an object is ignored: the program's own output
  * belongs on stdout and stderr.
  */
@@ -55,6 +55,7 @@ export class StatusChannel {
     if (typeof result === 'object' && result !== null && !Array.isArray(result)) {
       Object.assign(this.merged, result);
       this.hasResults = true;
+      for (const [key, value] of Object.entries(result)) this.task.report?.({ kind: 'result', key, value });
     }
     if (typeof message === 'string') {
       this.lastMessage = message;

@@ -40,8 +40,9 @@ DECLARE
 BEGIN
   PERFORM procgate_internal.check_caller(caller);
   SELECT r.submitted_by INTO submitter FROM procgate_internal.runs r WHERE r.run_id = p_run_id;
+  -- Kinetica's semantics: killing an unknown run is not an error; nothing is listed.
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'run "%" does not exist', p_run_id USING ERRCODE = 'undefined_object';
+    RETURN;
   END IF;
   IF submitter <> caller AND NOT procgate_internal.is_admin(caller) THEN
     RAISE EXCEPTION 'permission denied to kill run "%"', p_run_id
