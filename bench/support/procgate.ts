@@ -7,27 +7,58 @@ const READY_TIMEOUT_MS = 30_000;
 
 export interface RunningProcgate {
   readonly port: number;
+  /** The node process serving procgate (its engine and worker threads included). */
+  readonly pid: number;
   stop(): Promise<void>;
+}
+
+export interface ProcgateOptions {
+  /** Default `warn`. */
+  readonly logLevel?: string;
+  /** More `serve` arguments, such as `['--slots', '4']`. */
+  readonly args?: readonly string[];
+  /** Options for node itself, such as `['--cpu-prof']`. */
+  readonly nodeArgs?: readonly string[];
+  /** Each line procgate writes to stderr once ready; default: passed on to ours. */
+  readonly onStderrLine?: (line: string) => void;
 }
 
 /**
  * Starts the built procgate CLI as its own process, so its CPU time is not
  * shared with this driver, and resolves once it prints its ready line.
  */
-export async function startProcgate(databaseUrl: string): Promise<RunningProcgate> {
+export async function startProcgate(databaseUrl: string, options: ProcgateOptions = {}): Promise<RunningProcgate> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--database', databaseUrl, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
+    [
+      ...(options.nodeArgs ?? []),
+      CLI,
+      'serve',
+      '--database',
+      databaseUrl,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--log-level',
+      options.logLevel ?? 'warn',
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const tail = captureTail(child);
   try {
     const port = await readyPort(child, tail);
     // Warnings procgate logs during the runs would point at bugs: pass them on.
+    const onLine = options.onStderrLine ?? ((line: string) => progress(`procgate: ${line}`));
+    let partial = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') progress(`procgate: ${line}`);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') onLine(line);
     });
-    return { port, stop: () => stopChild(child, 'SIGTERM') };
+    if (child.pid === undefined) throw new Error('procgate has no process id');
+    return { port, pid: child.pid, stop: () => stopChild(child, 'SIGTERM') };
   } catch (error) {
     await stopChild(child, 'SIGTERM');
     throw error;
