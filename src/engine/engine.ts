@@ -217,7 +217,7 @@ export class Engine {
     };
     listener.on('error', onLost);
     listener.on('end', () => onLost());
-    listener.on('notification', () => this.onNotification());
+    listener.on('notification', (message) => this.onNotification(message.payload));
     try {
       await listener.connect();
       await listener.query(`LISTEN ${RUNS_CHANNEL}`);
@@ -229,10 +229,16 @@ export class Engine {
     return listener;
   }
 
-  /** A run was submitted or killed: look for kills first, then for work. */
-  private onNotification(): void {
-    if (this.running.size > 0) void this.heartbeat();
-    void this.sweep();
+  /**
+   * A run was submitted (or planned, or retried): look for work. A run was
+   * killed (`kill:` payload, or none after a reconnect): first stop what
+   * runs of it here and sweep, then look for work.
+   */
+  private onNotification(payload?: string): void {
+    if (payload === undefined || payload.startsWith('kill:')) {
+      if (this.running.size > 0) void this.heartbeat();
+      void this.sweep();
+    }
     this.wake();
   }
 

@@ -46,8 +46,8 @@ const DATA_RUNS_WAITING = `
   SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns
     FROM procgate_internal.runs r
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-   WHERE r.state = 'queued' AND r.segments_total IS NULL
-     AND procgate_internal.engine_has_table_data(r, p.execution_mode)`;
+   WHERE r.state = 'queued' AND r.segments_total IS NULL AND r.has_table_data
+     AND p.execution_mode = 'distributed'`;
 
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';

@@ -22,7 +22,8 @@ BEGIN
          SET state = 'killed', finished_at = clock_timestamp()
        WHERE s.run_id = changed.run_id AND s.state = 'queued';
     END IF;
-    PERFORM pg_notify('procgate_runs', changed.run_id::text);
+    -- "kill:": engines look for segments to stop; other payloads only mean work.
+    PERFORM pg_notify('procgate_runs', 'kill:' || changed.run_id::text);
     run_id := changed.run_id;
     state := changed.state;
     RETURN NEXT;

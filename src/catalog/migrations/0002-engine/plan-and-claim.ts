@@ -78,21 +78,33 @@ AS $fn$
 BEGIN
   PERFORM procgate_internal.engine_plan_runs(greatest(max_segments, 1));
   RETURN QUERY
-  WITH candidates AS (
+  WITH queue AS (
+    -- The head of the queue: enough to fill the free slots even if many
+    -- are capped or locked by other engines, without reading a long backlog.
+    SELECT s.run_id, s.segment, r.created_at, p.id AS procedure_id,
+           coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap
+      FROM procgate_internal.run_segments s
+      JOIN procgate_internal.runs r ON r.run_id = s.run_id
+      JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+     WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)
+     ORDER BY r.created_at, s.segment
+     LIMIT greatest(max_segments, 1) * 64
+  ), busy AS (
+    -- Segments of each capped procedure this worker runs already.
+    SELECT mr.procedure_id, pg_catalog.count(*) AS n
+      FROM procgate_internal.run_segments mine
+      JOIN procgate_internal.runs mr ON mr.run_id = mine.run_id
+     WHERE mine.worker = p_worker AND mine.state = 'running'
+       AND mr.procedure_id IN (SELECT q.procedure_id FROM queue q WHERE q.cap > 0)
+     GROUP BY mr.procedure_id
+  ), candidates AS (
     -- max_concurrency_per_node caps how many segments of one procedure this
     -- worker runs at once (0: no cap), counting those it already runs.
     SELECT q.run_id, q.segment, q.created_at
-      FROM (SELECT s.run_id, s.segment, r.created_at,
-                   pg_catalog.row_number() OVER (PARTITION BY p.id ORDER BY r.created_at, s.segment) AS nth,
-                   coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap,
-                   (SELECT pg_catalog.count(*) FROM procgate_internal.run_segments mine
-                      JOIN procgate_internal.runs mr ON mr.run_id = mine.run_id
-                     WHERE mine.worker = p_worker AND mine.state = 'running' AND mr.procedure_id = p.id) AS busy
-              FROM procgate_internal.run_segments s
-              JOIN procgate_internal.runs r ON r.run_id = s.run_id
-              JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-             WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)) q
-     WHERE q.cap = 0 OR q.busy + q.nth <= q.cap
+      FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.procedure_id ORDER BY q.created_at, q.segment) AS nth
+              FROM queue q) q
+      LEFT JOIN busy b ON b.procedure_id = q.procedure_id
+     WHERE q.cap = 0 OR coalesce(b.n, 0) + q.nth <= q.cap
   ), picked AS (
     SELECT s.run_id, s.segment
       FROM procgate_internal.run_segments s

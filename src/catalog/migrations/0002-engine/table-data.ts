@@ -18,7 +18,13 @@ ALTER TABLE procgate_internal.runs
   -- [{"name", "table", "partitioned", "blocks", "columns": [{"name", "type", "typeOid"}]}]
   ADD COLUMN staged_inputs jsonb,
   -- [{"name", "table", "columns": [...]}]: each INTO table, resolved and created as the caller.
-  ADD COLUMN resolved_outputs jsonb;
+  ADD COLUMN resolved_outputs jsonb,
+  -- Whether the run has TABLE arguments or INTO tables: its engine stages them first.
+  ADD COLUMN has_table_data boolean GENERATED ALWAYS AS (input_queries <> '[]' OR output_tables <> '{}') STORED;
+
+-- Finding a data run to plan must not cost a scan of the whole queue.
+CREATE INDEX runs_unplanned_data_idx ON procgate_internal.runs (created_at)
+  WHERE state = 'queued' AND segments_total IS NULL AND has_table_data;
 
 -- The runs the engine plans in TypeScript: distributed ones with table data.
 CREATE FUNCTION procgate_internal.engine_has_table_data(run procgate_internal.runs, mode text)
@@ -26,7 +32,7 @@ RETURNS boolean
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT $2 = 'distributed' AND (($1).input_queries <> '[]' OR ($1).output_tables <> '{}')
+  SELECT $2 = 'distributed' AND ($1).has_table_data
 $fn$;
 
 -- Gives a run with table data its segments once its inputs are staged.
