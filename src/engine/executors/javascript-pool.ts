@@ -138,7 +138,9 @@ export class JavascriptThreadPool {
   private start(): PooledThread {
     const worker = new Worker(WORKER_URL, {
       env: procedureEnvironment(),
-      resourceLimits: { maxOldGenerationSizeMb: this.options.memoryLimitMb },
+      // A small young generation: row-at-a-time code makes short-lived garbage, and a
+      // large nursery per thread multiplies the engine's resident memory by the pool size.
+      resourceLimits: { maxOldGenerationSizeMb: this.options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
     });
     const thread = new PooledThread(worker);
     this.threads.add(thread);
