@@ -11,9 +11,11 @@ const workers: RunningCli[] = [];
 beforeAll(async () => {
   client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
-  // Two engines in processes of their own, as on two machines.
+  // Three engines in processes of their own, as on three machines: a server (front end and engine) and two workers.
+  const database = connectionUrl(t.db.direct);
+  workers.push(startCli(['serve', '--database', database, '--port', '0', '--slots', '2', '--log-level', 'warn']));
   for (let i = 0; i < 2; i += 1) {
-    workers.push(startCli(['worker', '--database', connectionUrl(t.db.direct), '--slots', '2', '--log-level', 'warn']));
+    workers.push(startCli(['worker', '--database', database, '--slots', '2', '--log-level', 'warn']));
   }
   await Promise.all(workers.map((worker) => worker.ready));
 });
@@ -25,15 +27,17 @@ afterAll(async () => {
   expect(exits).toEqual([
     { code: 0, signal: null },
     { code: 0, signal: null },
+    { code: 0, signal: null },
   ]);
 });
 
 describe('procgate worker', () => {
-  it('shares the segments of one distributed run between two worker processes', async () => {
+  it('shares the segments of one distributed run between a server and two worker processes', async () => {
     await client.query(
       "CREATE PROCEDURE spread LANGUAGE command COMMAND 'sh' ARGS ('-c', 'sleep 1.5; echo segment $PROCGATE_SEGMENT')",
     );
-    const { rows } = await client.query('EXECUTE PROCEDURE spread() WITH (segments = 4)');
+    // Six segments, two slots per engine: each of the three runs two at once.
+    const { rows } = await client.query('EXECUTE PROCEDURE spread() WITH (segments = 6)');
     const runId: string = rows[0].run_id;
     const state = await eventually(
       async () => (await client.query('SELECT state FROM procgate.runs WHERE run_id = $1', [runId])).rows[0].state,
@@ -45,18 +49,18 @@ describe('procgate worker', () => {
       'SELECT count(*)::int AS n, count(DISTINCT worker)::int AS workers FROM procgate.run_segments WHERE run_id = $1',
       [runId],
     );
-    expect(segments.rows[0]).toEqual({ n: 4, workers: 2 });
+    expect(segments.rows[0]).toEqual({ n: 6, workers: 3 });
     const lines = await client.query(
       "SELECT line FROM procgate.run_output WHERE run_id = $1 AND stream = 'stdout' ORDER BY line",
       [runId],
     );
-    expect(lines.rows.map((row) => row.line)).toEqual(['segment 0', 'segment 1', 'segment 2', 'segment 3']);
+    expect(lines.rows.map((row) => row.line)).toEqual([0, 1, 2, 3, 4, 5].map((n) => `segment ${String(n)}`));
   });
 
-  it('kills the segments on both worker processes with one KILL RUN, within 2 s, process groups and all', async () => {
+  it('kills the segments on every engine process with one KILL RUN, within 2 s, process groups and all', async () => {
     await client.query("CREATE PROCEDURE wide LANGUAGE command COMMAND 'sh' ARGS ('-c', 'sleep 30 & sleep 30; wait')");
-    // Four segments, two slots per worker: each worker runs two.
-    const { rows } = await client.query('EXECUTE PROCEDURE wide() WITH (segments = 4)');
+    // Six segments, two slots per engine: each of the three runs two.
+    const { rows } = await client.query('EXECUTE PROCEDURE wide() WITH (segments = 6)');
     const runId: string = rows[0].run_id;
     const segments = await eventually(
       async () =>
@@ -66,10 +70,10 @@ describe('procgate worker', () => {
             [runId],
           )
         ).rows,
-      (started) => started.length === 4,
+      (started) => started.length === 6,
       10_000,
     );
-    expect(new Set(segments.map((segment) => segment.worker)).size).toBe(2);
+    expect(new Set(segments.map((segment) => segment.worker)).size).toBe(3);
     for (const { pid } of segments) {
       // sh and both sleeps, once sh has started them.
       expect(await eventually(async () => liveGroupMembers(pid), (members) => members.length === 3)).toHaveLength(3);
