@@ -11,11 +11,14 @@ import { SegmentReporter } from './segment-reporter.js';
 import {
   type DataFormat,
   type Executor,
+  plainParams,
   type SegmentOutcome,
   StopReason,
   type TableFile,
 } from './segment-task.js';
-import { loadOutputFiles, outputFiles, writeInputFiles } from './table-files.js';
+import { loadOutputFiles, outputFiles, shareOf, writeInputFiles } from './table-files.js';
+import { TYPES } from './types/index.js';
+import { checkParameters } from './types/procedure-type.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -59,6 +62,7 @@ interface ClaimedRow {
   readonly submitted_by: string;
   readonly staged_inputs: StagedInput[];
   readonly resolved_outputs: ResolvedOutput[];
+  readonly type_name: string | null;
 }
 
 /** What a segment's run left to record: its outcome, and the files its outputs are in. */
@@ -67,10 +71,15 @@ interface Finished {
   readonly outputs: readonly TableFile[];
   readonly format: DataFormat;
   readonly rowsIn: number | null;
+  /** A built-in type writes its output rows itself, in the completion's transaction. */
+  readonly load?: (client: pg.PoolClient) => Promise<number>;
 }
 
 /** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
 const COMPLETE_ATTEMPTS = 4;
+
+/** The language of procedures of a built-in type (TYPE 'name'), run by TYPES' modules. */
+const TYPE_LANGUAGE = 'type';
 
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
 const RUNS_CHANNEL = 'procgate_runs';
@@ -272,7 +281,7 @@ export class Engine {
     await planDataRuns(this.pool, this.slots, free, this.logger);
     const { rows } = await this.pool.query<ClaimedRow>(
       'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
-      [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys()]],
+      [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys(), TYPE_LANGUAGE]],
     );
     for (const row of rows) this.begin(row);
     // A full batch may mean more is waiting.
@@ -356,7 +365,7 @@ export class Engine {
    */
   private async commitSegment(row: ClaimedRow, finished: Finished): Promise<SegmentOutcome | false> {
     const pool = this.requirePool();
-    if (finished.outcome.state !== 'succeeded' || row.resolved_outputs.length === 0) {
+    if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
       // Nothing to load: the completion alone, in one round trip.
       const completed = await this.recordEnd(pool, row, finished.outcome, finished.rowsIn, null);
       return completed ? finished.outcome : false;
@@ -368,14 +377,17 @@ export class Engine {
       await client.query('BEGIN');
       await client.query('SAVEPOINT outputs');
       try {
-        rowsOut = await loadOutputFiles(
-          client,
-          row.submitted_by,
-          row.resolved_outputs,
-          finished.outputs,
-          finished.format,
-          this.headerMatch,
-        );
+        rowsOut =
+          finished.load === undefined
+            ? await loadOutputFiles(
+                client,
+                row.submitted_by,
+                row.resolved_outputs,
+                finished.outputs,
+                finished.format,
+                this.headerMatch,
+              )
+            : await finished.load(client);
         await client.query('RELEASE SAVEPOINT outputs');
       } catch (error) {
         if (!isRunError(error)) throw error;
@@ -383,7 +395,8 @@ export class Engine {
         outcome = { ...outcome, state: 'failed', message: `could not load the output: ${describeError(error)}` };
         rowsOut = 0;
       }
-      if (!(await this.recordEnd(client, row, outcome, finished.rowsIn, rowsOut))) {
+      const rowsIn = finished.load === undefined ? finished.rowsIn : rowsOut;
+      if (!(await this.recordEnd(client, row, outcome, rowsIn, rowsOut))) {
         await client.query('ROLLBACK');
         return false;
       }
@@ -431,6 +444,7 @@ export class Engine {
     reporter: SegmentReporter,
     log: Logger,
   ): Promise<Finished> {
+    if (row.language === TYPE_LANGUAGE) return this.runType(row, signal, reporter);
     const executor = this.executors.get(row.language);
     if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
     if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
@@ -506,6 +520,56 @@ export class Engine {
       },
     });
     return { outcome, outputs, format: executor.dataFormat, rowsIn };
+  }
+
+  /**
+   * A segment of a built-in type (TYPE 'name'): its module runs it inside
+   * PostgreSQL; parameters that do not fit the type fail the run.
+   */
+  private async runType(row: ClaimedRow, signal: AbortSignal, reporter: SegmentReporter): Promise<Finished> {
+    const ended = (state: SegmentOutcome['state'], message: string): Finished => ({
+      outcome: { state, exitCode: null, message, results: null, output: [] },
+      outputs: [],
+      format: 'csv',
+      rowsIn: null,
+    });
+    const failed = (message: string): Finished => ended('failed', message);
+    const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
+    if (type === undefined) return failed(`unknown procedure type "${String(row.type_name)}"`);
+    const params = plainParams(row.params);
+    try {
+      checkParameters(type, params, row.staged_inputs.map((input) => input.name));
+      const outcome = await type.run({
+        runId: row.run_id,
+        segment: row.segment,
+        segmentCount: row.segment_count,
+        params,
+        pool: this.requirePool(),
+        role: row.submitted_by,
+        inputs: row.staged_inputs,
+        outputs: row.resolved_outputs,
+        shareOf: (input) => shareOf(input, row.segment, row.segment_count),
+        report: (event) => {
+          if (event.kind === 'progress') reporter.report({ progress: event.fraction });
+        },
+        signal,
+      });
+      if (signal.aborted) {
+        return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
+      }
+      return {
+        outcome: { state: 'succeeded', exitCode: null, message: null, results: outcome.results ?? null, output: [] },
+        outputs: [],
+        format: 'csv',
+        rowsIn: outcome.rowsIn ?? null,
+        ...(outcome.load === undefined ? {} : { load: outcome.load }),
+      };
+    } catch (error) {
+      if (signal.aborted) {
+        return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
+      }
+      return failed((error as Error).message);
+    }
   }
 
   /**

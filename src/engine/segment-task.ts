@@ -111,3 +111,12 @@ export interface Executor {
   readonly dataFormat: DataFormat;
   run(task: SegmentTask): Promise<SegmentOutcome>;
 }
+
+/** The stored `{ name: { value, type } }` as `{ name: value }`. */
+export function plainParams(params: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [name, param] of Object.entries(params)) {
+    plain[name] = typeof param === 'object' && param !== null && 'value' in param ? param.value : param;
+  }
+  return plain;
+}

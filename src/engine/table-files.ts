@@ -50,7 +50,8 @@ export async function writeInputFiles(
   return { files, rows };
 }
 
-function shareOf(input: StagedInput, segment: number, segmentCount: number): string {
+/** The WHERE condition of a segment's share of a staged input. */
+export function shareOf(input: StagedInput, segment: number, segmentCount: number): string {
   if (input.partitioned) return `procgate_segment = ${String(segment)}`;
   const from = Math.floor((input.blocks * segment) / segmentCount);
   const to = Math.floor((input.blocks * (segment + 1)) / segmentCount);

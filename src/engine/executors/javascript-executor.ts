@@ -9,6 +9,7 @@ import {
   type SegmentEnvironment,
   type SegmentOutcome,
   type SegmentTask,
+  plainParams,
   StopReason,
 } from '../segment-task.js';
 import type { FromJavascriptWorker, JavascriptSegmentData } from './javascript-messages.js';
@@ -218,15 +219,6 @@ function entryOf(files: readonly ProcedureFile[]): string | undefined {
 
 function stopOf(signal: AbortSignal): StopReason {
   return signal.reason === StopReason.killed ? StopReason.killed : StopReason.engineStopped;
-}
-
-/** The stored `{ name: { value, type } }` as `{ name: value }`. */
-function plainParams(params: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const plain: Record<string, unknown> = {};
-  for (const [name, param] of Object.entries(params)) {
-    plain[name] = typeof param === 'object' && param !== null && 'value' in param ? param.value : param;
-  }
-  return plain;
 }
 
 /**

@@ -70,7 +70,7 @@ CREATE FUNCTION procgate_internal.engine_claim(
 ) RETURNS TABLE (
   run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
   command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
-  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb
+  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text
 )
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -136,7 +136,7 @@ BEGIN
          r.params, r.options,
          (pg_catalog.date_part('epoch', (r.options -> 'timeout' ->> 'value')::interval) * 1000)::bigint,
          coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100),
-         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]')
+         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]'), p.type_name
     FROM claimed c
     JOIN procgate_internal.runs r ON r.run_id = c.run_id
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id

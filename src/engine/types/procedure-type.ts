@@ -1,0 +1,105 @@
+import type pg from 'pg';
+import type { ResolvedOutput, StagedInput } from '../run-planner.js';
+import type { SegmentReport } from '../segment-task.js';
+
+/**
+ * A built-in procedure type (`CREATE PROCEDURE p TYPE 'name'`), MLDB's
+ * typed procedures: a module with its parameters and a runner that works
+ * inside PostgreSQL through the engine's connections. Adding a type is
+ * adding a module to TYPES (./index.ts).
+ */
+export interface ProcedureType {
+  readonly name: string;
+  /** One line for SHOW and the docs. */
+  readonly summary: string;
+  readonly parameters: readonly TypeParameter[];
+  run(context: TypeContext): Promise<TypeOutcome>;
+}
+
+export interface TypeParameter {
+  readonly name: string;
+  /** `table` for a TABLE argument, else the JSON shape the value must have. */
+  readonly kind: 'table' | 'text' | 'text[]' | 'integer' | 'boolean';
+  readonly required: boolean;
+  readonly description: string;
+}
+
+/** What a type's runner gets for one segment. */
+export interface TypeContext {
+  readonly runId: string;
+  readonly segment: number;
+  readonly segmentCount: number;
+  /** The run's parameters as plain values (`{ name: value }`), checked against the type's parameters. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The engine's pool: a runner acts as `role` (see executeAsRole), never as the engine. */
+  readonly pool: pg.Pool;
+  /** The role that submitted the run. */
+  readonly role: string;
+  readonly inputs: readonly StagedInput[];
+  readonly outputs: readonly ResolvedOutput[];
+  /** The WHERE condition that selects this segment's share of a staged input. */
+  shareOf(input: StagedInput): string;
+  report(event: SegmentReport): void;
+  readonly signal: AbortSignal;
+}
+
+export interface TypeOutcome {
+  readonly results?: Readonly<Record<string, unknown>>;
+  /** Rows read, for rows_in. */
+  readonly rowsIn?: number;
+  /**
+   * Writes the segment's output rows inside the transaction that records
+   * its end (fenced like any output), returning the rows written.
+   */
+  readonly load?: (client: pg.PoolClient) => Promise<number>;
+}
+
+/** A run's parameters that do not fit its type: the run fails with this message. */
+export class TypeParameterError extends Error {}
+
+/**
+ * The run's plain parameters checked against the type's: unknown names,
+ * missing required ones and values of the wrong shape are refused.
+ */
+export function checkParameters(
+  type: ProcedureType,
+  params: Readonly<Record<string, unknown>>,
+  tables: readonly string[],
+): void {
+  const known = new Map(type.parameters.map((parameter) => [parameter.name, parameter]));
+  for (const name of [...Object.keys(params), ...tables]) {
+    if (!known.has(name)) {
+      const names = type.parameters.map((parameter) => parameter.name).join(', ');
+      throw new TypeParameterError(`type "${type.name}" has no parameter "${name}" (its parameters: ${names})`);
+    }
+  }
+  for (const parameter of type.parameters) {
+    const given = parameter.kind === 'table' ? tables.includes(parameter.name) : params[parameter.name] !== undefined;
+    if (!given) {
+      if (parameter.required) throw new TypeParameterError(`type "${type.name}" needs parameter "${parameter.name}"`);
+      continue;
+    }
+    if (parameter.kind === 'table') continue;
+    if (tables.includes(parameter.name)) {
+      throw new TypeParameterError(`parameter "${parameter.name}" of type "${type.name}" is not a table`);
+    }
+    if (!fits(parameter.kind, params[parameter.name])) {
+      throw new TypeParameterError(`parameter "${parameter.name}" of type "${type.name}" must be ${parameter.kind}`);
+    }
+  }
+}
+
+function fits(kind: TypeParameter['kind'], value: unknown): boolean {
+  switch (kind) {
+    case 'text':
+      return typeof value === 'string';
+    case 'text[]':
+      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+    case 'integer':
+      return Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'table':
+      return false;
+  }
+}

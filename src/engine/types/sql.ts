@@ -1,0 +1,62 @@
+import { lex, TokenKind } from '../../sql/lexer.js';
+import { executeAsRole } from '../as-caller.js';
+import type { ProcedureType } from './procedure-type.js';
+
+/** Rows of the last statement kept in the run's results. */
+const MAX_RESULT_ROWS = 1000;
+
+/**
+ * `sql` (Kinetica's SQL procedures): `statements` run in order as the
+ * caller, each committed on its own; the first error stops the run and the
+ * statements before it stay committed. The rows of the last statement (a
+ * query: SELECT, VALUES, TABLE, WITH) become the run's results, the first
+ * MAX_RESULT_ROWS of them.
+ */
+export const sql: ProcedureType = {
+  name: 'sql',
+  summary: 'runs SQL statements in order as the caller; the last one\'s rows become the results',
+  parameters: [
+    { name: 'statements', kind: 'text[]', required: true, description: 'the statements, run in order' },
+  ],
+  async run(context) {
+    const statements = context.params['statements'] as string[];
+    let rows: unknown[] | undefined;
+    let affected = 0;
+    for (const [index, statement] of statements.entries()) {
+      if (context.signal.aborted) throw new Error('killed');
+      const last = index === statements.length - 1;
+      const client = await context.pool.connect();
+      try {
+        await client.query('BEGIN');
+        if (last && isQuery(statement)) {
+          await executeAsRole(client, context.role, `CREATE TEMP TABLE procgate_sql_result ON COMMIT DROP AS ${statement}`);
+          const result = await client.query<{ rows: unknown[] | null; n: string }>(
+            `SELECT (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r))
+                       FROM (SELECT * FROM pg_temp.procgate_sql_result LIMIT ${String(MAX_RESULT_ROWS)}) r) AS rows,
+                    (SELECT pg_catalog.count(*) FROM pg_temp.procgate_sql_result) AS n`,
+          );
+          rows = result.rows[0]?.rows ?? [];
+          affected = Number(result.rows[0]?.n ?? 0);
+        } else {
+          affected = await executeAsRole(client, context.role, statement);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`statement ${String(index + 1)} failed: ${(error as Error).message}`, { cause: error });
+      } finally {
+        client.release();
+      }
+      context.report({ kind: 'progress', fraction: (index + 1) / statements.length });
+    }
+    return {
+      results: { statements: statements.length, row_count: affected, ...(rows === undefined ? {} : { rows }) },
+    };
+  },
+};
+
+/** Whether a statement returns rows we can keep: a query, by its first word. */
+function isQuery(statement: string): boolean {
+  const first = lex(statement).find((token) => token.kind !== TokenKind.Comment);
+  return first !== undefined && ['select', 'values', 'table', 'with'].includes(first.value ?? '');
+}

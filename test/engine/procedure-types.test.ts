@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { useEngine } from '../support/engine-fixture.js';
+import { useProxiedDatabase } from '../support/test-database.js';
+
+const t = useProxiedDatabase('engine_types', { statements: true });
+
+interface RunRow {
+  state: string;
+  error: string | null;
+  segments_total: number | null;
+  rows_in: string;
+  rows_out: string;
+  results: Record<string, unknown> | null;
+}
+
+const fixture = useEngine<RunRow>(t);
+const { execute, finished } = fixture;
+
+async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
+  return (await fixture.client.query<Row>(text, values)).rows;
+}
+
+describe("TYPE 'transform'", () => {
+  it('writes the rows its query computes into the INTO table, one share per segment, inside PostgreSQL', async () => {
+    await fixture.client.query(
+      'CREATE TABLE readings AS SELECT g AS id, g % 10 AS sensor, g * 1.5 AS value FROM generate_series(1, 3000) g',
+    );
+    await fixture.client.query("CREATE PROCEDURE scale TYPE 'transform'");
+    const runId = await execute(
+      `EXECUTE PROCEDURE scale(input => TABLE (SELECT id, sensor, value * 2 AS doubled FROM readings WHERE sensor < $1))
+         INTO doubled WITH (segments = 3)`.replace('$1', '5'),
+    );
+    expect(await finished(runId)).toMatchObject({ state: 'succeeded', segments_total: 3, rows_in: '1500', rows_out: '1500' });
+    expect(
+      await query(`SELECT (SELECT count(*) FROM (SELECT id, sensor, value * 2 FROM readings WHERE sensor < 5
+                                                 EXCEPT ALL SELECT * FROM doubled) d)::int AS missing,
+                          (SELECT count(*) FROM doubled)::int AS n`),
+    ).toEqual([{ missing: 0, n: 1500 }]);
+  });
+
+  it('fails a run without INTO, or with parameters the type does not have', async () => {
+    const noInto = await finished(await execute('EXECUTE PROCEDURE scale(input => TABLE (readings))'));
+    expect(noInto).toMatchObject({ state: 'failed', error: 'transform needs an INTO table' });
+    const unknown = await finished(
+      await execute('EXECUTE PROCEDURE scale(input => TABLE (readings), factor => 2) INTO other'),
+    );
+    expect(unknown.state).toBe('failed');
+    expect(unknown.error).toMatch(/type "transform" has no parameter "factor"/);
+  });
+});
+
+describe("TYPE 'sql'", () => {
+  it('runs its statements in order as the caller; the last one\'s rows become the results', async () => {
+    await fixture.client.query("CREATE PROCEDURE nightly_sql TYPE 'sql' EXECUTION MODE NONDISTRIBUTED");
+    const runId = await execute(`EXECUTE PROCEDURE nightly_sql(statements => ARRAY[
+        'CREATE TABLE IF NOT EXISTS sql_totals (sensor int, total numeric)',
+        'INSERT INTO sql_totals SELECT sensor, sum(value) FROM readings GROUP BY sensor',
+        'SELECT sensor, total FROM sql_totals WHERE sensor < 2 ORDER BY sensor'])`);
+    const row = await finished(runId);
+    expect(row).toMatchObject({
+      state: 'succeeded',
+      results: {
+        '0': {
+          statements: 3,
+          row_count: 2,
+          rows: [
+            { sensor: 0, total: 677250 },
+            { sensor: 1, total: 673200 },
+          ],
+        },
+      },
+    });
+  });
+
+  it('stops at the first error; the statements before it stay committed', async () => {
+    const runId = await execute(`EXECUTE PROCEDURE nightly_sql(statements => ARRAY[
+        'CREATE TABLE sql_kept (n int)',
+        'INSERT INTO sql_kept VALUES (1)',
+        'INSERT INTO no_such_table VALUES (1)',
+        'INSERT INTO sql_kept VALUES (2)'])`);
+    const row = await finished(runId);
+    expect(row.state).toBe('failed');
+    expect(row.error).toMatch(/^statement 3 failed: relation "no_such_table" does not exist/);
+    expect(await query('SELECT n FROM sql_kept')).toEqual([{ n: 1 }]);
+  });
+
+  it("runs as the caller: a statement the caller may not run fails with PostgreSQL's error", async () => {
+    await fixture.client.query("CREATE ROLE types_user LOGIN PASSWORD 'pw'");
+    await fixture.client.query('CREATE TABLE sql_private (secret text)');
+    await fixture.client.query('GRANT EXECUTE ON PROCEDURE nightly_sql TO types_user');
+    await fixture.client.query('SET ROLE types_user');
+    let runId: string;
+    try {
+      runId = await execute(`EXECUTE PROCEDURE nightly_sql(statements => ARRAY['SELECT * FROM sql_private'])`);
+    } finally {
+      await fixture.client.query('RESET ROLE');
+    }
+    const row = await finished(runId);
+    expect(row.state).toBe('failed');
+    expect(row.error).toMatch(/permission denied for table sql_private/);
+  });
+
+  it('fails a run without statements', async () => {
+    const row = await finished(await execute('EXECUTE PROCEDURE nightly_sql()'));
+    expect(row).toMatchObject({ state: 'failed', error: 'type "sql" needs parameter "statements"' });
+  });
+});
+
+describe('an unknown type', () => {
+  it('fails its runs at once', async () => {
+    await fixture.client.query("CREATE PROCEDURE not_yet TYPE 'classifier.train' EXECUTION MODE NONDISTRIBUTED");
+    const row = await finished(await execute('EXECUTE PROCEDURE not_yet()'));
+    expect(row).toMatchObject({ state: 'failed', error: 'unknown procedure type "classifier.train"' });
+  });
+});
