@@ -18,7 +18,7 @@ import {
 } from './segment-task.js';
 import { loadOutputFiles, outputFiles, shareOf, writeInputFiles } from './table-files.js';
 import { TYPES } from './types/index.js';
-import { checkParameters } from './types/procedure-type.js';
+import { checkParameters, withDefaults } from './types/procedure-type.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -536,9 +536,10 @@ export class Engine {
     const failed = (message: string): Finished => ended('failed', message);
     const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
     if (type === undefined) return failed(`unknown procedure type "${String(row.type_name)}"`);
-    const params = plainParams(row.params);
+    const given = plainParams(row.params);
     try {
-      checkParameters(type, params, row.staged_inputs.map((input) => input.name));
+      checkParameters(type, given, row.staged_inputs.map((input) => input.name));
+      const params = withDefaults(type, given);
       const outcome = await type.run({
         runId: row.run_id,
         segment: row.segment,
@@ -558,7 +559,13 @@ export class Engine {
         return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
       }
       return {
-        outcome: { state: 'succeeded', exitCode: null, message: null, results: outcome.results ?? null, output: [] },
+        outcome: {
+          state: 'succeeded',
+          exitCode: null,
+          message: null,
+          results: outcome.results ?? null,
+          output: outcome.output ?? [],
+        },
         outputs: [],
         format: 'csv',
         rowsIn: outcome.rowsIn ?? null,

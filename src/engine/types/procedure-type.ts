@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ResolvedOutput, StagedInput } from '../run-planner.js';
-import type { SegmentReport } from '../segment-task.js';
+import type { OutputLine, SegmentReport } from '../segment-task.js';
 
 /**
  * A built-in procedure type (`CREATE PROCEDURE p TYPE 'name'`), MLDB's
@@ -19,8 +19,10 @@ export interface ProcedureType {
 export interface TypeParameter {
   readonly name: string;
   /** `table` for a TABLE argument, else the JSON shape the value must have. */
-  readonly kind: 'table' | 'text' | 'text[]' | 'integer' | 'boolean';
+  readonly kind: 'table' | 'text' | 'text[]' | 'integer' | 'numeric' | 'boolean';
   readonly required: boolean;
+  /** The value when none is given (a parameter with a default is never missing). */
+  readonly default?: unknown;
   readonly description: string;
 }
 
@@ -47,6 +49,8 @@ export interface TypeOutcome {
   readonly results?: Readonly<Record<string, unknown>>;
   /** Rows read, for rows_in. */
   readonly rowsIn?: number;
+  /** Lines for run_output (the last max_output_lines per stream are kept). */
+  readonly output?: readonly OutputLine[];
   /**
    * Writes the segment's output rows inside the transaction that records
    * its end (fenced like any output), returning the rows written.
@@ -76,7 +80,7 @@ export function checkParameters(
   for (const parameter of type.parameters) {
     const given = parameter.kind === 'table' ? tables.includes(parameter.name) : params[parameter.name] !== undefined;
     if (!given) {
-      if (parameter.required) throw new TypeParameterError(`type "${type.name}" needs parameter "${parameter.name}"`);
+      if (parameter.required && parameter.default === undefined) throw new TypeParameterError(`type "${type.name}" needs parameter "${parameter.name}"`);
       continue;
     }
     if (parameter.kind === 'table') continue;
@@ -89,6 +93,17 @@ export function checkParameters(
   }
 }
 
+/** The parameters with the type's defaults filled in where none was given. */
+export function withDefaults(type: ProcedureType, params: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const filled: Record<string, unknown> = { ...params };
+  for (const parameter of type.parameters) {
+    if (parameter.kind !== 'table' && filled[parameter.name] === undefined && parameter.default !== undefined) {
+      filled[parameter.name] = parameter.default;
+    }
+  }
+  return filled;
+}
+
 function fits(kind: TypeParameter['kind'], value: unknown): boolean {
   switch (kind) {
     case 'text':
@@ -97,6 +112,8 @@ function fits(kind: TypeParameter['kind'], value: unknown): boolean {
       return Array.isArray(value) && value.every((item) => typeof item === 'string');
     case 'integer':
       return Number.isInteger(value);
+    case 'numeric':
+      return typeof value === 'number' && Number.isFinite(value);
     case 'boolean':
       return typeof value === 'boolean';
     case 'table':
