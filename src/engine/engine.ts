@@ -149,7 +149,16 @@ export class Engine {
     const config: pg.ClientConfig =
       typeof connection === 'string' ? { connectionString: connection } : { ...connection };
     // Each running segment may hold a connection while its data moves, besides claims, heartbeats and sweeps.
-    const pool = new pg.Pool({ ...config, application_name: 'procgate engine', max: this.slots + 4 });
+    const pool = new pg.Pool({
+      ...config,
+      application_name: 'procgate engine',
+      max: this.slots + 4,
+      // A machine that vanishes mid-transaction must not hold its locks (a run row, the
+      // planner's) for ever: TCP keepalives notice a dead peer, and PostgreSQL ends a
+      // transaction this engine left idle far longer than any lease.
+      keepAlive: true,
+      options: `-c idle_in_transaction_session_timeout=${String(Math.max(60_000, this.leaseMs * 6))}`,
+    });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
     let listener: pg.Client;
     try {
@@ -202,7 +211,7 @@ export class Engine {
    * meanwhile; the safety poll covers the gap.
    */
   private async listen(config: pg.ClientConfig): Promise<pg.Client> {
-    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener' });
+    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener', keepAlive: true });
     let lost = false;
     const onLost = (error?: Error): void => {
       if (lost || this.stopping) return;
