@@ -1,6 +1,7 @@
 import { callAndWait } from './0002-engine/call-and-wait.js';
 import { environments } from './0002-engine/environments.js';
 import { leaseAndComplete } from './0002-engine/lease-and-complete.js';
+import { models } from './0002-engine/models.js';
 import { planAndClaim } from './0002-engine/plan-and-claim.js';
 import { tableData } from './0002-engine/table-data.js';
 import { startupRuns } from './0002-engine/startup-runs.js';
@@ -18,6 +19,7 @@ export const sql = [
   callAndWait,
   startupRuns,
   environments,
+  models,
   `
 DO $revoke$
 DECLARE

@@ -1,6 +1,9 @@
+import { classifierTrain } from './classifier-train.js';
 import type { ProcedureType } from './procedure-type.js';
 import { sql } from './sql.js';
 import { transform } from './transform.js';
 
 /** The built-in procedure types, by name. */
-export const TYPES: ReadonlyMap<string, ProcedureType> = new Map([transform, sql].map((type) => [type.name, type]));
+export const TYPES: ReadonlyMap<string, ProcedureType> = new Map(
+  [transform, sql, classifierTrain].map((type) => [type.name, type]),
+);

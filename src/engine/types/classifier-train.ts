@@ -1,0 +1,399 @@
+import { DecisionTreeClassifier } from 'ml-cart';
+import { RandomForestClassifier } from 'ml-random-forest';
+import type pg from 'pg';
+import type { StagedInput } from '../run-planner.js';
+import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import {
+  createFunction,
+  decisionTreeBody,
+  forestBody,
+  sqlIdentifier,
+  type TreeNodeJson,
+} from './classifier/sql-function.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+
+/** The algorithms, by the name `algorithm` takes. */
+export const ALGORITHMS = ['random_forest', 'decision_tree'] as const;
+type Algorithm = (typeof ALGORITHMS)[number];
+
+/** PostgreSQL's numeric types (oids): a feature must be one of them. */
+const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
+
+/** Model names are lower-case SQL identifiers, so `procgate_models.name(...)` works unquoted. */
+const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+interface Dataset {
+  readonly features: readonly string[];
+  readonly featureTypes: readonly string[];
+  readonly labels: readonly string[];
+  readonly x: number[][];
+  /** Index into `labels` per row. */
+  readonly y: number[];
+  /** Rows left out because their label or a feature was NULL. */
+  readonly skipped: number;
+}
+
+interface Trained {
+  readonly model: unknown;
+  readonly predict: (rows: number[][]) => number[];
+  /** The CREATE FUNCTION statement, or undefined for an algorithm without a SQL form. */
+  readonly sqlFunction?: string;
+  readonly hyperparameters: Record<string, unknown>;
+}
+
+/**
+ * `classifier.train` (MLDB's name): trains a classifier on the TABLE
+ * `training_data` (numeric feature columns, any scalar `label` column),
+ * holds out `test_split` of the rows (shuffled by `seed`), records the
+ * accuracy on them, and writes the model to procgate.models and, for trees
+ * and forests, the SQL function procgate_models.<model_name>(features...).
+ *
+ * Training needs all the rows at once: segment 0 reads the whole staged
+ * input (not a share) and the other segments of a distributed run do
+ * nothing. The model row and its function are written in the transaction
+ * that records the segment's end, fenced by (worker, attempt): a segment
+ * that lost its lease writes neither, so a model is written exactly once
+ * per successful run. Per-step metrics (per tree of a forest) go to
+ * procgate.run_metrics as training goes, keyed by (run, step, metric): a
+ * retried attempt overwrites the same rows with the same values.
+ */
+export const classifierTrain: ProcedureType = {
+  name: 'classifier.train',
+  summary: 'trains a classifier (random forest, decision tree) on a table; the model becomes a SQL function',
+  parameters: [
+    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): feature columns and the label column' },
+    { name: 'label', kind: 'text', required: false, default: 'label', description: 'the label column' },
+    { name: 'algorithm', kind: 'text', required: false, default: 'random_forest', description: ALGORITHMS.join(' | ') },
+    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
+    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the accuracy, in [0, 1)' },
+    { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
+    { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
+    { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: ceil(sqrt(features)))' },
+    { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest, decision_tree: the deepest a tree goes (default: unlimited)' },
+    { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest, decision_tree: a node with this many rows or fewer is a leaf' },
+  ],
+  async run(context) {
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    const params = context.params;
+    const algorithm = params['algorithm'] as string;
+    if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${ALGORITHMS.join(', ')})`);
+    }
+    const modelName = params['model_name'] as string;
+    if (!MODEL_NAME.test(modelName)) {
+      throw new TypeParameterError(
+        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
+      );
+    }
+    const testSplit = params['test_split'] as number;
+    if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
+    for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
+      const value = params[name];
+      if (value !== undefined && (value as number) < (name === 'min_samples' ? 0 : 1)) {
+        throw new TypeParameterError(`${name} must be at least ${name === 'min_samples' ? '0' : '1'}`);
+      }
+    }
+    const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
+    if (input === undefined) throw new TypeParameterError('classifier.train needs a TABLE argument "training_data"');
+
+    const data = await readDataset(context.pool, input, params['label'] as string);
+    context.report({ kind: 'progress', fraction: 0.05 });
+    const seed = params['seed'] as number;
+    const order = shuffledIndexes(data.x.length, seededRandom(seed));
+    const testCount = Math.round(data.x.length * testSplit);
+    const testRows = order.slice(0, testCount);
+    const trainRows = order.slice(testCount);
+    if (trainRows.length === 0) throw new Error('no rows to train on');
+    const pick = <T>(rows: number[], values: readonly T[]): T[] => rows.map((row) => values[row] as T);
+    const train = { x: pick(trainRows, data.x), y: pick(trainRows, data.y) };
+    const test = { x: pick(testRows, data.x), y: pick(testRows, data.y) };
+
+    const trained = await trainModel(context, algorithm as Algorithm, data, train, test, modelName);
+    const accuracy = test.y.length === 0 ? null : accuracyOf(trained.predict(test.x), test.y);
+    const trainAccuracy = accuracyOf(trained.predict(train.x), train.y);
+    const metrics = { accuracy, train_accuracy: trainAccuracy, test_rows: test.y.length, train_rows: train.y.length };
+    await writeMetrics(context, [
+      { step: -1, metric: 'accuracy', value: accuracy },
+      { step: -1, metric: 'train_accuracy', value: trainAccuracy },
+    ]);
+    context.report({ kind: 'progress', fraction: 1 });
+    const hyperparameters = { test_split: testSplit, seed, ...trained.hyperparameters };
+    return {
+      rowsIn: data.x.length + data.skipped,
+      results: {
+        model: modelName,
+        algorithm,
+        ...metrics,
+        skipped_rows: data.skipped,
+        labels: data.labels,
+        ...(trained.sqlFunction === undefined ? {} : { sql_function: `procgate_models.${modelName}` }),
+      },
+      load: async (client) => {
+        await saveModel(client, context, {
+          name: modelName,
+          algorithm,
+          data,
+          hyperparameters,
+          metrics,
+          model: trained.model,
+          sqlFunction: trained.sqlFunction,
+        });
+        return 1;
+      },
+    };
+  },
+};
+
+/** The staged rows, all of them: features as doubles, labels as text; NULLs are skipped. */
+async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Promise<Dataset> {
+  const labelColumn = input.columns.find((column) => column.name === label);
+  if (labelColumn === undefined) {
+    const names = input.columns.map((column) => column.name).join(', ');
+    throw new TypeParameterError(`the training data has no label column "${label}" (its columns: ${names})`);
+  }
+  const features = input.columns.filter((column) => column.name !== label);
+  if (features.length === 0) throw new TypeParameterError('the training data has no feature columns besides the label');
+  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
+  if (bad !== undefined) {
+    throw new TypeParameterError(
+      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
+    );
+  }
+  const labelSql = `${sqlIdentifier(label)}::text`;
+  const featureSql = features.map((column) => `${sqlIdentifier(column.name)}::float8`);
+  // A canonical order: the split and the model depend on the rows and the seed, not on the query's row order.
+  const { rows } = await pool.query<{ row: [string | null, ...(number | null)[]] }>({
+    text: `SELECT ARRAY[${labelSql}, ${featureSql.map((f) => `${f}::text`).join(', ')}] AS row
+             FROM procgate_staging.${sqlIdentifier(input.table)}
+            ORDER BY ${labelSql} COLLATE "C", ${featureSql.join(', ')}`,
+  });
+  const x: number[][] = [];
+  const raw: string[] = [];
+  let skipped = 0;
+  for (const { row } of rows) {
+    const [value, ...rest] = row as unknown as (string | null)[];
+    if (value === null || value === undefined || rest.some((item) => item === null)) {
+      skipped += 1;
+      continue;
+    }
+    raw.push(value);
+    x.push(rest.map((item) => Number(item)));
+  }
+  if (x.length === 0) throw new Error('the training data has no rows (without NULLs)');
+  const labels = [...new Set(raw)].sort();
+  const index = new Map(labels.map((value, i) => [value, i]));
+  return {
+    features: features.map((column) => column.name),
+    featureTypes: features.map((column) => column.type),
+    labels,
+    x,
+    y: raw.map((value) => index.get(value) as number),
+    skipped,
+  };
+}
+
+async function trainModel(
+  context: TypeContext,
+  algorithm: Algorithm,
+  data: Dataset,
+  train: { x: number[][]; y: number[] },
+  test: { x: number[][]; y: number[] },
+  modelName: string,
+): Promise<Trained> {
+  const params = context.params;
+  const treeOptions = {
+    minNumSamples: params['min_samples'] as number,
+    maxDepth: (params['max_depth'] as number | undefined) ?? Infinity,
+  };
+  const treeHyperparameters = {
+    min_samples: treeOptions.minNumSamples,
+    max_depth: (params['max_depth'] as number | undefined) ?? null,
+  };
+  switch (algorithm) {
+    case 'decision_tree': {
+      const tree = new DecisionTreeClassifier(treeOptions);
+      tree.train(train.x, train.y);
+      const model = JSON.parse(JSON.stringify(tree)) as { root: TreeNodeJson };
+      return {
+        model,
+        predict: (rows) => tree.predict(rows),
+        sqlFunction: createFunction(modelName, data.features, decisionTreeBody(model.root, data.labels)),
+        hyperparameters: treeHyperparameters,
+      };
+    }
+    case 'random_forest':
+      return trainForest(context, data, train, test, modelName, treeOptions, treeHyperparameters);
+  }
+}
+
+/**
+ * A random forest grown one tree at a time (bootstrap rows, a random
+ * subset of the features per tree, ml-cart trees), so that each tree's
+ * metrics are written and the event loop breathes between trees; then
+ * loaded as an ml-random-forest model, which predicts.
+ */
+async function trainForest(
+  context: TypeContext,
+  data: Dataset,
+  train: { x: number[][]; y: number[] },
+  test: { x: number[][]; y: number[] },
+  modelName: string,
+  treeOptions: { minNumSamples: number; maxDepth: number },
+  treeHyperparameters: Record<string, unknown>,
+): Promise<Trained> {
+  const params = context.params;
+  const trees = params['n_estimators'] as number;
+  const featureCount = data.features.length;
+  const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? Math.ceil(Math.sqrt(featureCount)));
+  const random = seededRandom((params['seed'] as number) ^ 0x5f3759df);
+  const estimators: unknown[] = [];
+  const indexes: number[][] = [];
+  const votes = test.y.map(() => new Map<number, number>());
+  const leaders = test.y.map(() => ({ label: -1, count: 0 }));
+  for (let t = 0; t < trees; t += 1) {
+    if (context.signal.aborted) throw new Error('killed');
+    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
+    const tree = new DecisionTreeClassifier(treeOptions);
+    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+    tree.train(
+      sample.map((row) => project(train.x[row] as number[])),
+      sample.map((row) => train.y[row] as number),
+    );
+    estimators.push(JSON.parse(JSON.stringify(tree)));
+    indexes.push(columns);
+    // The forest so far on the test rows: ml-array-mode's vote (first to reach the most votes wins).
+    const predicted = tree.predict(test.x.map(project));
+    let treeRight = 0;
+    let forestRight = 0;
+    predicted.forEach((label, row) => {
+      const counts = votes[row] as Map<number, number>;
+      const count = (counts.get(label) ?? 0) + 1;
+      counts.set(label, count);
+      const leader = leaders[row] as { label: number; count: number };
+      if (count > leader.count) Object.assign(leader, { label, count });
+      if (label === test.y[row]) treeRight += 1;
+      if (leader.label === test.y[row]) forestRight += 1;
+    });
+    if (test.y.length > 0) {
+      await writeMetrics(context, [
+        { step: t + 1, metric: 'tree_accuracy', value: treeRight / test.y.length },
+        { step: t + 1, metric: 'forest_accuracy', value: forestRight / test.y.length },
+      ]);
+    }
+    context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const model = {
+    name: 'RFClassifier',
+    baseModel: {
+      indexes,
+      n: perTree,
+      replacement: false,
+      maxFeatures: perTree,
+      nEstimators: trees,
+      treeOptions,
+      isClassifier: true,
+      seed: params['seed'] as number,
+      estimators,
+      useSampleBagging: true,
+    },
+  };
+  const forest = RandomForestClassifier.load(JSON.parse(JSON.stringify(model)) as never);
+  const roots = (estimators as { root: TreeNodeJson }[]).map((estimator) => estimator.root);
+  return {
+    // Infinity (no max_depth) does not survive JSON: the stored model says null.
+    model,
+    predict: (rows) => forest.predict(rows) as number[],
+    sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels)),
+    hyperparameters: { ...treeHyperparameters, n_estimators: trees, max_features: perTree },
+  };
+}
+
+function accuracyOf(predicted: readonly number[], actual: readonly number[]): number {
+  let right = 0;
+  predicted.forEach((label, row) => {
+    if (label === actual[row]) right += 1;
+  });
+  return actual.length === 0 ? 0 : right / actual.length;
+}
+
+/** Per-step metrics, written at once (not in the completion): they show while the run trains. */
+async function writeMetrics(
+  context: TypeContext,
+  metrics: readonly { step: number; metric: string; value: number | null }[],
+): Promise<void> {
+  await context.pool.query(
+    `INSERT INTO procgate_internal.run_metrics (run_id, step, metric, value)
+     SELECT $1, m.step, m.metric, m.value
+       FROM ROWS FROM (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]))
+            AS m (step, metric, value)
+     ON CONFLICT (run_id, step, metric) DO UPDATE SET value = excluded.value, at = excluded.at`,
+    [context.runId, metrics.map((m) => m.step), metrics.map((m) => m.metric), metrics.map((m) => m.value)],
+  );
+}
+
+/**
+ * The model row and its function, in the completion transaction: a model
+ * of the same name is replaced if the caller owns it (its function
+ * dropped with it); someone else's is refused.
+ */
+async function saveModel(
+  client: pg.PoolClient,
+  context: TypeContext,
+  model: {
+    name: string;
+    algorithm: string;
+    data: Dataset;
+    hyperparameters: Record<string, unknown>;
+    metrics: Record<string, unknown>;
+    model: unknown;
+    sqlFunction: string | undefined;
+  },
+): Promise<void> {
+  const existing = await client.query<{ owner: string }>(
+    'SELECT owner FROM procgate_internal.models WHERE name = $1 FOR UPDATE',
+    [model.name],
+  );
+  const owner = existing.rows[0]?.owner;
+  if (owner !== undefined && owner !== context.role) {
+    throw new ModelOwnerError(`model "${model.name}" belongs to role "${owner}"`);
+  }
+  await client.query('DELETE FROM procgate_internal.models WHERE name = $1', [model.name]);
+  const functions = await client.query<{ fn: string }>(
+    `SELECT p.oid::regprocedure::text AS fn FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace = 'procgate_models'::regnamespace AND p.proname = $1`,
+    [model.name],
+  );
+  for (const { fn } of functions.rows) await client.query(`DROP FUNCTION ${fn}`);
+  await client.query(
+    `INSERT INTO procgate_internal.models (name, type, algorithm, feature_names, feature_types, label_column,
+       label_values, hyperparameters, metrics, model, sql_function, owner, created_by_run)
+     VALUES ($1, 'classifier', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [
+      model.name,
+      model.algorithm,
+      model.data.features,
+      model.data.featureTypes,
+      context.params['label'],
+      model.data.labels,
+      JSON.stringify(model.hyperparameters),
+      JSON.stringify(model.metrics),
+      JSON.stringify(model.model),
+      model.sqlFunction === undefined ? null : `procgate_models.${model.name}`,
+      context.role,
+      context.runId,
+    ],
+  );
+  if (model.sqlFunction === undefined) return;
+  await client.query(model.sqlFunction);
+  const signature = `procgate_models.${sqlIdentifier(model.name)}(${model.data.features.map(() => 'double precision').join(', ')})`;
+  // The caller's function: theirs to call, GRANT EXECUTE on, replace or drop; nobody else's until they grant it.
+  await client.query(`ALTER FUNCTION ${signature} OWNER TO ${sqlIdentifier(context.role)}`);
+  await client.query(`REVOKE ALL ON FUNCTION ${signature} FROM PUBLIC`);
+}
+
+/** A model name taken by another role: the run fails (a run error, not the engine's). */
+class ModelOwnerError extends Error {
+  readonly code = '42501';
+}

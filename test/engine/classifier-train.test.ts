@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { DecisionTreeClassifier } from 'ml-cart';
+import { RandomForestClassifier } from 'ml-random-forest';
+import { describe, expect, it } from 'vitest';
+import { useEngine } from '../support/engine-fixture.js';
+import { useProxiedDatabase } from '../support/test-database.js';
+
+const t = useProxiedDatabase('engine_classifier', { statements: true });
+
+interface RunRow {
+  state: string;
+  error: string | null;
+  results: Record<string, Record<string, unknown>> | null;
+}
+
+const fixture = useEngine<RunRow>(t);
+const { execute, finished } = fixture;
+
+async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
+  return (await fixture.client.query<Row>(text, values)).rows;
+}
+
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+/** data/iris.csv as (id, features..., species) rows. */
+function irisRows(): { id: number; features: number[]; species: string }[] {
+  const [, ...lines] = readFileSync(new URL('../../data/iris.csv', import.meta.url), 'utf8').trim().split('\n');
+  return lines.map((line, i) => {
+    const cells = line.split(',');
+    return { id: i + 1, features: cells.slice(0, 4).map(Number), species: cells[4] as string };
+  });
+}
+
+async function loadIris(): Promise<void> {
+  await fixture.client.query(
+    `CREATE TABLE IF NOT EXISTS iris (id int PRIMARY KEY, ${FEATURES.map((f) => `${f} numeric`).join(', ')}, species text)`,
+  );
+  const rows = irisRows();
+  await fixture.client.query('TRUNCATE iris');
+  await fixture.client.query(
+    `INSERT INTO iris SELECT * FROM json_populate_recordset(NULL::iris, $1)`,
+    [
+      JSON.stringify(
+        rows.map((row) => ({
+          id: row.id,
+          ...Object.fromEntries(FEATURES.map((f, i) => [f, row.features[i]])),
+          species: row.species,
+        })),
+      ),
+    ],
+  );
+}
+
+/** The generated function's prediction for every iris row, by id. */
+async function sqlPredictions(model: string): Promise<string[]> {
+  const rows = await query<{ p: string }>(
+    `SELECT procgate_models.${model}(${FEATURES.join(', ')}) AS p FROM iris ORDER BY id`,
+  );
+  return rows.map((row) => row.p);
+}
+
+describe("TYPE 'classifier.train'", () => {
+  it('ships iris: 150 rows, 50 per species', async () => {
+    await loadIris();
+    expect(await query('SELECT species, count(*)::int AS n FROM iris GROUP BY species ORDER BY species')).toEqual([
+      { species: 'setosa', n: 50 },
+      { species: 'versicolor', n: 50 },
+      { species: 'virginica', n: 50 },
+    ]);
+  });
+
+  it('trains a random forest above 0.9 accuracy; its SQL function predicts what the JavaScript model does', async () => {
+    await fixture.client.query("CREATE PROCEDURE train_classifier TYPE 'classifier.train'");
+    const runId = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),
+         label => 'species', model_name => 'iris_forest', n_estimators => 25, seed => 7)`,
+    );
+    const run = await finished(runId);
+    expect(run).toMatchObject({ state: 'succeeded', error: null });
+    const results = run.results?.['0'] ?? {};
+    expect(results).toMatchObject({ model: 'iris_forest', algorithm: 'random_forest', test_rows: 30, train_rows: 120 });
+    expect(results['accuracy']).toBeGreaterThan(0.9);
+
+    const [model] = await query<{
+      model: unknown;
+      metrics: { accuracy: number };
+      label_values: string[];
+      created_by_run: string;
+    }>(
+      "SELECT model, metrics, label_values, created_by_run FROM procgate.models WHERE name = 'iris_forest'",
+    );
+    expect(model).toMatchObject({ label_values: ['setosa', 'versicolor', 'virginica'], created_by_run: runId });
+    expect(model?.metrics.accuracy).toBe(results['accuracy']);
+    const forest = RandomForestClassifier.load(model?.model as never);
+    const js = (forest.predict(irisRows().map((row) => row.features)) as number[]).map((i) => model?.label_values[i]);
+    expect(await sqlPredictions('iris_forest')).toEqual(js);
+
+    const metrics = await query<{ n: number; last: number }>(
+      `SELECT count(*)::int AS n, (array_agg(value ORDER BY step DESC))[1] AS last
+         FROM procgate.run_metrics WHERE run_id = $1 AND metric = 'forest_accuracy'`,
+      [runId],
+    );
+    expect(metrics).toEqual([{ n: 25, last: results['accuracy'] }]);
+  });
+
+  it('gives the same model for the same seed, and replaces the model and its function on retraining', async () => {
+    const again = await finished(
+      await execute(
+        `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT species, ${FEATURES.join(', ')} FROM iris ORDER BY id DESC),
+           label => 'species', model_name => 'iris_forest', n_estimators => 25, seed => 7)`,
+      ),
+    );
+    expect(again.state).toBe('succeeded');
+    const models = await query<{ n: number }>("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'iris_forest'");
+    expect(models).toEqual([{ n: 1 }]);
+    expect(again.results?.['0']?.['accuracy']).toBeGreaterThan(0.9);
+  });
+
+  it('trains a decision tree; its nested CASE predicts what the JavaScript tree does', async () => {
+    const runId = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),
+         label => 'species', algorithm => 'decision_tree', model_name => 'iris_tree')`,
+    );
+    const run = await finished(runId);
+    expect(run).toMatchObject({ state: 'succeeded', error: null });
+    expect(run.results?.['0']?.['accuracy']).toBeGreaterThan(0.85);
+    const [model] = await query<{ model: unknown; label_values: string[] }>(
+      "SELECT model, label_values FROM procgate.models WHERE name = 'iris_tree'",
+    );
+    const tree = DecisionTreeClassifier.load(model?.model);
+    const js = tree.predict(irisRows().map((row) => row.features)).map((i) => model?.label_values[i]);
+    expect(await sqlPredictions('iris_tree')).toEqual(js);
+  });
+
+  it('fails on an unknown algorithm, a missing label column and a non-numeric feature, naming them', async () => {
+    const unknown = await finished(
+      await execute(
+        "EXECUTE PROCEDURE train_classifier(training_data => TABLE (iris), label => 'species', algorithm => 'svm', model_name => 'm')",
+      ),
+    );
+    expect(unknown).toMatchObject({ state: 'failed' });
+    expect(unknown.error).toMatch(/unknown algorithm "svm" \(the choices: random_forest, decision_tree\)/);
+
+    const noLabel = await finished(
+      await execute(`EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')} FROM iris), model_name => 'm')`),
+    );
+    expect(noLabel.state).toBe('failed');
+    expect(noLabel.error).toMatch(/no label column "label"/);
+
+    const text = await finished(
+      await execute(
+        "EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT sepal_length, species::text AS kind, species FROM iris), label => 'species', model_name => 'm')",
+      ),
+    );
+    expect(text.state).toBe('failed');
+    expect(text.error).toMatch(/feature column "kind" is text, not numeric/);
+    expect(await query("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'm'")).toEqual([{ n: 0 }]);
+  });
+});
