@@ -6,6 +6,7 @@ import { startProcgateServer } from '../server/procgate-server.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
 import {
   databaseOption,
+  filesDirOption,
   keepFailedWorkdirsOption,
   leaseOption,
   leaseTimings,
@@ -26,6 +27,7 @@ interface ServeOptions {
   readonly maxMessageSize: number;
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
+  readonly filesDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
@@ -71,6 +73,7 @@ export function serveCommand(): Command {
     )
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
+    .addOption(filesDirOption())
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: ServeOptions) => {
@@ -100,6 +103,7 @@ async function serve(options: ServeOptions): Promise<void> {
       maxMessageSize: options.maxMessageSize,
       slots: options.slots,
       keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+      filesDir: options.filesDir,
       leaseTimings: leaseTimings(options.leaseMs),
       logger,
     });

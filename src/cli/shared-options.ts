@@ -22,6 +22,13 @@ export function keepFailedWorkdirsOption(): Option {
   ).env('PROCGATE_KEEP_FAILED_WORKDIRS');
 }
 
+export function filesDirOption(): Option {
+  return new Option(
+    '--files-dir <dir>',
+    'the directory whose files TYPE \'import.csv\' and \'export.csv\' read and write (paths are relative to it, and cannot leave it); without it those types fail',
+  ).env('PROCGATE_FILES_DIR');
+}
+
 /** Engine defaults: a 10 s lease, renewed every fifth of it. */
 const DEFAULT_LEASE_MS = 10_000;
 

@@ -6,6 +6,7 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
   databaseOption,
+  filesDirOption,
   keepFailedWorkdirsOption,
   leaseOption,
   leaseTimings,
@@ -18,6 +19,7 @@ interface WorkerOptions {
   readonly database: string;
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
+  readonly filesDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
@@ -33,6 +35,7 @@ export function workerCommand(): Command {
     .addOption(databaseOption('the PostgreSQL that holds the procgate schema (required)').makeOptionMandatory())
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
+    .addOption(filesDirOption())
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: WorkerOptions) => {
@@ -51,6 +54,7 @@ async function work(options: WorkerOptions): Promise<void> {
     slots: options.slots,
     logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+    filesDir: options.filesDir,
     ...leaseTimings(options.leaseMs),
   });
   try {

@@ -36,6 +36,8 @@ export interface EngineOptions {
   readonly killGraceMs?: number;
   /** Keep the directory of a segment that failed or was killed, for a look at what it left. */
   readonly keepFailedWorkdirs?: boolean;
+  /** The directory TYPE 'import.csv' and 'export.csv' read and write; without it they fail. */
+  readonly filesDir?: string | undefined;
 }
 
 /** A segment this engine is running. */
@@ -107,6 +109,7 @@ export class Engine {
   private readonly pollMs: number;
   private readonly sweepMs: number;
   private readonly keepFailedWorkdirs: boolean;
+  private readonly filesDir: string | undefined;
   private readonly executors: ReadonlyMap<string, Executor>;
   private readonly javascript: JavascriptExecutor;
   private readonly running = new Map<string, RunningSegment>();
@@ -131,6 +134,7 @@ export class Engine {
     this.pollMs = options.pollMs ?? 2_000;
     this.sweepMs = options.sweepMs ?? 2_000;
     this.keepFailedWorkdirs = options.keepFailedWorkdirs ?? false;
+    this.filesDir = options.filesDir;
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
     const javascript = new JavascriptExecutor({
       logger: this.logger,
@@ -563,6 +567,7 @@ export class Engine {
           if (event.kind === 'progress') reporter.report({ progress: event.fraction });
         },
         signal,
+        filesDir: this.filesDir,
       });
       if (signal.aborted) {
         return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');

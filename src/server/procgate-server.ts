@@ -21,6 +21,8 @@ export interface ProcgateServerOptions {
   readonly slots: number;
   /** Keep the directories of segments that did not succeed. */
   readonly keepFailedWorkdirs?: boolean;
+  /** The directory TYPE 'import.csv' and 'export.csv' read and write. */
+  readonly filesDir?: string | undefined;
   /** The engine's lease, heartbeat and sweep periods; the engine's defaults without it. */
   readonly leaseTimings?: Pick<EngineOptions, 'leaseMs' | 'heartbeatMs' | 'sweepMs'>;
   readonly logger: Logger;
@@ -156,6 +158,7 @@ async function startEngine(
     slots: options.slots,
     logger: options.logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+    filesDir: options.filesDir,
     ...options.leaseTimings,
   });
   try {

@@ -43,6 +43,8 @@ export interface TypeContext {
   shareOf(input: StagedInput): string;
   report(event: SegmentReport): void;
   readonly signal: AbortSignal;
+  /** The engine's --files-dir, where import.csv and export.csv read and write; undefined without one. */
+  readonly filesDir: string | undefined;
 }
 
 export interface TypeOutcome {
