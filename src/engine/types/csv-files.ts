@@ -242,11 +242,14 @@ export class CsvRecordSplitter extends Transform {
 
   /** The line where the n-th record passed on (PostgreSQL's "line n") starts. */
   lineOf(record: number): number {
-    let shift = 0;
-    for (const entry of this.shifts) {
-      if (entry.record > record) break;
-      shift = entry.shift;
+    // The last entry at or before the record: a binary search, the entries being in record order.
+    let low = 0;
+    let high = this.shifts.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.shifts[middle]!.record <= record) low = middle + 1;
+      else high = middle;
     }
-    return record + shift;
+    return record + (low === 0 ? 0 : this.shifts[low - 1]!.shift);
   }
 }
