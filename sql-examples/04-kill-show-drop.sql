@@ -1,5 +1,5 @@
 -- KILL RUNS, SHOW PROCEDURE STATUS and DROP PROCEDURE.
-CREATE PROCEDURE nightly TYPE 'sql';
+CREATE PROCEDURE nightly TYPE 'sql' WITH (statements = ARRAY['VACUUM ANALYZE']);
 EXECUTE PROCEDURE nightly() WITH (run_tag = 'a') \g /dev/null
 EXECUTE PROCEDURE nightly() WITH (run_tag = 'a') \g /dev/null
 EXECUTE PROCEDURE nightly() WITH (run_tag = 'b') \g /dev/null

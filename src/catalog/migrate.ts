@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { TYPES } from '../engine/types/index.js';
 import { SchemaTooNewError } from './errors.js';
 import { migrations as knownMigrations, type Migration } from './migrations/index.js';
 
@@ -55,10 +56,40 @@ export async function migrate(
       logger?.info({ version: migration.version, name: migration.name }, 'applied procgate schema migration');
       applied.push(migration.version);
     }
+    await syncProcedureTypes(client);
     return { applied, version: Math.max(newest, ...applied) };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
   }
+}
+
+/**
+ * Writes the built-in types' parameters (src/engine/types) into
+ * procgate_internal.procedure_types, where CREATE and EXECUTE check them.
+ * Types only come and change with the code, so every migrate() does it.
+ */
+async function syncProcedureTypes(client: pg.Client | pg.PoolClient): Promise<void> {
+  const { rows: present } = await client.query<{ table: string | null }>(
+    "SELECT to_regclass('procgate_internal.procedure_types')::text AS table",
+  );
+  if (present[0]?.table == null) return;
+  const rows = [...TYPES.values()].map((type) => ({
+    name: type.name,
+    summary: type.summary,
+    parameters: type.parameters.map((parameter) => ({
+      name: parameter.name,
+      kind: parameter.kind,
+      required: parameter.required,
+      description: parameter.description,
+      ...(parameter.default === undefined ? {} : { default: parameter.default }),
+    })),
+  }));
+  await client.query(
+    `INSERT INTO procgate_internal.procedure_types (name, summary, parameters)
+     SELECT t.name, t.summary, t.parameters FROM jsonb_to_recordset($1::jsonb) AS t (name text, summary text, parameters jsonb)
+     ON CONFLICT (name) DO UPDATE SET summary = EXCLUDED.summary, parameters = EXCLUDED.parameters`,
+    [JSON.stringify(rows)],
+  );
 }
 
 async function appliedVersions(client: pg.Client | pg.PoolClient): Promise<Set<number>> {

@@ -125,10 +125,10 @@ export async function createWordCount(
   );
 }
 
-/** A free-form built-in-type procedure with WITH defaults algorithm = 'glz', epochs = 10. */
+/** A free-form javascript procedure with WITH defaults algorithm = 'glz', epochs = 10. */
 export async function createTrain(client: pg.Client): Promise<void> {
   await client.query(
-    `SELECT * FROM procgate.create_procedure(name => 'train', language => 'type', type_name => 'classifier.train',
+    `SELECT * FROM procgate.create_procedure(name => 'train', language => 'javascript',
        options => ARRAY[procgate.arg('algorithm', NULL, 'glz'), procgate.arg('epochs', NULL, 10)])`,
   );
 }

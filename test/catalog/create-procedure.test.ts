@@ -67,18 +67,18 @@ describe('procgate.create_procedure', () => {
   it('stores type and javascript procedures, free-form ones with WITH values as defaults', async () => {
     const typed = await one(
       sql,
-      `SELECT * FROM procgate.create_procedure(name => 'train', language => 'type', type_name => 'classifier.train',
-         options => ARRAY[procgate.arg('algorithm', NULL, 'glz'), procgate.arg('epochs', NULL, 10)])`,
+      `SELECT * FROM procgate.create_procedure(name => 'train', language => 'type', type_name => 'sql',
+         options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])`,
     );
     expect(typed).toMatchObject({
       name: 'train',
-      type: 'classifier.train',
+      type: 'sql',
       language: 'type',
       command: null,
       args: [],
       files: [],
       parameters: null,
-      options: { algorithm: { value: 'glz', type: 'text' }, epochs: { value: 10, type: 'integer' } },
+      options: { statements: { value: ['SELECT 1'], type: 'text[]' } },
     });
     const js = await one(
       sql,
@@ -92,7 +92,7 @@ describe('procgate.create_procedure', () => {
   it('turns WITH values naming declared parameters into their defaults, converted to the declared type', async () => {
     const row = await one(
       sql,
-      `SELECT * FROM procgate.create_procedure(name => 'with_defaults', language => 'type', type_name => 't',
+      `SELECT * FROM procgate.create_procedure(name => 'with_defaults', language => 'type', type_name => 'transform',
          parameters => ARRAY[procgate.param('n', 'bigint', false, true, to_jsonb(1)),
                              procgate.param('ratio', 'numeric', false, false, NULL)],
          options => ARRAY[procgate.arg('n', NULL, '42'), procgate.arg('ratio', NULL, 0.5)])`,
@@ -129,7 +129,7 @@ describe('procgate.create_procedure', () => {
 
   it('starts a run with the defaults when run_on_creation is true', async () => {
     await sql.query(
-      `SELECT * FROM procgate.create_procedure(name => 'at_once', language => 'type', type_name => 't',
+      `SELECT * FROM procgate.create_procedure(name => 'at_once', language => 'javascript',
          options => ARRAY[procgate.arg('run_on_creation', NULL, true), procgate.arg('k', NULL, 'v')])`,
     );
     const runs = await sql.query(

@@ -379,7 +379,7 @@ describe('set_environment on CREATE PROCEDURE', () => {
     // Also for a declared procedure and on OR REPLACE.
     await expectSqlError(
       admin,
-      `SELECT * FROM procgate.create_procedure(name => 'declared', language => 'type', type_name => 't',
+      `SELECT * FROM procgate.create_procedure(name => 'declared', language => 'type', type_name => 'transform',
          parameters => ARRAY[procgate.param('n', 'int', false, false, NULL)],
          options => ARRAY[procgate.arg('set_environment', NULL, 'nope')])`,
       UNDEFINED_OBJECT,

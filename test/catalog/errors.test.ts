@@ -15,13 +15,13 @@ beforeAll(async () => {
   sql = catalog.admin;
   // p(docs TABLE, n integer, flag boolean DEFAULT false), distributed.
   await sql.query(
-    `SELECT * FROM procgate.create_procedure(name => 'p', language => 'type', type_name => 't',
+    `SELECT * FROM procgate.create_procedure(name => 'p', language => 'type', type_name => 'transform',
        parameters => ARRAY[procgate.param('docs', NULL, true, false, NULL),
                            procgate.param('n', 'integer', false, false, NULL),
                            procgate.param('flag', 'boolean', false, true, 'false')])`,
   );
   await sql.query(
-    "SELECT * FROM procgate.create_procedure(name => 'free', language => 'type', type_name => 't')",
+    "SELECT * FROM procgate.create_procedure(name => 'free', language => 'javascript')",
   );
 });
 
@@ -37,7 +37,7 @@ function executeP(args: string, tables = docs, options = 'NULL'): string {
 }
 
 function createWith(extra: string, name = 'bad'): string {
-  return `SELECT * FROM procgate.create_procedure(name => '${name}', language => 'type', type_name => 't', ${extra})`;
+  return `SELECT * FROM procgate.create_procedure(name => '${name}', language => 'type', type_name => 'transform', ${extra})`;
 }
 
 describe('unknown procedures: 42883', () => {
@@ -82,11 +82,11 @@ describe('CREATE PROCEDURE', () => {
     ["language => 'command'", 'procedure "bad": language command needs a COMMAND'],
     ["language => 'type'", 'procedure "bad": language type needs a TYPE'],
     [
-      "language => 'type', type_name => 't', command => 'x'",
+      "language => 'type', type_name => 'transform', command => 'x'",
       'procedure "bad": COMMAND is only for language command',
     ],
     [
-      "language => 'type', type_name => 't', args => ARRAY['a']",
+      "language => 'type', type_name => 'transform', args => ARRAY['a']",
       'procedure "bad": ARGS are only for language command',
     ],
     [
@@ -94,7 +94,7 @@ describe('CREATE PROCEDURE', () => {
       'procedure "bad": ARGS must not contain NULL',
     ],
     [
-      "language => 'type', type_name => 't', execution_mode => 'sideways'",
+      "language => 'type', type_name => 'transform', execution_mode => 'sideways'",
       'invalid execution mode "sideways" for procedure "bad": must be distributed or nondistributed',
     ],
   ])('checks what runs: %s', async (args, message) => {
@@ -389,5 +389,86 @@ describe('unknown runs and roles: 42704', () => {
       UNDEFINED_OBJECT,
       'role "no_such_role_x" does not exist',
     );
+  });
+});
+
+describe('built-in types: parameters checked at CREATE and EXECUTE', () => {
+  const create = (name: string, type: string, options = ''): string =>
+    `SELECT * FROM procgate.create_procedure(name => '${name}', language => 'type', type_name => '${type}'${
+      options === '' ? '' : `, options => ARRAY[${options}]`
+    })`;
+
+  it('refuses an unknown type (42704), naming the types there are', async () => {
+    const error = await expectSqlError(
+      sql,
+      create('no_type', 'clasifier.train'),
+      UNDEFINED_OBJECT,
+      'procedure type "clasifier.train" does not exist',
+    );
+    expect(error.hint).toMatch(/sql, .*transform/);
+  });
+
+  it('refuses a WITH default the type does not take, or of the wrong kind (22023)', async () => {
+    await expectSqlError(
+      sql,
+      create('bad_default', 'sql', "procgate.arg('statement', NULL, ARRAY['SELECT 1'])"),
+      INVALID_PARAMETER_VALUE,
+      'type "sql" has no parameter "statement"',
+    );
+    await expectSqlError(
+      sql,
+      create('bad_kind', 'sql', "procgate.arg('statements', NULL, 42)"),
+      INVALID_PARAMETER_VALUE,
+      'parameter "statements" of type "sql" must be text[]',
+    );
+    await expectSqlError(
+      sql,
+      create('bad_table', 'transform', "procgate.arg('input', NULL, 'readings')"),
+      INVALID_PARAMETER_VALUE,
+      'parameter "input" of type "transform" is a table parameter',
+    );
+  });
+
+  it('refuses at EXECUTE an argument the type does not take, a missing required one, a wrong kind (22023)', async () => {
+    await sql.query(create('typed_sql', 'sql'));
+    await expectSqlError(
+      sql,
+      "SELECT * FROM procgate.execute('typed_sql')",
+      INVALID_PARAMETER_VALUE,
+      'type "sql" needs parameter "statements"',
+    );
+    await expectSqlError(
+      sql,
+      "SELECT * FROM procgate.execute('typed_sql', args => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1']), procgate.arg('extra', NULL, 1)])",
+      INVALID_PARAMETER_VALUE,
+      'type "sql" has no parameter "extra"',
+    );
+    await expectSqlError(
+      sql,
+      "SELECT * FROM procgate.execute('typed_sql', args => ARRAY[procgate.arg('statements', NULL, 'SELECT 1')])",
+      INVALID_PARAMETER_VALUE,
+      'parameter "statements" of type "sql" must be text[]',
+    );
+    await sql.query(create('typed_transform', 'transform'));
+    await expectSqlError(
+      sql,
+      "SELECT * FROM procgate.execute('typed_transform', tables => ARRAY[procgate.table_arg('rows', NULL, 'SELECT 1', NULL, NULL)])",
+      INVALID_PARAMETER_VALUE,
+      'type "transform" has no parameter "rows"',
+    );
+    const run = await sql.query(
+      "SELECT * FROM procgate.execute('typed_sql', args => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
+    );
+    expect(run.rowCount).toBe(1);
+  });
+
+  it('lists the types with their parameters in procgate.procedure_types', async () => {
+    const { rows } = await sql.query<{ name: string; parameters: Array<{ name: string; kind: string }> }>(
+      "SELECT name, parameters FROM procgate.procedure_types WHERE name IN ('sql', 'transform') ORDER BY name",
+    );
+    expect(rows.map((row) => [row.name, row.parameters.map((p) => `${p.name}:${p.kind}`)])).toEqual([
+      ['sql', ['statements:text[]']],
+      ['transform', ['input:table']],
+    ]);
   });
 });

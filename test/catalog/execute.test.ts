@@ -170,7 +170,7 @@ describe('procgate.execute', () => {
     expect(heard).toEqual([]);
     await sql.query('COMMIT');
     await sql.query(
-      "SELECT * FROM procgate.create_procedure(name => 'notified', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'notified', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     await sql.query("SELECT * FROM procgate.grant_execute('notified', 'public')");
     await sql.query("SELECT * FROM procgate.revoke_execute('notified', 'public')");

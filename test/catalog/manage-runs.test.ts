@@ -33,7 +33,7 @@ describe('kill, drop, grant and show', () => {
 
   it('kill_run kills a queued run, cancels a running one and leaves a finished one', async () => {
     await sql.query(
-      "SELECT * FROM procgate.create_procedure(name => 'k1', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'k1', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     const [queued, running, done] = [await queue('k1'), await queue('k1'), await queue('k1')];
     await forceState(running, 'running');
@@ -51,10 +51,10 @@ describe('kill, drop, grant and show', () => {
 
   it('kill_runs kills by procedure, by run tag, or everything', async () => {
     await sql.query(
-      "SELECT * FROM procgate.create_procedure(name => 'k2', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'k2', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     await sql.query(
-      "SELECT * FROM procgate.create_procedure(name => 'k3', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'k3', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     const a = await queue('k2', 'blue');
     const b = await queue('k3', 'blue');
@@ -73,7 +73,7 @@ describe('kill, drop, grant and show', () => {
 
   it('drop_procedure kills its runs, deletes it and its files, and keeps the run history', async () => {
     await sql.query(
-      `SELECT * FROM procgate.create_procedure(name => 'dropme', language => 'type', type_name => 't',
+      `SELECT * FROM procgate.create_procedure(name => 'dropme', language => 'javascript',
          files => ARRAY[procgate.file('dropped/file.txt', 'x')])`,
     );
     const queued = await queue('dropme');
@@ -93,7 +93,7 @@ describe('kill, drop, grant and show', () => {
 
   it('grant_execute and revoke_execute record the grantee', async () => {
     await sql.query(
-      "SELECT * FROM procgate.create_procedure(name => 'g1', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'g1', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     expect((await sql.query("SELECT * FROM procgate.grant_execute('g1', 'procgate_admin')")).rows).toEqual([
       { procedure: 'g1', role: 'procgate_admin' },
@@ -114,7 +114,7 @@ describe('kill, drop, grant and show', () => {
     expect(names).toContain('train');
     expect(await one(sql, "SELECT name, type FROM procgate.show_procedure('train')")).toEqual({
       name: 'train',
-      type: 'classifier.train',
+      type: null,
     });
     const tagged = await queue('train', 'shown');
     expect(

@@ -98,10 +98,11 @@ describe('migrate', () => {
     const client = await connect(db);
     await migrate(client);
     await client.query(
-      "SELECT * FROM procgate.create_procedure('typed_proc', language => 'type', type_name => 'transform')",
+      "SELECT * FROM procgate.create_procedure('typed_proc', language => 'type', type_name => 'sql')",
     );
     await client.query(
-      "SELECT * FROM procgate.execute('typed_proc', options => ARRAY[procgate.arg('run_tag', NULL, 'k')])",
+      `SELECT * FROM procgate.execute('typed_proc', args => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])],
+         options => ARRAY[procgate.arg('run_tag', NULL, 'k')])`,
     );
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool(db.direct) }) });
     cleanups.push(() => kysely.destroy());

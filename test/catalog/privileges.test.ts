@@ -30,7 +30,7 @@ beforeAll(async () => {
   asAlice = await catalog.connect(alice);
   asBob = await catalog.connect(bob);
   await asAlice.query(
-    "SELECT * FROM procgate.create_procedure(name => 'shared', language => 'type', type_name => 'transform')",
+    "SELECT * FROM procgate.create_procedure(name => 'shared', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
   );
 });
 
@@ -76,7 +76,7 @@ describe('creating procedures', () => {
   it('lets only the owner or an admin replace, drop or grant a procedure', async () => {
     await expectSqlError(
       asBob,
-      "SELECT * FROM procgate.create_procedure(name => 'shared', or_replace => true, language => 'type', type_name => 'x')",
+      "SELECT * FROM procgate.create_procedure(name => 'shared', or_replace => true, language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
       INSUFFICIENT_PRIVILEGE,
       'must be owner of procedure "shared"',
     );
@@ -98,11 +98,11 @@ describe('creating procedures', () => {
       INSUFFICIENT_PRIVILEGE,
     );
     await admin.query(
-      "SELECT * FROM procgate.create_procedure(name => 'admins', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'admins', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     await admin.query(`SELECT * FROM procgate.grant_execute('admins', '${bob.name}')`);
     await asAlice.query(
-      "SELECT * FROM procgate.create_procedure(name => 'doomed', language => 'type', type_name => 't')",
+      "SELECT * FROM procgate.create_procedure(name => 'doomed', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
     );
     expect((await admin.query("SELECT * FROM procgate.drop_procedure('doomed')")).rows).toEqual([
       { procedure: 'doomed', runs_killed: 0 },

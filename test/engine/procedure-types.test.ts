@@ -38,14 +38,12 @@ describe("TYPE 'transform'", () => {
     ).toEqual([{ missing: 0, n: 1500 }]);
   });
 
-  it('fails a run without INTO, or with parameters the type does not have', async () => {
+  it('refuses parameters the type does not have at EXECUTE, and fails a run without INTO', async () => {
+    await expect(
+      fixture.client.query('EXECUTE PROCEDURE scale(input => TABLE (readings), factor => 2) INTO other'),
+    ).rejects.toMatchObject({ code: '22023', message: 'type "transform" has no parameter "factor"' });
     const noInto = await finished(await execute('EXECUTE PROCEDURE scale(input => TABLE (readings))'));
     expect(noInto).toMatchObject({ state: 'failed', error: 'transform needs an INTO table' });
-    const unknown = await finished(
-      await execute('EXECUTE PROCEDURE scale(input => TABLE (readings), factor => 2) INTO other'),
-    );
-    expect(unknown.state).toBe('failed');
-    expect(unknown.error).toMatch(/type "transform" has no parameter "factor"/);
   });
 });
 
@@ -100,16 +98,19 @@ describe("TYPE 'sql'", () => {
     expect(row.error).toMatch(/permission denied for table sql_private/);
   });
 
-  it('fails a run without statements', async () => {
-    const row = await finished(await execute('EXECUTE PROCEDURE nightly_sql()'));
-    expect(row).toMatchObject({ state: 'failed', error: 'type "sql" needs parameter "statements"' });
+  it('refuses an EXECUTE without statements', async () => {
+    await expect(fixture.client.query('EXECUTE PROCEDURE nightly_sql()')).rejects.toMatchObject({
+      code: '22023',
+      message: 'type "sql" needs parameter "statements"',
+    });
   });
 });
 
 describe('an unknown type', () => {
-  it('fails its runs at once', async () => {
-    await fixture.client.query("CREATE PROCEDURE not_yet TYPE 'classifier.train' EXECUTION MODE NONDISTRIBUTED");
-    const row = await finished(await execute('EXECUTE PROCEDURE not_yet()'));
-    expect(row).toMatchObject({ state: 'failed', error: 'unknown procedure type "classifier.train"' });
+  it('is refused at CREATE', async () => {
+    await expect(fixture.client.query("CREATE PROCEDURE not_yet TYPE 'no.such.type'")).rejects.toMatchObject({
+      code: '42704',
+      message: 'procedure type "no.such.type" does not exist',
+    });
   });
 });

@@ -86,11 +86,13 @@ describe('CREATE / SHOW PROCEDURE', () => {
     expect(await errorOf(client.query("CREATE PROCEDURE anything TYPE 'sql'"))).toMatchObject({
       code: '42723',
     });
-    await client.query("CREATE OR REPLACE PROCEDURE anything TYPE 'sql' EXECUTION MODE NONDISTRIBUTED");
+    await client.query(
+      "CREATE OR REPLACE PROCEDURE anything LANGUAGE javascript EXECUTION MODE NONDISTRIBUTED FILES ('main.js' = '')",
+    );
     const row = await client.query(
       "SELECT language, execution_mode FROM procgate.procedures WHERE name = 'anything'",
     );
-    expect(row.rows[0]).toEqual({ language: 'type', execution_mode: 'nondistributed' });
+    expect(row.rows[0]).toEqual({ language: 'javascript', execution_mode: 'nondistributed' });
   });
 
   it('rejects FILES paths that leave the procedure root with 22023', async () => {
@@ -294,7 +296,7 @@ describe('KILL, DROP', () => {
 
   it('drops a procedure, killing its queued runs', async () => {
     await client.query("CREATE PROCEDURE short_lived TYPE 'sql'");
-    const run = (await client.query('EXECUTE PROCEDURE short_lived()')).rows[0];
+    const run = (await client.query("EXECUTE PROCEDURE short_lived(statements => ARRAY['SELECT 1'])")).rows[0];
     const dropped = await client.query('DROP PROCEDURE short_lived');
     expect(dropped.rows[0]).toMatchObject({ procedure: 'short_lived' });
     const state = await client.query('SELECT state FROM procgate.runs WHERE run_id = $1', [run.run_id]);

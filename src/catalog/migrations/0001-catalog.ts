@@ -7,6 +7,7 @@ import { execute } from './0001-catalog/execute.js';
 import { filePaths } from './0001-catalog/file-paths.js';
 import { manageRuns } from './0001-catalog/manage-runs.js';
 import { privileges } from './0001-catalog/privileges.js';
+import { procedureTypes } from './0001-catalog/procedure-types.js';
 import { rolesAndSchemas } from './0001-catalog/roles-and-schemas.js';
 import { startupRuns } from './0001-catalog/startup-runs.js';
 import { tables } from './0001-catalog/tables.js';
@@ -37,4 +38,5 @@ export const sql = [
   // The wrappers last: their SQL-standard bodies need everything they call to exist.
   api,
   privileges,
+  procedureTypes,
 ].join('\n');

@@ -1,10 +1,11 @@
 import { exportCsv } from './export-csv.js';
 import { importCsv } from './import-csv.js';
+import { classifierTrain } from './classifier-train.js';
 import type { ProcedureType } from './procedure-type.js';
 import { sql } from './sql.js';
 import { transform } from './transform.js';
 
 /** The built-in procedure types, by name. */
 export const TYPES: ReadonlyMap<string, ProcedureType> = new Map(
-  [transform, sql, importCsv, exportCsv].map((type) => [type.name, type]),
+  [transform, sql, importCsv, exportCsv, classifierTrain].map((type) => [type.name, type]),
 );

@@ -86,6 +86,9 @@ BEGIN
   params := procgate_internal.parameter_list(p_name, p_parameters, p_defaults);
   proc_options := procgate_internal.procedure_options(p_name, p_parameters IS NULL, p_options, p_defaults);
   PERFORM procgate_internal.check_set_environment(proc_options -> 'set_environment' ->> 'value');
+  IF lang = 'type' THEN
+    PERFORM procgate_internal.check_type_definition(p_type_name, p_parameters IS NULL, proc_options);
+  END IF;
   columns := procgate_internal.return_columns(p_name, p_returns);
   files := procgate_internal.check_files(p_name, p_files);
 

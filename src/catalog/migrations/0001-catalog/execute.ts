@@ -265,6 +265,7 @@ AS $fn$
 DECLARE
   run procgate_internal.runs;
 BEGIN
+  PERFORM procgate_internal.check_type_invocation(proc, params, inputs);
   INSERT INTO procgate_internal.runs AS r
          (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by)
   VALUES (proc.id, proc.name, tag, params, inputs, coalesce(output_tables, '{}'), options, submitter)

@@ -37,17 +37,19 @@ BEGIN
   -- From here on the run is there for the engines to take.
   COMMIT;
   LOOP
-    SELECT r.* INTO run FROM procgate.runs r WHERE r.run_id = call_and_wait.run_id;
-    IF run.state IS DISTINCT FROM told_state OR run.progress IS DISTINCT FROM told_progress THEN
-      RAISE NOTICE 'run % of procedure "%": % (% %%)',
-        run.run_id, run.procedure, run.state, pg_catalog.round(run.progress * 100);
-      told_state := run.state;
-      told_progress := run.progress;
-    END IF;
-    EXIT WHEN run.state IN ('succeeded', 'failed', 'killed');
     cancelled := false;
+    -- A cancel may land anywhere in here (not only in the sleep): each one kills the run.
     BEGIN
-      PERFORM pg_catalog.pg_sleep(0.05);
+      SELECT r.* INTO run FROM procgate.runs r WHERE r.run_id = call_and_wait.run_id;
+      IF run.state IS DISTINCT FROM told_state OR run.progress IS DISTINCT FROM told_progress THEN
+        RAISE NOTICE 'run % of procedure "%": % (% %%)',
+          run.run_id, run.procedure, run.state, pg_catalog.round(run.progress * 100);
+        told_state := run.state;
+        told_progress := run.progress;
+      END IF;
+      IF run.state NOT IN ('succeeded', 'failed', 'killed') THEN
+        PERFORM pg_catalog.pg_sleep(0.05);
+      END IF;
     EXCEPTION WHEN query_canceled THEN
       cancelled := true;
     END;
@@ -57,6 +59,7 @@ BEGIN
       RAISE EXCEPTION 'canceling statement due to user request'
         USING ERRCODE = 'query_canceled', DETAIL = pg_catalog.format('Run %s was killed.', call_and_wait.run_id);
     END IF;
+    EXIT WHEN run.state IN ('succeeded', 'failed', 'killed');
     -- No transaction stays open while the run goes on.
     COMMIT;
   END LOOP;
