@@ -10,7 +10,7 @@ import { visibleRun } from '../0001-catalog/views.js';
 export const models = `
 CREATE TABLE procgate_internal.models (
   name text PRIMARY KEY,
-  type text NOT NULL CHECK (type IN ('classifier')),
+  type text NOT NULL CHECK (type IN ('classifier', 'regression')),
   algorithm text NOT NULL,
   feature_names text[] NOT NULL,
   feature_types text[] NOT NULL,

@@ -1,0 +1,263 @@
+import { DecisionTreeRegression } from 'ml-cart';
+import { RandomForestRegression } from 'ml-random-forest';
+import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
+import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import {
+  MODEL_NAME,
+  readRegressionData,
+  regressionMetrics,
+  type RegressionDataset,
+  saveRegressionModel,
+  writeMetrics,
+} from './regression/model.js';
+import {
+  createRegressionFunction,
+  linearBody,
+  type RegressionNodeJson,
+  regressionForestBody,
+} from './regression/sql-function.js';
+
+/** The algorithms, by the name `algorithm` takes. */
+export const REGRESSION_ALGORITHMS = ['linear', 'random_forest'] as const;
+type Algorithm = (typeof REGRESSION_ALGORITHMS)[number];
+
+interface Rows {
+  x: number[][];
+  y: number[];
+}
+
+interface Trained {
+  readonly model: unknown;
+  readonly predict: (rows: number[][]) => number[];
+  readonly sqlFunction: string;
+  readonly hyperparameters: Record<string, unknown>;
+  /** For the results: a linear model's coefficients. */
+  readonly extra?: Record<string, unknown>;
+}
+
+/**
+ * `regression.train` (MLDB's name): fits a numeric `label` on the numeric
+ * feature columns of the TABLE `training_data` — ordinary least squares
+ * (ml-regression-multivariate-linear) or a random forest of regression
+ * trees (ml-cart, loaded as ml-random-forest's RandomForestRegression) —
+ * holds out `test_split` of the rows (shuffled by `seed`), records R²,
+ * RMSE and MAE on them, and writes the model (type 'regression') to
+ * procgate.models with its SQL function procgate_models.<model_name>
+ * (features...) RETURNS double precision. Like classifier.train, segment
+ * 0 reads all the rows, the model and function are written in the
+ * completion transaction, and a forest's per-tree metrics go to
+ * procgate.run_metrics as it grows.
+ */
+export const regressionTrain: ProcedureType = {
+  name: 'regression.train',
+  summary: 'trains a regression (linear, random forest) on a table; the model becomes a SQL function',
+  parameters: [
+    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): numeric feature columns and the numeric label column' },
+    { name: 'label', kind: 'text', required: false, default: 'label', description: 'the numeric target column' },
+    { name: 'algorithm', kind: 'text', required: false, default: 'linear', description: REGRESSION_ALGORITHMS.join(' | ') },
+    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
+    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the metrics, in [0, 1)' },
+    { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
+    { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
+    { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: all)' },
+    { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest: the deepest a tree goes (default: unlimited)' },
+    { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest: a node with this many rows or fewer is a leaf' },
+  ],
+  async run(context) {
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    const params = context.params;
+    const algorithm = params['algorithm'] as string;
+    if (!(REGRESSION_ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${REGRESSION_ALGORITHMS.join(', ')})`);
+    }
+    const modelName = params['model_name'] as string;
+    if (!MODEL_NAME.test(modelName)) {
+      throw new TypeParameterError(
+        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
+      );
+    }
+    const testSplit = params['test_split'] as number;
+    if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
+    for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
+      const value = params[name];
+      const least = name === 'min_samples' ? 0 : 1;
+      if (value !== undefined && (value as number) < least) throw new TypeParameterError(`${name} must be at least ${String(least)}`);
+    }
+    const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
+    if (input === undefined) throw new TypeParameterError('regression.train needs a TABLE argument "training_data"');
+
+    const label = params['label'] as string;
+    const data = await readRegressionData(context.pool, input, label);
+    if (data.x.length === 0) throw new Error('the training data has no rows (without NULLs)');
+    context.report({ kind: 'progress', fraction: 0.05 });
+    const seed = params['seed'] as number;
+    const order = shuffledIndexes(data.x.length, seededRandom(seed));
+    const testCount = Math.round(data.x.length * testSplit);
+    const pick = (rows: number[]): Rows => ({
+      x: rows.map((row) => data.x[row] as number[]),
+      y: rows.map((row) => data.y[row] as number),
+    });
+    const test = pick(order.slice(0, testCount));
+    const train = pick(order.slice(testCount));
+    if (train.y.length === 0) throw new Error('no rows to train on');
+
+    const trained =
+      (algorithm as Algorithm) === 'linear'
+        ? trainLinear(data, train, modelName)
+        : await trainForest(context, data, train, test, modelName);
+    const testMetrics = regressionMetrics(trained.predict(test.x), test.y);
+    const trainMetrics = regressionMetrics(trained.predict(train.x), train.y);
+    const metrics = {
+      ...testMetrics,
+      train_r2: trainMetrics.r2,
+      train_rmse: trainMetrics.rmse,
+      train_mae: trainMetrics.mae,
+      test_rows: test.y.length,
+      train_rows: train.y.length,
+    };
+    await writeMetrics(context, [
+      { step: -1, metric: 'r2', value: testMetrics.r2 },
+      { step: -1, metric: 'rmse', value: testMetrics.rmse },
+      { step: -1, metric: 'mae', value: testMetrics.mae },
+    ]);
+    context.report({ kind: 'progress', fraction: 1 });
+    const hyperparameters = { test_split: testSplit, seed, ...trained.hyperparameters };
+    return {
+      rowsIn: data.x.length + data.skipped,
+      results: {
+        model: modelName,
+        algorithm,
+        ...metrics,
+        ...trained.extra,
+        skipped_rows: data.skipped,
+        sql_function: `procgate_models.${modelName}`,
+      },
+      load: async (client) => {
+        await saveRegressionModel(client, context, {
+          name: modelName,
+          algorithm,
+          data,
+          label,
+          hyperparameters,
+          metrics,
+          model: trained.model,
+          sqlFunction: trained.sqlFunction,
+        });
+        return 1;
+      },
+    };
+  },
+};
+
+/** Ordinary least squares with an intercept. */
+function trainLinear(data: RegressionDataset, train: Rows, modelName: string): Trained {
+  const linear = new MultivariateLinearRegression(
+    train.x,
+    train.y.map((value) => [value]),
+    { intercept: true, statistics: false },
+  );
+  const weights = linear.weights.map((row) => row[0] as number);
+  const intercept = weights.pop() as number;
+  if (![...weights, intercept].every(Number.isFinite)) {
+    throw new Error('the linear fit has no finite solution (collinear or too few rows?)');
+  }
+  return {
+    model: linear.toJSON(),
+    predict: (rows) => rows.map((row) => (linear.predict(row) as number[])[0] as number),
+    sqlFunction: createRegressionFunction(modelName, data.features, linearBody(weights, intercept)),
+    hyperparameters: {},
+    extra: { intercept, coefficients: Object.fromEntries(data.features.map((feature, i) => [feature, weights[i]])) },
+  };
+}
+
+/**
+ * A random forest grown one tree at a time (bootstrap rows, a random
+ * subset of the features per tree, ml-cart regression trees), so each
+ * tree's metrics are written and the event loop breathes between trees;
+ * then loaded as an ml-random-forest RandomForestRegression (the mean of
+ * its trees), which predicts.
+ */
+async function trainForest(
+  context: TypeContext,
+  data: RegressionDataset,
+  train: Rows,
+  test: Rows,
+  modelName: string,
+): Promise<Trained> {
+  const params = context.params;
+  const trees = params['n_estimators'] as number;
+  const featureCount = data.features.length;
+  const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? featureCount);
+  const treeOptions = {
+    minNumSamples: params['min_samples'] as number,
+    maxDepth: (params['max_depth'] as number | undefined) ?? Infinity,
+  };
+  const random = seededRandom((params['seed'] as number) ^ 0x5f3759df);
+  const estimators: unknown[] = [];
+  const indexes: number[][] = [];
+  const sums = test.y.map(() => 0);
+  for (let t = 0; t < trees; t += 1) {
+    if (context.signal.aborted) throw new Error('killed');
+    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
+    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+    const tree = new DecisionTreeRegression(treeOptions);
+    tree.train(
+      sample.map((row) => project(train.x[row] as number[])),
+      sample.map((row) => train.y[row] as number),
+    );
+    estimators.push(JSON.parse(JSON.stringify(tree)));
+    indexes.push(columns);
+    if (test.y.length > 0) {
+      const predicted = tree.predict(test.x.map(project));
+      predicted.forEach((value, row) => {
+        sums[row] = (sums[row] as number) + value;
+      });
+      const treeMetrics = regressionMetrics(predicted, test.y);
+      const forestMetrics = regressionMetrics(
+        sums.map((sum) => sum / (t + 1)),
+        test.y,
+      );
+      await writeMetrics(context, [
+        { step: t + 1, metric: 'tree_r2', value: treeMetrics.r2 },
+        { step: t + 1, metric: 'tree_rmse', value: treeMetrics.rmse },
+        { step: t + 1, metric: 'forest_r2', value: forestMetrics.r2 },
+        { step: t + 1, metric: 'forest_rmse', value: forestMetrics.rmse },
+        { step: t + 1, metric: 'forest_mae', value: forestMetrics.mae },
+      ]);
+    }
+    context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const model = {
+    name: 'RFRegression',
+    selectionMethod: 'mean',
+    baseModel: {
+      indexes,
+      n: perTree,
+      replacement: false,
+      maxFeatures: perTree,
+      nEstimators: trees,
+      treeOptions,
+      isClassifier: false,
+      seed: params['seed'] as number,
+      estimators,
+      useSampleBagging: true,
+    },
+  };
+  // Through JSON, as stored (an unlimited max_depth is stored as null).
+  const forest = RandomForestRegression.load(JSON.parse(JSON.stringify(model)) as never);
+  const roots = (estimators as { root: RegressionNodeJson }[]).map((estimator) => estimator.root);
+  return {
+    model,
+    predict: (rows) => (rows.length === 0 ? [] : forest.predict(rows)),
+    sqlFunction: createRegressionFunction(modelName, data.features, regressionForestBody(roots, indexes)),
+    hyperparameters: {
+      n_estimators: trees,
+      max_features: perTree,
+      min_samples: treeOptions.minNumSamples,
+      max_depth: (params['max_depth'] as number | undefined) ?? null,
+    },
+  };
+}
