@@ -1,5 +1,6 @@
 import { exportCsv } from './export-csv.js';
 import { importCsv } from './import-csv.js';
+import { kmeansTrain } from './kmeans-train.js';
 import { classifierTest } from './classifier-test.js';
 import { classifierTrain } from './classifier-train.js';
 import { modelApply } from './model-apply.js';
@@ -21,5 +22,6 @@ export const TYPES: ReadonlyMap<string, ProcedureType> = new Map(
     modelApply,
     regressionTrain,
     regressionTest,
+    kmeansTrain,
   ].map((type) => [type.name, type]),
 );

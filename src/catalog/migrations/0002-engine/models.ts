@@ -10,11 +10,12 @@ import { visibleRun } from '../0001-catalog/views.js';
 export const models = `
 CREATE TABLE procgate_internal.models (
   name text PRIMARY KEY,
-  type text NOT NULL CHECK (type IN ('classifier', 'regression')),
+  type text NOT NULL CHECK (type IN ('classifier', 'kmeans', 'regression')),
   algorithm text NOT NULL,
   feature_names text[] NOT NULL,
   feature_types text[] NOT NULL,
-  label_column text NOT NULL,
+  -- NULL for kmeans (its label_values are the cluster numbers).
+  label_column text,
   label_values text[] NOT NULL,
   hyperparameters jsonb NOT NULL DEFAULT '{}',
   metrics jsonb NOT NULL DEFAULT '{}',

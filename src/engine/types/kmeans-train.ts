@@ -1,0 +1,376 @@
+import { type kmeans, kmeansGenerator } from 'ml-kmeans';
+import type pg from 'pg';
+import { executeAsRole } from '../as-caller.js';
+import type { ResolvedOutput, StagedInput } from '../run-planner.js';
+import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+
+/** PostgreSQL's numeric types (oids): a feature must be one of them. */
+const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
+
+/** Model names are lower-case SQL identifiers, so `procgate_models.name(...)` works unquoted. */
+const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The column of both INTO tables that holds the cluster number. */
+const CLUSTER = 'cluster';
+
+/** ml-kmeans' defaults, fixed here so the stored hyperparameters say what was used. */
+const INITIALIZATION = 'kmeans++';
+const TOLERANCE = 1e-6;
+
+interface Points {
+  readonly features: readonly string[];
+  readonly featureTypes: readonly string[];
+  readonly x: number[][];
+  /** Rows left out because a feature was NULL. */
+  readonly skipped: number;
+}
+
+/**
+ * `kmeans.train` (MLDB's name): k-means clustering (ml-kmeans 7.0.1,
+ * Lloyd's iterations from a seeded k-means++ start) of the TABLE
+ * `training_data`'s numeric feature columns. The centroids go INTO the
+ * first table (`cluster`, then one column per feature, by name); with
+ * `assign`, every input row and its cluster go INTO the second. The model
+ * row (type 'kmeans') goes to procgate.models and the function
+ * procgate_models.<model_name>(features...) RETURNS int gives the nearest
+ * centroid, as ml-kmeans' `nearest` does (ties to the lowest cluster).
+ *
+ * As classifier.train: segment 0 reads the whole staged input, the others
+ * do nothing; the model, its function and the rows of both INTO tables are
+ * written in the transaction that records the segment's end (fenced, so
+ * exactly once); the inertia of each iteration goes to procgate.run_metrics
+ * as training goes.
+ */
+export const kmeansTrain: ProcedureType = {
+  name: 'kmeans.train',
+  summary: 'k-means clustering of a table: centroids INTO a table, optional assignment, the model a SQL function',
+  parameters: [
+    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): the rows to cluster' },
+    { name: 'features', kind: 'text[]', required: false, description: 'the numeric feature columns (default: every column)' },
+    { name: 'k', kind: 'integer', required: true, description: 'the number of clusters, at least 1 and at most the rows' },
+    { name: 'iterations', kind: 'integer', required: false, default: 100, description: 'the most iterations (it stops earlier when converged)' },
+    { name: 'seed', kind: 'integer', required: false, default: 1, description: 'the k-means++ start: same data and seed, same centroids' },
+    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
+    { name: 'assign', kind: 'boolean', required: false, default: false, description: 'write each input row and its cluster INTO the second table' },
+  ],
+  async run(context) {
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    const params = context.params;
+    const k = params['k'] as number;
+    const iterations = params['iterations'] as number;
+    const seed = params['seed'] as number;
+    const assign = params['assign'] as boolean;
+    const modelName = params['model_name'] as string;
+    if (k < 1) throw new TypeParameterError(`k must be at least 1 (it is ${String(k)})`);
+    if (iterations < 1) throw new TypeParameterError(`iterations must be at least 1 (it is ${String(iterations)})`);
+    if (!MODEL_NAME.test(modelName)) {
+      throw new TypeParameterError(
+        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
+      );
+    }
+    const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
+    if (input === undefined) throw new TypeParameterError('kmeans.train needs a TABLE argument "training_data"');
+    const features = featureColumns(input, params['features'] as string[] | undefined);
+    const centroidsTable = context.outputs[0];
+    if (centroidsTable === undefined) {
+      throw new TypeParameterError('kmeans.train needs an INTO table for the centroids (and a second one with assign)');
+    }
+    checkColumns(centroidsTable, [CLUSTER, ...features.map((column) => column.name)], 'centroids');
+    const assignTable = assign ? context.outputs[1] : undefined;
+    if (assign) {
+      if (assignTable === undefined) throw new TypeParameterError('assign => true needs a second INTO table for the rows and their clusters');
+      checkColumns(assignTable, [CLUSTER], 'assignment');
+    }
+
+    const points = await readPoints(context.pool, input, features);
+    if (k > points.x.length) {
+      throw new TypeParameterError(`k (${String(k)}) is more than the rows to cluster (${String(points.x.length)})`);
+    }
+    context.report({ kind: 'progress', fraction: 0.05 });
+
+    let last: ReturnType<typeof kmeans> | undefined;
+    const options = { seed, maxIterations: iterations, initialization: INITIALIZATION, tolerance: TOLERANCE } as const;
+    for (const step of kmeansGenerator(points.x, k, options)) {
+      if (context.signal.aborted) throw new Error('killed');
+      last = step;
+      // The iteration's assignment against its new centroids: the within-cluster sum of squares.
+      const inertia = points.x.reduce(
+        (sum, row, i) => sum + squaredDistance(row, step.centroids[step.clusters[i] as number] as number[]),
+        0,
+      );
+      await writeMetrics(context, [{ step: step.iterations, metric: 'inertia', value: inertia }]);
+      context.report({ kind: 'progress', fraction: 0.05 + (0.9 * step.iterations) / iterations });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (last === undefined) throw new Error('k-means ran no iteration');
+    const centroids = last.centroids;
+    // The model's prediction: ml-kmeans' nearest centroid (squared distance, ties to the lowest cluster).
+    const clusters = last.nearest(points.x);
+    const sizes = centroids.map(() => 0);
+    let inertia = 0;
+    clusters.forEach((cluster, i) => {
+      sizes[cluster] = (sizes[cluster] as number) + 1;
+      inertia += squaredDistance(points.x[i] as number[], centroids[cluster] as number[]);
+    });
+    await writeMetrics(context, [{ step: -1, metric: 'inertia', value: inertia }]);
+    context.report({ kind: 'progress', fraction: 1 });
+
+    const metrics = { inertia, iterations: last.iterations, converged: last.converged, cluster_sizes: sizes };
+    const hyperparameters = { k, iterations, seed, initialization: INITIALIZATION, tolerance: TOLERANCE };
+    return {
+      rowsIn: points.x.length + points.skipped,
+      results: {
+        model: modelName,
+        k,
+        iterations: last.iterations,
+        converged: last.converged,
+        inertia,
+        cluster_sizes: sizes,
+        rows: points.x.length,
+        skipped_rows: points.skipped,
+        features: points.features,
+        sql_function: `procgate_models.${modelName}`,
+      },
+      load: async (client) => {
+        await saveModel(client, context, { name: modelName, points, centroids, hyperparameters, metrics });
+        let written = await writeCentroids(client, context.role, centroidsTable, points.features, centroids);
+        if (assignTable !== undefined) {
+          written += await writeAssignment(client, context, input, assignTable, modelName, points.features);
+        }
+        return written;
+      },
+    };
+  },
+};
+
+/** The feature columns: those named by `features`, or every column of the input; numeric, all of them. */
+function featureColumns(input: StagedInput, named: readonly string[] | undefined): StagedInput['columns'] {
+  const columns = input.columns.filter((column) => column.name !== 'procgate_segment');
+  let features = columns;
+  if (named !== undefined) {
+    if (named.length === 0) throw new TypeParameterError('features names no column');
+    features = named.map((name) => {
+      const column = columns.find((candidate) => candidate.name === name);
+      if (column === undefined) {
+        const names = columns.map((candidate) => candidate.name).join(', ');
+        throw new TypeParameterError(`the training data has no feature column "${name}" (its columns: ${names})`);
+      }
+      return column;
+    });
+    if (new Set(named).size !== named.length) throw new TypeParameterError('features names a column twice');
+  }
+  if (features.length === 0) throw new TypeParameterError('the training data has no columns');
+  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
+  if (bad !== undefined) {
+    throw new TypeParameterError(
+      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; cast it, or leave it out with features => ARRAY[...])`,
+    );
+  }
+  return features;
+}
+
+/** An INTO table must have these columns (by name); its other columns are left to their defaults. */
+function checkColumns(output: ResolvedOutput, needed: readonly string[], what: string): void {
+  const missing = needed.filter((name) => !output.columns.some((column) => column.name === name));
+  if (missing.length > 0) {
+    throw new TypeParameterError(
+      `the ${what} INTO table "${output.name}" has no column ${missing.map((name) => `"${name}"`).join(', ')} ` +
+        `(it needs "${CLUSTER}"${what === 'centroids' ? ' and one column per feature' : ''}; create it first, or give the procedure a RETURNS TABLE)`,
+    );
+  }
+}
+
+/** The staged rows' features as doubles, in a canonical order (the query's row order does not change the model). */
+async function readPoints(pool: pg.Pool, input: StagedInput, features: StagedInput['columns']): Promise<Points> {
+  const featureSql = features.map((column) => `${sqlIdentifier(column.name)}::float8`);
+  const { rows } = await pool.query<{ row: (string | null)[] }>({
+    text: `SELECT ARRAY[${featureSql.map((f) => `${f}::text`).join(', ')}] AS row
+             FROM procgate_staging.${sqlIdentifier(input.table)}
+            ORDER BY ${featureSql.join(', ')}`,
+  });
+  const x: number[][] = [];
+  let skipped = 0;
+  for (const { row } of rows) {
+    if (row.some((item) => item === null)) {
+      skipped += 1;
+      continue;
+    }
+    x.push(row.map((item) => Number(item)));
+  }
+  if (x.length === 0) throw new TypeParameterError('the training data has no rows (without NULLs)');
+  return {
+    features: features.map((column) => column.name),
+    featureTypes: features.map((column) => column.type),
+    x,
+    skipped,
+  };
+}
+
+/** ml-distance-euclidean's squaredEuclidean, the distance ml-kmeans uses: the same sum in the same order. */
+function squaredDistance(p: readonly number[], q: readonly number[]): number {
+  let d = 0;
+  for (let i = 0; i < p.length; i += 1) {
+    const difference = (p[i] as number) - (q[i] as number);
+    d += difference * difference;
+  }
+  return d;
+}
+
+/** A double as a float8 literal that reads back as the same double (JS prints the shortest exact form). */
+function float8(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`a centroid coordinate is ${String(value)}`);
+  return `${sqlLiteral(String(value))}::float8`;
+}
+
+/**
+ * The nearest centroid as a SQL function: each centroid's squared distance
+ * summed feature by feature in the order ml-distance-euclidean sums them
+ * (same doubles, same float8 arithmetic), the smallest first and ties to
+ * the lowest cluster, as ml-nearest-vector's strict `<` scan does.
+ */
+export function kmeansFunction(
+  name: string,
+  features: readonly string[],
+  centroids: readonly (readonly number[])[],
+): string {
+  const distances = centroids.map((centroid, cluster) => {
+    const terms = centroid.map((value, i) => {
+      const difference = `($${String(i + 1)} - ${float8(value)})`;
+      return `${difference} * ${difference}`;
+    });
+    return `(${String(cluster)}, ${terms.join(' + ')})`;
+  });
+  const args = features.map((feature) => `${sqlIdentifier(feature)} double precision`).join(', ');
+  return `CREATE FUNCTION procgate_models.${sqlIdentifier(name)}(${args}) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $procgate_model$
+SELECT c.cluster FROM (VALUES
+  ${distances.join(',\n  ')}
+) AS c (cluster, distance)
+ORDER BY c.distance, c.cluster
+LIMIT 1
+$procgate_model$`;
+}
+
+/** Per-step metrics, written at once (not in the completion): they show while the run trains. */
+async function writeMetrics(
+  context: TypeContext,
+  metrics: readonly { step: number; metric: string; value: number | null }[],
+): Promise<void> {
+  await context.pool.query(
+    `INSERT INTO procgate_internal.run_metrics (run_id, step, metric, value)
+     SELECT $1, m.step, m.metric, m.value
+       FROM ROWS FROM (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]))
+            AS m (step, metric, value)
+     ON CONFLICT (run_id, step, metric) DO UPDATE SET value = excluded.value, at = excluded.at`,
+    [context.runId, metrics.map((m) => m.step), metrics.map((m) => m.metric), metrics.map((m) => m.value)],
+  );
+}
+
+/**
+ * The model row and its function, in the completion transaction: a model
+ * of the same name (of any type) is replaced if the caller owns it, its
+ * function dropped with it; someone else's is refused.
+ */
+async function saveModel(
+  client: pg.PoolClient,
+  context: TypeContext,
+  model: {
+    name: string;
+    points: Points;
+    centroids: readonly (readonly number[])[];
+    hyperparameters: Record<string, unknown>;
+    metrics: Record<string, unknown>;
+  },
+): Promise<void> {
+  const existing = await client.query<{ owner: string }>(
+    'SELECT owner FROM procgate_internal.models WHERE name = $1 FOR UPDATE',
+    [model.name],
+  );
+  const owner = existing.rows[0]?.owner;
+  if (owner !== undefined && owner !== context.role) {
+    throw new ModelOwnerError(`model "${model.name}" belongs to role "${owner}"`);
+  }
+  await client.query('DELETE FROM procgate_internal.models WHERE name = $1', [model.name]);
+  const functions = await client.query<{ fn: string }>(
+    `SELECT p.oid::regprocedure::text AS fn FROM pg_catalog.pg_proc p
+      WHERE p.pronamespace = 'procgate_models'::regnamespace AND p.proname = $1`,
+    [model.name],
+  );
+  for (const { fn } of functions.rows) await client.query(`DROP FUNCTION ${fn}`);
+  await client.query(
+    `INSERT INTO procgate_internal.models (name, type, algorithm, feature_names, feature_types, label_column,
+       label_values, hyperparameters, metrics, model, sql_function, owner, created_by_run)
+     VALUES ($1, 'kmeans', 'kmeans', $2, $3, NULL, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      model.name,
+      model.points.features,
+      model.points.featureTypes,
+      model.centroids.map((_, cluster) => String(cluster)),
+      JSON.stringify(model.hyperparameters),
+      JSON.stringify(model.metrics),
+      JSON.stringify({ centroids: model.centroids }),
+      `procgate_models.${model.name}`,
+      context.role,
+      context.runId,
+    ],
+  );
+  await client.query(kmeansFunction(model.name, model.points.features, model.centroids));
+  const signature = `procgate_models.${sqlIdentifier(model.name)}(${model.points.features.map(() => 'double precision').join(', ')})`;
+  // The caller's function: theirs to call, GRANT EXECUTE on, replace or drop; nobody else's until they grant it.
+  await client.query(`ALTER FUNCTION ${signature} OWNER TO ${sqlIdentifier(context.role)}`);
+  await client.query(`REVOKE ALL ON FUNCTION ${signature} FROM PUBLIC`);
+}
+
+/** The centroids INTO the first table as the caller: `cluster` and each feature, by name. */
+async function writeCentroids(
+  client: pg.PoolClient,
+  role: string,
+  output: ResolvedOutput,
+  features: readonly string[],
+  centroids: readonly (readonly number[])[],
+): Promise<number> {
+  const columns = [CLUSTER, ...features].map(sqlIdentifier).join(', ');
+  const rows = centroids.map((centroid, cluster) => `(${String(cluster)}, ${centroid.map(float8).join(', ')})`);
+  return executeAsRole(client, role, `INSERT INTO ${output.table} (${columns}) VALUES ${rows.join(', ')}`);
+}
+
+/**
+ * Every staged row INTO the second table as the caller, its columns by
+ * name (input columns the table lacks are left out) and `cluster` from the
+ * model's function (NULL when a feature is NULL).
+ */
+async function writeAssignment(
+  client: pg.PoolClient,
+  context: TypeContext,
+  input: StagedInput,
+  output: ResolvedOutput,
+  modelName: string,
+  features: readonly string[],
+): Promise<number> {
+  const staging = `procgate_staging.${sqlIdentifier(input.table)}`;
+  // The caller reads the staged rows through a function of the engine's, as transform does: no grant on staging.
+  await client.query(
+    `CREATE FUNCTION pg_temp.procgate_kmeans_rows() RETURNS SETOF ${staging}
+     LANGUAGE sql STABLE SECURITY DEFINER AS $fn$ SELECT * FROM ${staging} $fn$`,
+  );
+  const copied = input.columns
+    .map((column) => column.name)
+    .filter((name) => name !== CLUSTER && name !== 'procgate_segment' && output.columns.some((column) => column.name === name));
+  const into = [...copied, CLUSTER].map(sqlIdentifier).join(', ');
+  const cluster = `procgate_models.${sqlIdentifier(modelName)}(${features.map((name) => `s.${sqlIdentifier(name)}`).join(', ')})`;
+  const from = [...copied.map((name) => `s.${sqlIdentifier(name)}`), cluster].join(', ');
+  const rows = await executeAsRole(
+    client,
+    context.role,
+    `INSERT INTO ${output.table} (${into}) SELECT ${from} FROM pg_temp.procgate_kmeans_rows() AS s`,
+  );
+  await client.query('DROP FUNCTION pg_temp.procgate_kmeans_rows()');
+  return rows;
+}
+
+/** A model name taken by another role: the run fails (a run error, not the engine's). */
+class ModelOwnerError extends Error {
+  readonly code = '42501';
+}
