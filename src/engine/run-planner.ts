@@ -39,15 +39,16 @@ interface DataRun {
   readonly output_tables: string[];
   readonly options: Record<string, { value: unknown } | undefined>;
   readonly returns: Array<{ name: string; type: string }> | null;
+  readonly execution_mode: 'distributed' | 'nondistributed';
 }
 
 /** Queued distributed runs with table data that no engine has planned yet. */
 const DATA_RUNS_WAITING = `
-  SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns
+  SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns, p.execution_mode
     FROM procgate_internal.runs r
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
    WHERE r.state = 'queued' AND r.segments_total IS NULL AND r.has_table_data
-     AND p.execution_mode = 'distributed'`;
+     AND (p.execution_mode = 'distributed' OR p.language = 'type')`;
 
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';
@@ -116,9 +117,13 @@ async function stageInputs(
 ): Promise<{ segments: number; staged: StagedInput[] }> {
   const staged: StagedInput[] = [];
   for (const [index, input] of run.input_queries.entries()) {
-    staged.push(await stageInput(client, run, input, index));
+    // Run once, a nondistributed procedure reads all of each input, partitions or not.
+    const read = run.execution_mode === 'nondistributed' ? { ...input, partition_by: [] } : input;
+    staged.push(await stageInput(client, run, read, index));
   }
   const partitioned = staged.filter((input) => input.partitioned);
+  // A nondistributed procedure (a built-in type's) runs once, over all of its input.
+  if (run.execution_mode === 'nondistributed') return { segments: 1, staged };
   if (partitioned.length === 0) {
     const option = run.options['segments']?.value;
     return { segments: typeof option === 'number' ? option : defaultSegments, staged };

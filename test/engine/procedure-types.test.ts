@@ -114,3 +114,13 @@ describe('an unknown type', () => {
     });
   });
 });
+
+describe('a nondistributed procedure of a built-in type', () => {
+  it('reads all of its TABLE input, PARTITION BY or not, in one segment', async () => {
+    await fixture.client.query("CREATE PROCEDURE copy_once TYPE 'transform' EXECUTION MODE NONDISTRIBUTED");
+    const runId = await execute(
+      'EXECUTE PROCEDURE copy_once(input => TABLE (SELECT id, sensor FROM readings) PARTITION BY sensor) INTO copied_once',
+    );
+    expect(await finished(runId)).toMatchObject({ state: 'succeeded', segments_total: 1, rows_out: '3000' });
+  });
+});

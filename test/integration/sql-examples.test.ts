@@ -17,7 +17,14 @@ const scripts = readdirSync(EXAMPLES).filter((name) => name.endsWith('.sql'));
  * `procgate serve`. The others show the statements alone, and their runs
  * stay queued (03 shows a queued run).
  */
-const WITH_ENGINE = new Set(['06-command-procedure.sql', '07-javascript-procedure.sql', '08-built-in-types.sql', '11-regression.sql']);
+const WITH_ENGINE = new Set([
+  '06-command-procedure.sql',
+  '07-javascript-procedure.sql',
+  '08-built-in-types.sql',
+  '09-classifier.sql',
+  '10-kmeans.sql',
+  '11-regression.sql',
+]);
 
 /**
  * Run ids and timestamps differ from run to run, and with them the widths of

@@ -36,7 +36,7 @@ BEGIN
     SELECT * FROM procgate_internal.runs r
      WHERE r.state = 'queued' AND r.segments_total IS NULL
        AND NOT EXISTS (SELECT FROM procgate_internal.procedures p
-                        WHERE p.id = r.procedure_id AND procgate_internal.engine_has_table_data(r, p.execution_mode))
+                        WHERE p.id = r.procedure_id AND procgate_internal.engine_has_table_data(r, p.execution_mode, p.language))
      ORDER BY r.created_at
      LIMIT max_runs
        FOR UPDATE SKIP LOCKED

@@ -26,13 +26,16 @@ ALTER TABLE procgate_internal.runs
 CREATE INDEX runs_unplanned_data_idx ON procgate_internal.runs (created_at)
   WHERE state = 'queued' AND segments_total IS NULL AND has_table_data;
 
--- The runs the engine plans in TypeScript: distributed ones with table data.
-CREATE FUNCTION procgate_internal.engine_has_table_data(run procgate_internal.runs, mode text)
+-- The runs the engine plans in TypeScript: those with table data, of a
+-- distributed procedure or of a built-in type (whose TABLE parameters are
+-- its input even in one segment; Kinetica's rule of ignoring them in
+-- nondistributed mode is for programs).
+CREATE FUNCTION procgate_internal.engine_has_table_data(run procgate_internal.runs, mode text, language text)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT $2 = 'distributed' AND ($1).has_table_data
+  SELECT ($2 = 'distributed' OR $3 = 'type') AND ($1).has_table_data
 $fn$;
 
 -- Gives a run with table data its segments once its inputs are staged.
