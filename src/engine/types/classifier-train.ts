@@ -305,7 +305,7 @@ async function trainForest(
     // Infinity (no max_depth) does not survive JSON: the stored model says null.
     model,
     predict: (rows) => forest.predict(rows) as number[],
-    sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels)),
+    sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels), 'plpgsql'),
     hyperparameters: { ...treeHyperparameters, n_estimators: trees, max_features: perTree },
   };
 }

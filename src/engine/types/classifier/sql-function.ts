@@ -61,9 +61,12 @@ export function decisionTreeBody(root: TreeNodeJson, labels: readonly string[]):
 }
 
 /**
- * The body of a forest's function: each tree's class index (tree `t` sees
- * the features `indexes[t]`), then ml-array-mode's vote: the most votes,
- * ties to the class that reached that count first in tree order.
+ * The body of a forest's function, in PL/pgSQL: each tree's class index
+ * (tree `t` sees the features `indexes[t]`) in one array expression, then
+ * ml-array-mode's vote: the most votes, ties to the class that reached
+ * that count first in tree order. A loop over a small array runs as
+ * PL/pgSQL's simple expressions, far faster per row than a query of
+ * unnest, window and sort.
  */
 export function forestBody(
   trees: readonly TreeNodeJson[],
@@ -81,22 +84,38 @@ export function forestBody(
       (label) => String(label),
     ),
   );
-  return `SELECT (ARRAY[${labels.map(sqlLiteral).join(', ')}]::text[])[s.v + 1]
-  FROM (SELECT t.v, t.ord, pg_catalog.count(*) OVER (PARTITION BY t.v ORDER BY t.ord) AS running
-          FROM pg_catalog.unnest(ARRAY[
-${votes.map((vote) => `            ${vote}`).join(',\n')}
-          ]::int[]) WITH ORDINALITY AS t (v, ord)) s
- ORDER BY s.running DESC, s.ord
- LIMIT 1`;
+  return `DECLARE
+  votes int[] := ARRAY[
+${votes.map((vote) => `    ${vote}`).join(',\n')}
+  ];
+  counts int[] := pg_catalog.array_fill(0, ARRAY[${String(labels.length)}]);
+  vote int;
+  best int := 0;
+  best_count int := 0;
+BEGIN
+  FOREACH vote IN ARRAY votes LOOP
+    counts[vote + 1] := counts[vote + 1] + 1;
+    IF counts[vote + 1] > best_count THEN
+      best := vote;
+      best_count := counts[vote + 1];
+    END IF;
+  END LOOP;
+  RETURN (ARRAY[${labels.map(sqlLiteral).join(', ')}]::text[])[best + 1];
+END`;
 }
 
 /** CREATE FUNCTION procgate_models.<name>(<features> double precision) RETURNS text for `body`. */
-export function createFunction(name: string, features: readonly string[], body: string): string {
+export function createFunction(
+  name: string,
+  features: readonly string[],
+  body: string,
+  language: 'sql' | 'plpgsql' = 'sql',
+): string {
   let tag = 'procgate_model';
   while (body.includes(`$${tag}$`)) tag += '_';
   const args = features.map((feature) => `${sqlIdentifier(feature)} double precision`).join(', ');
   return `CREATE FUNCTION procgate_models.${sqlIdentifier(name)}(${args}) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE ${language} IMMUTABLE STRICT PARALLEL SAFE
 AS $${tag}$
 ${body}
 $${tag}$`;
