@@ -10,6 +10,7 @@ import {
   sqlIdentifier,
   type TreeNodeJson,
 } from './classifier/sql-function.js';
+import { saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** The algorithms, by the name `algorithm` takes. */
@@ -131,8 +132,12 @@ export const classifierTrain: ProcedureType = {
       load: async (client) => {
         await saveModel(client, context, {
           name: modelName,
+          type: 'classifier',
           algorithm,
-          data,
+          features: data.features,
+          featureTypes: data.featureTypes,
+          labelColumn: context.params['label'] as string,
+          labelValues: data.labels,
           hyperparameters,
           metrics,
           model: trained.model,
@@ -318,82 +323,3 @@ function accuracyOf(predicted: readonly number[], actual: readonly number[]): nu
   return actual.length === 0 ? 0 : right / actual.length;
 }
 
-/** Per-step metrics, written at once (not in the completion): they show while the run trains. */
-async function writeMetrics(
-  context: TypeContext,
-  metrics: readonly { step: number; metric: string; value: number | null }[],
-): Promise<void> {
-  await context.pool.query(
-    `INSERT INTO procgate_internal.run_metrics (run_id, step, metric, value)
-     SELECT $1, m.step, m.metric, m.value
-       FROM ROWS FROM (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]))
-            AS m (step, metric, value)
-     ON CONFLICT (run_id, step, metric) DO UPDATE SET value = excluded.value, at = excluded.at`,
-    [context.runId, metrics.map((m) => m.step), metrics.map((m) => m.metric), metrics.map((m) => m.value)],
-  );
-}
-
-/**
- * The model row and its function, in the completion transaction: a model
- * of the same name is replaced if the caller owns it (its function
- * dropped with it); someone else's is refused.
- */
-async function saveModel(
-  client: pg.PoolClient,
-  context: TypeContext,
-  model: {
-    name: string;
-    algorithm: string;
-    data: Dataset;
-    hyperparameters: Record<string, unknown>;
-    metrics: Record<string, unknown>;
-    model: unknown;
-    sqlFunction: string | undefined;
-  },
-): Promise<void> {
-  const existing = await client.query<{ owner: string }>(
-    'SELECT owner FROM procgate_internal.models WHERE name = $1 FOR UPDATE',
-    [model.name],
-  );
-  const owner = existing.rows[0]?.owner;
-  if (owner !== undefined && owner !== context.role) {
-    throw new ModelOwnerError(`model "${model.name}" belongs to role "${owner}"`);
-  }
-  await client.query('DELETE FROM procgate_internal.models WHERE name = $1', [model.name]);
-  const functions = await client.query<{ fn: string }>(
-    `SELECT p.oid::regprocedure::text AS fn FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'procgate_models'::regnamespace AND p.proname = $1`,
-    [model.name],
-  );
-  for (const { fn } of functions.rows) await client.query(`DROP FUNCTION ${fn}`);
-  await client.query(
-    `INSERT INTO procgate_internal.models (name, type, algorithm, feature_names, feature_types, label_column,
-       label_values, hyperparameters, metrics, model, sql_function, owner, created_by_run)
-     VALUES ($1, 'classifier', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [
-      model.name,
-      model.algorithm,
-      model.data.features,
-      model.data.featureTypes,
-      context.params['label'],
-      model.data.labels,
-      JSON.stringify(model.hyperparameters),
-      JSON.stringify(model.metrics),
-      JSON.stringify(model.model),
-      model.sqlFunction === undefined ? null : `procgate_models.${model.name}`,
-      context.role,
-      context.runId,
-    ],
-  );
-  if (model.sqlFunction === undefined) return;
-  await client.query(model.sqlFunction);
-  const signature = `procgate_models.${sqlIdentifier(model.name)}(${model.data.features.map(() => 'double precision').join(', ')})`;
-  // The caller's function: theirs to call, GRANT EXECUTE on, replace or drop; nobody else's until they grant it.
-  await client.query(`ALTER FUNCTION ${signature} OWNER TO ${sqlIdentifier(context.role)}`);
-  await client.query(`REVOKE ALL ON FUNCTION ${signature} FROM PUBLIC`);
-}
-
-/** A model name taken by another role: the run fails (a run error, not the engine's). */
-class ModelOwnerError extends Error {
-  readonly code = '42501';
-}

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { executeAsRole } from '../as-caller.js';
 import type { ResolvedOutput, StagedInput } from '../run-planner.js';
 import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
+import { saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */
@@ -133,7 +134,19 @@ export const kmeansTrain: ProcedureType = {
         sql_function: `procgate_models.${modelName}`,
       },
       load: async (client) => {
-        await saveModel(client, context, { name: modelName, points, centroids, hyperparameters, metrics });
+        await saveModel(client, context, {
+          name: modelName,
+          type: 'kmeans',
+          algorithm: 'kmeans',
+          features: points.features,
+          featureTypes: points.featureTypes,
+          labelColumn: null,
+          labelValues: centroids.map((_, cluster) => String(cluster)),
+          hyperparameters,
+          metrics,
+          model: { centroids },
+          sqlFunction: kmeansFunction(modelName, points.features, centroids),
+        });
         let written = await writeCentroids(client, context.role, centroidsTable, points.features, centroids);
         if (assignTable !== undefined) {
           written += await writeAssignment(client, context, input, assignTable, modelName, points.features);
@@ -253,76 +266,6 @@ LIMIT 1
 $procgate_model$`;
 }
 
-/** Per-step metrics, written at once (not in the completion): they show while the run trains. */
-async function writeMetrics(
-  context: TypeContext,
-  metrics: readonly { step: number; metric: string; value: number | null }[],
-): Promise<void> {
-  await context.pool.query(
-    `INSERT INTO procgate_internal.run_metrics (run_id, step, metric, value)
-     SELECT $1, m.step, m.metric, m.value
-       FROM ROWS FROM (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]))
-            AS m (step, metric, value)
-     ON CONFLICT (run_id, step, metric) DO UPDATE SET value = excluded.value, at = excluded.at`,
-    [context.runId, metrics.map((m) => m.step), metrics.map((m) => m.metric), metrics.map((m) => m.value)],
-  );
-}
-
-/**
- * The model row and its function, in the completion transaction: a model
- * of the same name (of any type) is replaced if the caller owns it, its
- * function dropped with it; someone else's is refused.
- */
-async function saveModel(
-  client: pg.PoolClient,
-  context: TypeContext,
-  model: {
-    name: string;
-    points: Points;
-    centroids: readonly (readonly number[])[];
-    hyperparameters: Record<string, unknown>;
-    metrics: Record<string, unknown>;
-  },
-): Promise<void> {
-  const existing = await client.query<{ owner: string }>(
-    'SELECT owner FROM procgate_internal.models WHERE name = $1 FOR UPDATE',
-    [model.name],
-  );
-  const owner = existing.rows[0]?.owner;
-  if (owner !== undefined && owner !== context.role) {
-    throw new ModelOwnerError(`model "${model.name}" belongs to role "${owner}"`);
-  }
-  await client.query('DELETE FROM procgate_internal.models WHERE name = $1', [model.name]);
-  const functions = await client.query<{ fn: string }>(
-    `SELECT p.oid::regprocedure::text AS fn FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'procgate_models'::regnamespace AND p.proname = $1`,
-    [model.name],
-  );
-  for (const { fn } of functions.rows) await client.query(`DROP FUNCTION ${fn}`);
-  await client.query(
-    `INSERT INTO procgate_internal.models (name, type, algorithm, feature_names, feature_types, label_column,
-       label_values, hyperparameters, metrics, model, sql_function, owner, created_by_run)
-     VALUES ($1, 'kmeans', 'kmeans', $2, $3, NULL, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      model.name,
-      model.points.features,
-      model.points.featureTypes,
-      model.centroids.map((_, cluster) => String(cluster)),
-      JSON.stringify(model.hyperparameters),
-      JSON.stringify(model.metrics),
-      JSON.stringify({ centroids: model.centroids }),
-      `procgate_models.${model.name}`,
-      context.role,
-      context.runId,
-    ],
-  );
-  await client.query(kmeansFunction(model.name, model.points.features, model.centroids));
-  const signature = `procgate_models.${sqlIdentifier(model.name)}(${model.points.features.map(() => 'double precision').join(', ')})`;
-  // The caller's function: theirs to call, GRANT EXECUTE on, replace or drop; nobody else's until they grant it.
-  await client.query(`ALTER FUNCTION ${signature} OWNER TO ${sqlIdentifier(context.role)}`);
-  await client.query(`REVOKE ALL ON FUNCTION ${signature} FROM PUBLIC`);
-}
-
 /** The centroids INTO the first table as the caller: `cluster` and each feature, by name. */
 async function writeCentroids(
   client: pg.PoolClient,
@@ -370,7 +313,3 @@ async function writeAssignment(
   return rows;
 }
 
-/** A model name taken by another role: the run fails (a run error, not the engine's). */
-class ModelOwnerError extends Error {
-  readonly code = '42501';
-}

@@ -2,14 +2,13 @@ import { DecisionTreeRegression } from 'ml-cart';
 import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import {
   MODEL_NAME,
   readRegressionData,
   regressionMetrics,
   type RegressionDataset,
-  saveRegressionModel,
-  writeMetrics,
 } from './regression/model.js';
 import {
   createRegressionFunction,
@@ -134,11 +133,14 @@ export const regressionTrain: ProcedureType = {
         sql_function: `procgate_models.${modelName}`,
       },
       load: async (client) => {
-        await saveRegressionModel(client, context, {
+        await saveModel(client, context, {
           name: modelName,
+          type: 'regression',
           algorithm,
-          data,
-          label,
+          features: data.features,
+          featureTypes: data.featureTypes,
+          labelColumn: label,
+          labelValues: [],
           hyperparameters,
           metrics,
           model: trained.model,
