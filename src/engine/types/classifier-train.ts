@@ -10,7 +10,7 @@ import {
   sqlIdentifier,
   type TreeNodeJson,
 } from './classifier/sql-function.js';
-import { saveModel, writeMetrics } from './model-store.js';
+import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** The algorithms, by the name `algorithm` takes. */
@@ -19,9 +19,6 @@ type Algorithm = (typeof ALGORITHMS)[number];
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
-
-/** Model names are lower-case SQL identifiers, so `procgate_models.name(...)` works unquoted. */
-const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 interface Dataset {
   readonly features: readonly string[];
@@ -76,24 +73,7 @@ export const classifierTrain: ProcedureType = {
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
     const params = context.params;
-    const algorithm = params['algorithm'] as string;
-    if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${ALGORITHMS.join(', ')})`);
-    }
-    const modelName = params['model_name'] as string;
-    if (!MODEL_NAME.test(modelName)) {
-      throw new TypeParameterError(
-        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
-      );
-    }
-    const testSplit = params['test_split'] as number;
-    if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
-    for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
-      const value = params[name];
-      if (value !== undefined && (value as number) < (name === 'min_samples' ? 0 : 1)) {
-        throw new TypeParameterError(`${name} must be at least ${name === 'min_samples' ? '0' : '1'}`);
-      }
-    }
+    const { algorithm, modelName, testSplit } = checkTrainingParameters(params, ALGORITHMS);
     const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
     if (input === undefined) throw new TypeParameterError('classifier.train needs a TABLE argument "training_data"');
 

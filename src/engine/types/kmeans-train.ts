@@ -3,14 +3,11 @@ import type pg from 'pg';
 import { executeAsRole } from '../as-caller.js';
 import type { ResolvedOutput, StagedInput } from '../run-planner.js';
 import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
-import { saveModel, writeMetrics } from './model-store.js';
+import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
-
-/** Model names are lower-case SQL identifiers, so `procgate_models.name(...)` works unquoted. */
-const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The column of both INTO tables that holds the cluster number. */
 const CLUSTER = 'cluster';
@@ -62,14 +59,9 @@ export const kmeansTrain: ProcedureType = {
     const iterations = params['iterations'] as number;
     const seed = params['seed'] as number;
     const assign = params['assign'] as boolean;
-    const modelName = params['model_name'] as string;
+    const modelName = checkModelName(params['model_name']);
     if (k < 1) throw new TypeParameterError(`k must be at least 1 (it is ${String(k)})`);
     if (iterations < 1) throw new TypeParameterError(`iterations must be at least 1 (it is ${String(iterations)})`);
-    if (!MODEL_NAME.test(modelName)) {
-      throw new TypeParameterError(
-        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
-      );
-    }
     const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
     if (input === undefined) throw new TypeParameterError('kmeans.train needs a TABLE argument "training_data"');
     const features = featureColumns(input, params['features'] as string[] | undefined);

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { sqlIdentifier } from './classifier/sql-function.js';
-import type { TypeContext } from './procedure-type.js';
+import { type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** One model as procgate_internal.models keeps it, with the function that applies it. */
-export interface ModelRecord {
+export interface NewModel {
   readonly name: string;
   readonly type: 'classifier' | 'regression' | 'kmeans';
   readonly algorithm: string;
@@ -16,6 +16,45 @@ export interface ModelRecord {
   readonly model: unknown;
   /** CREATE FUNCTION procgate_models.<name>(features double precision...), or none. */
   readonly sqlFunction: string | undefined;
+}
+
+/** A model's name: a lower-case identifier, so procgate_models.<name>(...) needs no quotes. */
+const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The model name a run was given, checked to be one (see MODEL_NAME). */
+export function checkModelName(name: unknown): string {
+  if (typeof name !== 'string' || !MODEL_NAME.test(name)) {
+    throw new TypeParameterError(
+      `model_name "${String(name)}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
+    );
+  }
+  return name;
+}
+
+/**
+ * The parameters the training types share: the algorithm (one of
+ * `algorithms`), the model name, `test_split` in [0, 1), and tree sizes
+ * that are at least 1 (min_samples at least 0).
+ */
+export function checkTrainingParameters<A extends string>(
+  params: Readonly<Record<string, unknown>>,
+  algorithms: readonly A[],
+): { algorithm: A; modelName: string; testSplit: number } {
+  const algorithm = params['algorithm'] as A;
+  if (!algorithms.includes(algorithm)) {
+    throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${algorithms.join(', ')})`);
+  }
+  const modelName = checkModelName(params['model_name']);
+  const testSplit = params['test_split'] as number;
+  if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
+  for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
+    const least = name === 'min_samples' ? 0 : 1;
+    const value = params[name];
+    if (value !== undefined && (value as number) < least) {
+      throw new TypeParameterError(`${name} must be at least ${String(least)}`);
+    }
+  }
+  return { algorithm, modelName, testSplit };
 }
 
 /** A model name taken by another role: the run fails (a run error, not the engine's). */
@@ -43,7 +82,7 @@ export async function writeMetrics(
  * of the same name (of any type) is replaced if the caller owns it, its
  * function dropped with it; someone else's is refused.
  */
-export async function saveModel(client: pg.PoolClient, context: TypeContext, model: ModelRecord): Promise<void> {
+export async function saveModel(client: pg.PoolClient, context: TypeContext, model: NewModel): Promise<void> {
   const existing = await client.query<{ owner: string }>(
     'SELECT owner FROM procgate_internal.models WHERE name = $1 FOR UPDATE',
     [model.name],

@@ -2,10 +2,9 @@ import { DecisionTreeRegression } from 'ml-cart';
 import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
-import { saveModel, writeMetrics } from './model-store.js';
+import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import {
-  MODEL_NAME,
   readRegressionData,
   regressionMetrics,
   type RegressionDataset,
@@ -66,23 +65,7 @@ export const regressionTrain: ProcedureType = {
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
     const params = context.params;
-    const algorithm = params['algorithm'] as string;
-    if (!(REGRESSION_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${REGRESSION_ALGORITHMS.join(', ')})`);
-    }
-    const modelName = params['model_name'] as string;
-    if (!MODEL_NAME.test(modelName)) {
-      throw new TypeParameterError(
-        `model_name "${modelName}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
-      );
-    }
-    const testSplit = params['test_split'] as number;
-    if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
-    for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
-      const value = params[name];
-      const least = name === 'min_samples' ? 0 : 1;
-      if (value !== undefined && (value as number) < least) throw new TypeParameterError(`${name} must be at least ${String(least)}`);
-    }
+    const { algorithm, modelName, testSplit } = checkTrainingParameters(params, REGRESSION_ALGORITHMS);
     const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
     if (input === undefined) throw new TypeParameterError('regression.train needs a TABLE argument "training_data"');
 

@@ -1,10 +1,8 @@
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
+import { checkModelName } from '../model-store.js';
 import { TypeParameterError } from '../procedure-type.js';
-
-/** Model names are lower-case SQL identifiers (as classifier.train makes them). */
-const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A row of procgate.models as `role` may see it (any type). */
 export interface ModelRecord {
@@ -47,20 +45,16 @@ interface ModelRow {
  * another owner fail alike, so that a run tells no more than the view.
  */
 export async function findModel(pool: pg.Pool, name: unknown, role: string): Promise<ModelRecord> {
-  if (typeof name !== 'string' || !MODEL_NAME.test(name)) {
-    throw new TypeParameterError(
-      `model_name "${String(name)}" must be a lower-case identifier (letters, digits, _; at most 63 characters)`,
-    );
-  }
+  const modelName = checkModelName(name);
   const { rows } = await pool.query<ModelRow>(
     `SELECT m.name, m.type, m.algorithm, m.feature_names, m.label_column, m.label_values, m.sql_function, m.owner,
             m.model, (m.owner = $2 OR pg_catalog.pg_has_role($2, 'procgate_admin', 'MEMBER')) AS visible
        FROM procgate_internal.models m WHERE m.name = $1`,
-    [name, role],
+    [modelName, role],
   );
   const row = rows[0];
   if (row === undefined || !row.visible) {
-    throw new TypeParameterError(`unknown model "${name}" (no model of that name in procgate.models that you can see)`);
+    throw new TypeParameterError(`unknown model "${modelName}" (no model of that name in procgate.models that you can see)`);
   }
   return {
     name: row.name,

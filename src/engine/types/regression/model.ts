@@ -13,9 +13,6 @@ import { TypeParameterError } from '../procedure-type.js';
 /** PostgreSQL's numeric types (oids): features and the label must be one of them. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
 
-/** Model names are lower-case SQL identifiers, so `procgate_models.name(...)` works unquoted. */
-export const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
 export interface RegressionDataset {
   readonly features: readonly string[];
   readonly featureTypes: readonly string[];
