@@ -32,10 +32,10 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
 import { Cleanup } from './support/cleanup.js';
+import { nowMs, positiveInteger, progress } from './support/settings.js';
 import { CpuMeter, type CpuUsage } from './support/cpu.js';
 import {
   type DataRunTrace,
@@ -65,22 +65,6 @@ function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     jsRuns: positiveInteger(env['BENCH_JS_RUNS'], 1000, 'BENCH_JS_RUNS'),
     commandRuns: positiveInteger(env['BENCH_COMMAND_RUNS'], 200, 'BENCH_COMMAND_RUNS'),
   };
-}
-
-function positiveInteger(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
-  return parsed;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** This host's wall clock in ms with sub-ms resolution: the clock PostgreSQL's clock_timestamp() reads too. */
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 /** Nearest-rank percentile. */

@@ -46,6 +46,7 @@ import { seededRandom, shuffledIndexes } from '../src/engine/types/classifier/ra
 import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
 import { syntheticRows } from './generate-synthetic.js';
 import { Cleanup } from './support/cleanup.js';
+import { nowMs, positiveInteger, progress } from './support/settings.js';
 import { formatColumns } from './support/engine-profile.js';
 import { PostgresLog } from './support/postgres-log.js';
 import { startProcgate } from './support/procgate.js';
@@ -76,22 +77,6 @@ function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trees: positiveInteger(env['BENCH_TREES'], 10, 'BENCH_TREES'),
     maxDepth: positiveInteger(env['BENCH_MAX_DEPTH'], 6, 'BENCH_MAX_DEPTH'),
   };
-}
-
-function positiveInteger(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
-  return parsed;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** This host's wall clock in ms, the clock PostgreSQL's timestamps read too. */
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 // ---------------------------------------------------------------- setup
