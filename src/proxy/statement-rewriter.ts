@@ -130,7 +130,9 @@ export class StatementRewriter {
       }
       return undefined;
     }
-    if (this.pending.length === 0) return undefined;
+    // Not an error about text rewritten at this sync point: a named statement
+    // of ours executed again, or an Execute after its Parse completed.
+    if (this.pending.length === 0) return mapStrayError(message);
     // The error is about the rewritten text of this sync point's Query, or of the Parse that failed.
     const pending = this.pending.find(
       (entry) =>
@@ -143,7 +145,7 @@ export class StatementRewriter {
     if (call && isInvalidTransactionTermination(message)) {
       return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
     }
-    return pending === undefined ? undefined : mapError(message, pending.positions);
+    return pending === undefined ? mapStrayError(message) : mapError(message, pending.positions);
   }
 
   private rewrite(text: string, ordinal: number, parseIndex: number | undefined): string | undefined {
@@ -190,6 +192,30 @@ function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
 
 function isInvalidTransactionTermination(message: Buffer): boolean {
   return readErrorFields(message).some(([code, value]) => code === 'C' && value === '2D000');
+}
+
+const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
+
+/**
+ * An ErrorResponse that can't be matched to rewritten text of its sync point:
+ * the Execute of a CALL whose Parse completed, or of a named statement
+ * prepared earlier (pgjdbc's server-prepared statements). Its position is
+ * left alone; a CALL of ours is recognised by call_and_wait's CONTEXT, which
+ * is hidden, and its COMMIT refused in a transaction block is reported as
+ * such. Undefined when nothing changes.
+ */
+function mapStrayError(message: Buffer): Buffer | undefined {
+  const fields = readErrorFields(message);
+  const ours = fields.some(
+    ([code, value]) => code === 'W' && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
+  );
+  if (!ours) return undefined;
+  if (fields.some(([code, value]) => code === 'C' && value === '2D000'))
+    return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+  return writeErrorFields(
+    BackendType.errorResponse,
+    fields.filter(([code]) => code !== 'W'),
+  );
 }
 
 /** CONTEXT that only tells which of procgate's SQL API functions raised the error. */

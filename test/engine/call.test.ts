@@ -46,6 +46,22 @@ describe('CALL of a procgate procedure', () => {
     expect(error.message).toMatch(/run .* of procedure "failing" failed: broken/);
   });
 
+  it('hides its internal CONTEXT in the extended protocol too, as pgjdbc prepares and re-executes it', async () => {
+    const { client } = fixture;
+    await client.query("CREATE PROCEDURE failing_again(n int) LANGUAGE command COMMAND 'sh' ARGS ('-c', 'exit 3')");
+    // A named statement: the first Execute follows its Parse, the second reuses it.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const error = await errorOf(client.query({ name: 'call_failing', text: 'CALL failing_again($1)', values: [attempt] }));
+      expect(error.code).toBe('38000');
+      expect(error).not.toHaveProperty('where', expect.anything());
+    }
+    // In a transaction block, the re-executed named CALL gets our 25001, not PostgreSQL's 2D000 about COMMIT.
+    await client.query('BEGIN');
+    const inTransaction = await errorOf(client.query({ name: 'call_failing', text: 'CALL failing_again($1)', values: [3] }));
+    await client.query('ROLLBACK');
+    expect(inTransaction.code).toBe('25001');
+  });
+
   it('kills the run when the CALL is cancelled', async () => {
     const { client } = fixture;
     await client.query("CREATE PROCEDURE forever LANGUAGE command COMMAND 'sleep' ARGS ('30')");
