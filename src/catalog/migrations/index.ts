@@ -1,5 +1,6 @@
 import { sql as catalog } from './0001-catalog.js';
 import { sql as engine } from './0002-engine.js';
+import { sql as runStateNotify } from './0003-run-state-notify.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'catalog', sql: catalog },
   { version: 2, name: 'engine', sql: engine },
+  { version: 3, name: 'run-state-notify', sql: runStateNotify },
 ];
