@@ -2,6 +2,7 @@ export {
   catalogQueries,
   type Database as CatalogDatabase,
   migrate,
+  type ProcgateDatabase,
   SchemaTooNewError,
 } from './catalog/index.js';
 export { PgError, Severity } from './errors/pg-error.js';

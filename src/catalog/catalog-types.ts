@@ -283,8 +283,72 @@ export type EnvironmentsView = ReadOnly<{
   created_at: Date;
 }>;
 
+/** A parameter a built-in TYPE takes (procgate.procedure_types.parameters). */
+export interface TypeParameter {
+  readonly name: string;
+  readonly kind: 'table' | 'text' | 'text[]' | 'integer' | 'numeric' | 'boolean';
+  readonly required: boolean;
+  readonly default?: JsonValue;
+  readonly description: string;
+}
+
+export type ProcedureTypesView = ReadOnly<{
+  name: string;
+  summary: string;
+  parameters: TypeParameter[];
+}>;
+
+export type ModelsView = ReadOnly<{
+  name: string;
+  type: string;
+  algorithm: string;
+  feature_names: string[];
+  feature_types: string[];
+  label_column: string | null;
+  label_values: string[] | null;
+  hyperparameters: JsonValue;
+  metrics: JsonValue;
+  model: JsonValue;
+  /** The generated SQL function that applies the model, e.g. `procgate_models.iris_forest`. */
+  sql_function: string | null;
+  owner: string;
+  created_by_run: string | null;
+  created_at: Date;
+}>;
+
+export type RunMetricsView = ReadOnly<{
+  run_id: string;
+  step: number;
+  metric: string;
+  value: number;
+  at: Date;
+}>;
+
+/**
+ * The relations users read, for a typed kysely app (the `pg` driver's row
+ * types). Runs are started with statements, through kysely's `sql` tag.
+ *
+ * @example
+ * import { Kysely, PostgresDialect, sql } from 'kysely';
+ * import pg from 'pg';
+ * import type { ProcgateDatabase } from 'procgate';
+ * const db = new Kysely<ProcgateDatabase>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString }) }) });
+ * const failed = await db.selectFrom('procgate.runs').select(['run_id', 'error']).where('state', '=', 'failed').execute();
+ */
+export interface ProcgateDatabase {
+  'procgate.procedures': ProceduresView;
+  'procgate.runs': RunsView;
+  'procgate.run_segments': RunSegmentsView;
+  'procgate.run_output': RunOutputView;
+  'procgate.environments': EnvironmentsView;
+  'procgate.startup_runs': StartupRunsView;
+  'procgate.procedure_types': ProcedureTypesView;
+  'procgate.models': ModelsView;
+  'procgate.run_metrics': RunMetricsView;
+}
+
 /** The procgate schema as kysely sees it: storage tables and the views users read. */
-export interface Database {
+export interface Database extends ProcgateDatabase {
   'procgate_internal.schema_migrations': SchemaMigrationsTable;
   'procgate_internal.procedures': ProceduresTable;
   'procgate_internal.procedure_files': ProcedureFilesTable;
@@ -293,10 +357,4 @@ export interface Database {
   'procgate_internal.run_output': RunOutputTable;
   'procgate_internal.environments': EnvironmentsTable;
   'procgate_internal.startup_runs': StartupRunsTable;
-  'procgate.procedures': ProceduresView;
-  'procgate.runs': RunsView;
-  'procgate.run_segments': RunSegmentsView;
-  'procgate.run_output': RunOutputView;
-  'procgate.environments': EnvironmentsView;
-  'procgate.startup_runs': StartupRunsView;
 }
