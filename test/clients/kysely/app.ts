@@ -52,7 +52,8 @@ export async function followRun(db: Kysely<ProcgateDatabase>, runId: string): Pr
         .execute();
       // started_at and finished_at are Dates: the type says so, and pg makes them so.
       const seconds = ((run.finished_at?.getTime() ?? 0) - (run.started_at?.getTime() ?? 0)) / 1000;
-      return { runId: run.run_id, state: run.state, seconds, segments: Number(segments.n), lines: output.map((row) => row.line) };
+      const lines = output.map((row) => row.line);
+      return { runId: run.run_id, state: run.state, seconds, segments: Number(segments.n), lines };
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
