@@ -18,6 +18,7 @@ const scripts = readdirSync(EXAMPLES).filter((name) => name.endsWith('.sql'));
  * stay queued (03 shows a queued run).
  */
 const WITH_ENGINE = new Set([
+  'quickstart.sql',
   '06-command-procedure.sql',
   '07-javascript-procedure.sql',
   '08-built-in-types.sql',
@@ -27,13 +28,17 @@ const WITH_ENGINE = new Set([
 ]);
 
 /**
- * Run ids and timestamps differ from run to run, and with them the widths of
- * psql's aligned columns: those are compared as placeholders and single spaces.
+ * Run ids, timestamps, durations and engine names differ from run to run, and
+ * with them the widths of psql's aligned columns: those are compared as
+ * placeholders and single spaces.
  */
 function stable(output: string): string {
   return output
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?[+-]\d\d/g, '<timestamp>')
+    .replace(/\b\d\d:\d\d:\d\d\.\d+\b/g, '<duration>')
+    // An engine is host:pid:random (procgate.runs.worker).
+    .replace(/\b[\w.-]+:\d+:[0-9a-f]{6}\b/g, '<engine>')
     .replace(/ {2,}/g, ' ')
     .replace(/-{2,}/g, '--')
     .replace(/--\+--/g, '--');
