@@ -78,6 +78,8 @@ describe('rewriteQuery: golden rewrites', () => {
     expect(rewrite("KILL RUN '1b4e28ba-2fa1-11d2-883f-0016d3cca427'")).toMatchInlineSnapshot(
       `"SELECT * FROM procgate.kill_run('1b4e28ba-2fa1-11d2-883f-0016d3cca427')"`,
     );
+    // A driver's $1 (psycopg 3, pg with values, pgjdbc) goes to the function as its argument.
+    expect(rewrite('KILL RUN $1; SHOW PROCEDURE STATUS $1')).toMatchInlineSnapshot(`"SELECT * FROM procgate.kill_run($1); SELECT * FROM procgate.show_procedure_status($1, NULL)"`);
     expect(rewrite("KILL RUNS OF PROCEDURE word_count WITH (run_tag = 'a')")).toMatchInlineSnapshot(
       `"SELECT * FROM procgate.kill_runs('word_count', ('a')::text)"`,
     );

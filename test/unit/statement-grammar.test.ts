@@ -135,6 +135,8 @@ describe('EXECUTE PROCEDURE and CALL', () => {
 describe('KILL, DROP, SHOW, GRANT, REVOKE', () => {
   it.each([
     ["KILL RUN '0b9e4f7c-0000-4000-8000-000000000000'", { kind: 'kill-run' }],
+    ['KILL RUN $1', { kind: 'kill-run' }],
+    ['SHOW PROCEDURE STATUS $2', { kind: 'show-procedure-status' }],
     ['KILL RUNS', { kind: 'kill-runs', procedure: null, options: [] }],
     ["kill runs of procedure p with (run_tag = 'a')", { kind: 'kill-runs', procedure: { value: 'p' } }],
     ['DROP PROCEDURE p', { kind: 'drop-procedure', ifExists: false, name: { value: 'p' } }],
