@@ -112,6 +112,17 @@ describe('pg (node-postgres) through procgate serve', () => {
     expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
   });
 
+  it('binds the run id of KILL RUN and SHOW PROCEDURE STATUS as $1', async () => {
+    await client.query("CREATE PROCEDURE pg_client_nap LANGUAGE command COMMAND 'sleep' ARGS ('60')");
+    const { rows } = await client.query('EXECUTE PROCEDURE pg_client_nap()');
+    const runId: string = rows[0].run_id;
+    const shown = await client.query('SHOW PROCEDURE STATUS $1', [runId]);
+    expect(shown.rows).toEqual([expect.objectContaining({ run_id: runId, procedure: 'pg_client_nap' })]);
+    const killed = await client.query('KILL RUN $1', [runId]);
+    expect(killed.rows).toEqual([{ run_id: runId, state: expect.stringMatching(/^(killed|cancelling)$/) }]);
+    expect((await waitForRun(client, runId)).state).toBe('killed');
+  });
+
   it('follows a run in procgate.runs from another connection of a pool', async () => {
     const pool = new pg.Pool({ connectionString: procgate().url, max: 2 });
     try {
