@@ -86,4 +86,48 @@ describe('CALL of a procgate procedure', () => {
       await watcher.end();
     }
   });
+
+  it('still kills the run when a second interrupt lands in the kill itself (one CancelRequest can signal twice)', async () => {
+    const { client } = fixture;
+    await client.query("CREATE PROCEDURE twice_cancelled LANGUAGE command COMMAND 'sleep' ARGS ('30')");
+    const admin = new pg.Client(t.db.direct);
+    await admin.connect();
+    const runOf = async (): Promise<{ run_id: string; state: string } | undefined> =>
+      (await admin.query("SELECT run_id, state FROM procgate.runs WHERE procedure = 'twice_cancelled'")).rows[0];
+    const backendOf = async (): Promise<{ pid: number; wait_event_type: string | null } | undefined> =>
+      (
+        await admin.query(
+          "SELECT pid, wait_event_type FROM pg_stat_activity WHERE query LIKE 'CALL procgate.call_and_wait%' AND pid <> pg_backend_pid()",
+        )
+      ).rows[0];
+    try {
+      const calling = errorOf(client.query('CALL twice_cancelled()'));
+      const run = await eventually(runOf, (row) => row?.state === 'running');
+      const backend = (await backendOf())!;
+      // Hold the run's row, so that the kill the first interrupt starts waits for it.
+      await admin.query('BEGIN');
+      await admin.query('SELECT 1 FROM procgate_internal.runs WHERE run_id = $1 FOR UPDATE', [run!.run_id]);
+      const other = new pg.Client(t.db.direct);
+      await other.connect();
+      try {
+        await other.query('SELECT pg_cancel_backend($1)', [backend.pid]);
+        await eventually(
+          async () => (await other.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [backend.pid])).rows[0],
+          (row) => row?.wait_event_type === 'Lock',
+        );
+        // The second interrupt lands inside procgate.kill_run.
+        await other.query('SELECT pg_cancel_backend($1)', [backend.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        await other.end();
+      }
+      await admin.query('ROLLBACK');
+      const error = await calling;
+      expect(error.code).toBe('57014');
+      expect(error).not.toHaveProperty('where', expect.anything());
+      expect((await eventually(runOf, (row) => row?.state === 'killed', 5000))?.state).toBe('killed');
+    } finally {
+      await admin.end();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { sql as catalog } from './0001-catalog.js';
 import { sql as engine } from './0002-engine.js';
 import { sql as runStateNotify } from './0003-run-state-notify.js';
+import { sql as callCancel } from './0004-call-cancel.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'catalog', sql: catalog },
   { version: 2, name: 'engine', sql: engine },
   { version: 3, name: 'run-state-notify', sql: runStateNotify },
+  { version: 4, name: 'call-cancel', sql: callCancel },
 ];

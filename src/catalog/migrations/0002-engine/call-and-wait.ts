@@ -7,8 +7,12 @@
  * kills the run. Inside a transaction block PostgreSQL refuses the COMMIT
  * (2D000), which the proxy reports as 25001.
  */
-export const callAndWait = `
-CREATE PROCEDURE procgate.call_and_wait(
+export const callAndWait = callAndWaitSql('CREATE');
+
+/** The procedure's SQL: CREATE in schema version 2, CREATE OR REPLACE when a later version fixes it. */
+export function callAndWaitSql(create: 'CREATE' | 'CREATE OR REPLACE'): string {
+  return `
+${create} PROCEDURE procgate.call_and_wait(
   name text, args procgate.arg_value[] DEFAULT NULL, tables procgate.table_value[] DEFAULT NULL,
   "into" text[] DEFAULT NULL, options procgate.arg_value[] DEFAULT NULL,
   INOUT run_id uuid DEFAULT NULL, INOUT procedure text DEFAULT NULL, INOUT state text DEFAULT NULL,
@@ -54,7 +58,16 @@ BEGIN
       cancelled := true;
     END;
     IF cancelled THEN
-      PERFORM procgate.kill_run(call_and_wait.run_id);
+      -- One CancelRequest can interrupt twice (the postmaster signals the
+      -- backend and its process group): a second interrupt must not undo the kill.
+      LOOP
+        BEGIN
+          PERFORM procgate.kill_run(call_and_wait.run_id);
+          EXIT;
+        EXCEPTION WHEN query_canceled THEN
+          NULL;
+        END;
+      END LOOP;
       COMMIT;
       RAISE EXCEPTION 'canceling statement due to user request'
         USING ERRCODE = 'query_canceled', DETAIL = pg_catalog.format('Run %s was killed.', call_and_wait.run_id);
@@ -84,3 +97,4 @@ COMMENT ON PROCEDURE procgate.call_and_wait(text, procgate.arg_value[], procgate
   procgate.arg_value[], uuid, text, text, text, numeric, text, jsonb, timestamptz, timestamptz)
   IS 'CALL of a procgate procedure: queues the run, waits for it, returns it';
 `;
+}
