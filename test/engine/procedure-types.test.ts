@@ -47,6 +47,29 @@ describe("TYPE 'transform'", () => {
   });
 });
 
+describe('a TYPE procedure with a parameter list of its own', () => {
+  it('checks the arguments against the type too: its parameters, their kinds and the required ones', async () => {
+    await fixture.client.query("CREATE PROCEDURE declared_scale(input TABLE, factor int DEFAULT 2) TYPE 'transform'");
+    await expect(
+      fixture.client.query('EXECUTE PROCEDURE declared_scale(input => TABLE (readings)) INTO other'),
+    ).rejects.toMatchObject({ code: '22023', message: 'type "transform" has no parameter "factor"' });
+    await fixture.client.query("CREATE PROCEDURE declared_sql(statements int) TYPE 'sql'");
+    await expect(fixture.client.query('EXECUTE PROCEDURE declared_sql(statements => 3)')).rejects.toMatchObject({
+      code: '22023',
+      message: 'parameter "statements" of type "sql" must be text[]',
+    });
+    await fixture.client.query("CREATE PROCEDURE declared_train(label text DEFAULT 'species') TYPE 'classifier.train'");
+    await expect(fixture.client.query('EXECUTE PROCEDURE declared_train()')).rejects.toMatchObject({
+      code: '22023',
+      message: 'type "classifier.train" needs parameter "training_data"',
+    });
+    // One that suits the type runs.
+    await fixture.client.query("CREATE PROCEDURE declared_copy(input TABLE) TYPE 'transform'");
+    const runId = await execute('EXECUTE PROCEDURE declared_copy(input => TABLE (readings)) INTO declared_copied');
+    expect(await finished(runId)).toMatchObject({ state: 'succeeded', rows_out: '3000' });
+  });
+});
+
 describe("TYPE 'sql'", () => {
   it('runs its statements in order as the caller; the last one\'s rows become the results', async () => {
     await fixture.client.query("CREATE PROCEDURE nightly_sql TYPE 'sql' EXECUTION MODE NONDISTRIBUTED");

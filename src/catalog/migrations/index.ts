@@ -2,6 +2,7 @@ import { sql as catalog } from './0001-catalog.js';
 import { sql as engine } from './0002-engine.js';
 import { sql as runStateNotify } from './0003-run-state-notify.js';
 import { sql as callCancel } from './0004-call-cancel.js';
+import { sql as typeDeclaredParameters } from './0005-type-declared-parameters.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'engine', sql: engine },
   { version: 3, name: 'run-state-notify', sql: runStateNotify },
   { version: 4, name: 'call-cancel', sql: callCancel },
+  { version: 5, name: 'type-declared-parameters', sql: typeDeclaredParameters },
 ];

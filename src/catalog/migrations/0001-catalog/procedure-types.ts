@@ -92,11 +92,16 @@ BEGIN
 END
 $fn$;
 
--- EXECUTE of a free-form TYPE procedure: every argument (defaults
--- included) must be one of the type's parameters, and every required
--- parameter without a default given. A procedure with a parameter list of
--- its own was checked against that list.
-CREATE FUNCTION procgate_internal.check_type_invocation(
+${checkTypeInvocationSql('CREATE')}`;
+
+/** check_type_invocation: CREATE in schema version 1, CREATE OR REPLACE in version 5, which checks declared lists too. */
+export function checkTypeInvocationSql(create: 'CREATE' | 'CREATE OR REPLACE'): string {
+  return `
+-- EXECUTE of a TYPE procedure: every argument (defaults included) must be
+-- one of the type's parameters, of its kind, and every required parameter
+-- without a default given. A procedure with a parameter list of its own was
+-- checked against that list too: its names and types must still suit the type.
+${create} FUNCTION procgate_internal.check_type_invocation(
   proc procgate_internal.procedures, params jsonb, inputs jsonb
 ) RETURNS void
 LANGUAGE plpgsql STABLE
@@ -107,7 +112,7 @@ DECLARE
   given record;
   input jsonb;
 BEGIN
-  IF proc.language <> 'type' OR proc.parameters IS NOT NULL THEN
+  IF proc.language <> 'type' THEN
     RETURN;
   END IF;
   SELECT t.parameters INTO declared FROM procgate_internal.procedure_types t WHERE t.name = proc.type_name;
@@ -133,3 +138,4 @@ BEGIN
 END
 $fn$;
 `;
+}
