@@ -72,6 +72,23 @@ SELECT state, segments_total FROM procgate.runs WHERE procedure = 'score_iris';
 SELECT id, species, prediction FROM iris_scored WHERE id IN (1, 51, 101, 150) ORDER BY id;
 SELECT count(*) AS scored, count(*) FILTER (WHERE species = prediction) AS right FROM iris_scored;
 
+-- The other algorithms, on the same split: logistic regression (loss and
+-- test accuracy every tenth epoch in run_metrics) and Gaussian naive Bayes.
+-- Each model is a SQL function too.
+CALL train_iris(
+  training_data => TABLE (SELECT sepal_length, sepal_width, petal_length, petal_width, species FROM iris),
+  label => 'species', model_name => 'iris_logistic', algorithm => 'logistic_regression', epochs => 200);
+CALL train_iris(
+  training_data => TABLE (SELECT sepal_length, sepal_width, petal_length, petal_width, species FROM iris),
+  label => 'species', model_name => 'iris_bayes', algorithm => 'naive_bayes');
+SELECT name, algorithm, round((metrics ->> 'accuracy')::numeric, 3) AS accuracy FROM procgate.models ORDER BY name;
+SELECT m.step, round(m.value::numeric, 4) AS loss
+  FROM procgate.run_metrics m JOIN procgate.models o ON o.created_by_run = m.run_id
+ WHERE o.name = 'iris_logistic' AND m.metric = 'loss' AND m.step IN (10, 50, 100, 200) ORDER BY m.step;
+SELECT species, procgate_models.iris_logistic(sepal_length, sepal_width, petal_length, petal_width) AS logistic,
+       procgate_models.iris_bayes(sepal_length, sepal_width, petal_length, petal_width) AS bayes
+  FROM iris WHERE id IN (1, 51, 101) ORDER BY id;
+
 -- An algorithm that procgate does not know fails the run, naming the choices.
 CALL train_iris(
   training_data => TABLE (SELECT sepal_length, sepal_width, petal_length, petal_width, species FROM iris),

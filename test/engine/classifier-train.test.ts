@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
+import { predictScores, type ScoreModel } from '../../src/engine/types/classifier/score-models.js';
 import { useEngine } from '../support/engine-fixture.js';
 import { useProxiedDatabase } from '../support/test-database.js';
 
@@ -132,6 +133,49 @@ describe("TYPE 'classifier.train'", () => {
     expect(await sqlPredictions('iris_tree')).toEqual(js);
   });
 
+  it.each([
+    ['logistic_regression', 'iris_logistic', 0.9],
+    ['naive_bayes', 'iris_bayes', 0.9],
+  ])('trains %s above %s accuracy; its SQL function predicts what the JavaScript model does', async (algorithm, name, bar) => {
+    const runId = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),
+         label => 'species', algorithm => '${algorithm}', model_name => '${name}', seed => 3)`,
+    );
+    const run = await finished(runId);
+    expect(run).toMatchObject({ state: 'succeeded', error: null });
+    const results = run.results?.['0'] ?? {};
+    expect(results).toMatchObject({ algorithm, test_rows: 30, train_rows: 120 });
+    expect(results['accuracy']).toBeGreaterThanOrEqual(bar);
+    expect(results['train_accuracy']).toBeGreaterThanOrEqual(bar);
+    const [model] = await query<{ model: ScoreModel; label_values: string[] }>(
+      'SELECT model, label_values FROM procgate.models WHERE name = $1',
+      [name],
+    );
+    const js = predictScores(model!.model, irisRows().map((row) => row.features)).map((i) => model?.label_values[i]);
+    expect(await sqlPredictions(name)).toEqual(js);
+    // Both predict every species somewhere: not a constant model.
+    expect(new Set(js)).toEqual(new Set(['setosa', 'versicolor', 'virginica']));
+  });
+
+  it('writes the loss and test accuracy of logistic regression every tenth epoch, the loss falling', async () => {
+    const ok = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),
+         label => 'species', algorithm => 'logistic_regression', model_name => 'iris_logistic_epochs', epochs => 50)`,
+    );
+    expect((await finished(ok)).state).toBe('succeeded');
+    const losses = await query<{ step: number; value: number }>(
+      "SELECT step, value FROM procgate.run_metrics WHERE run_id = $1 AND metric = 'loss' ORDER BY step",
+      [ok],
+    );
+    expect(losses.map((row) => row.step)).toEqual([10, 20, 30, 40, 50]);
+    expect(losses.at(-1)!.value).toBeLessThan(losses[0]!.value);
+    const accuracy = await query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM procgate.run_metrics WHERE run_id = $1 AND metric = 'test_accuracy'",
+      [ok],
+    );
+    expect(accuracy).toEqual([{ n: 5 }]);
+  });
+
   it('fails on an unknown algorithm, a missing label column and a non-numeric feature, naming them', async () => {
     const unknown = await finished(
       await execute(
@@ -139,7 +183,9 @@ describe("TYPE 'classifier.train'", () => {
       ),
     );
     expect(unknown).toMatchObject({ state: 'failed' });
-    expect(unknown.error).toMatch(/unknown algorithm "svm" \(the choices: random_forest, decision_tree\)/);
+    expect(unknown.error).toMatch(
+      /unknown algorithm "svm" \(the choices: random_forest, decision_tree, logistic_regression, naive_bayes\)/,
+    );
 
     const noLabel = await finished(
       await execute(`EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')} FROM iris), model_name => 'm')`),

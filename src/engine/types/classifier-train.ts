@@ -3,6 +3,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
 import type { StagedInput } from '../run-planner.js';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
 import {
   createFunction,
   decisionTreeBody,
@@ -14,7 +15,7 @@ import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 
 /** The algorithms, by the name `algorithm` takes. */
-export const ALGORITHMS = ['random_forest', 'decision_tree'] as const;
+export const ALGORITHMS = ['random_forest', 'decision_tree', 'logistic_regression', 'naive_bayes'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */
@@ -57,7 +58,8 @@ interface Trained {
  */
 export const classifierTrain: ProcedureType = {
   name: 'classifier.train',
-  summary: 'trains a classifier (random forest, decision tree) on a table; the model becomes a SQL function',
+  summary:
+    'trains a classifier (random forest, decision tree, logistic regression, naive Bayes) on a table; the model becomes a SQL function',
   parameters: [
     { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): feature columns and the label column' },
     { name: 'label', kind: 'text', required: false, default: 'label', description: 'the label column' },
@@ -69,6 +71,10 @@ export const classifierTrain: ProcedureType = {
     { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: ceil(sqrt(features)))' },
     { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest, decision_tree: the deepest a tree goes (default: unlimited)' },
     { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest, decision_tree: a node with this many rows or fewer is a leaf' },
+    { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
+    { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },
+    { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights' },
+    { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance' },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
@@ -208,7 +214,60 @@ async function trainModel(
     }
     case 'random_forest':
       return trainForest(context, data, train, test, modelName, treeOptions, treeHyperparameters);
+    case 'logistic_regression':
+      return trainLogisticRegression(context, data, train, test, modelName);
+    case 'naive_bayes': {
+      const varSmoothing = params['var_smoothing'] as number;
+      if (!(varSmoothing >= 0)) throw new TypeParameterError('var_smoothing must be at least 0');
+      const model = trainNaiveBayes(train.x, train.y, data.labels.length, varSmoothing);
+      return {
+        model,
+        predict: (rows) => predictScores(model, rows),
+        sqlFunction: createFunction(modelName, data.features, scoreModelBody(model, data.labels), 'plpgsql'),
+        hyperparameters: { var_smoothing: varSmoothing },
+      };
+    }
   }
+}
+
+/**
+ * Logistic regression, epoch by epoch: every tenth epoch (and the last)
+ * writes the training loss and the test accuracy so far to run_metrics
+ * and lets the event loop breathe.
+ */
+async function trainLogisticRegression(
+  context: TypeContext,
+  data: Dataset,
+  train: { x: number[][]; y: number[] },
+  test: { x: number[][]; y: number[] },
+  modelName: string,
+): Promise<Trained> {
+  const params = context.params;
+  const options = {
+    epochs: params['epochs'] as number,
+    learningRate: params['learning_rate'] as number,
+    l2: params['l2'] as number,
+  };
+  if (!(options.epochs >= 1)) throw new TypeParameterError('epochs must be at least 1');
+  if (!(options.learningRate > 0)) throw new TypeParameterError('learning_rate must be greater than 0');
+  if (!(options.l2 >= 0)) throw new TypeParameterError('l2 must be at least 0');
+  const model = await trainLogistic(train.x, train.y, data.labels.length, options, async (epoch, loss, soFar) => {
+    if (context.signal.aborted) throw new Error('killed');
+    if (epoch % 10 !== 0 && epoch !== options.epochs) return;
+    const metrics: { step: number; metric: string; value: number | null }[] = [{ step: epoch, metric: 'loss', value: loss }];
+    if (test.y.length > 0) {
+      metrics.push({ step: epoch, metric: 'test_accuracy', value: accuracyOf(predictScores(soFar(), test.x), test.y) });
+    }
+    await writeMetrics(context, metrics);
+    context.report({ kind: 'progress', fraction: 0.05 + (0.9 * epoch) / options.epochs });
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+  return {
+    model,
+    predict: (rows) => predictScores(model, rows),
+    sqlFunction: createFunction(modelName, data.features, scoreModelBody(model, data.labels), 'plpgsql'),
+    hyperparameters: { epochs: options.epochs, learning_rate: options.learningRate, l2: options.l2 },
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
 import { checkModelName } from '../model-store.js';
 import { TypeParameterError } from '../procedure-type.js';
+import { predictScores, type ScoreModel } from './score-models.js';
 
 /** A row of procgate.models as `role` may see it (any type). */
 export interface ModelRecord {
@@ -94,6 +95,12 @@ export async function loadClassifier(pool: pg.Pool, name: unknown, role: string)
     case 'decision_tree': {
       const tree = DecisionTreeClassifier.load(record.model);
       predict = (x) => (x.length === 0 ? [] : toLabels(tree.predict(x)));
+      break;
+    }
+    case 'logistic_regression':
+    case 'naive_bayes': {
+      const model = record.model as ScoreModel;
+      predict = (x) => toLabels(predictScores(model, x));
       break;
     }
     default:
