@@ -4,7 +4,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import { predictScores, type ScoreModel } from '../../src/engine/types/classifier/score-models.js';
 import { useEngine } from '../support/engine-fixture.js';
-import { useProxiedDatabase } from '../support/test-database.js';
+import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_classifier', { statements: true });
 
@@ -49,6 +49,13 @@ async function loadIris(): Promise<void> {
         })),
       ),
     ],
+  );
+}
+
+async function eventuallyRunning(runId: string): Promise<void> {
+  await eventually(
+    () => fixture.run(runId),
+    (row) => row.state === 'running',
   );
 }
 
@@ -174,6 +181,34 @@ describe("TYPE 'classifier.train'", () => {
       [ok],
     );
     expect(accuracy).toEqual([{ n: 5 }]);
+  });
+
+  it('grows trees off the event loop: other runs finish while a slow tree grows, and a kill stops it', async () => {
+    // 3,000 rows of noise: ml-cart's quadratic split search takes seconds for one tree.
+    await fixture.client.query(
+      `CREATE TABLE noise AS SELECT g AS id, random() AS a, random() AS b, random() AS c, (g % 3)::text AS label
+         FROM generate_series(1, 3000) g`,
+    );
+    await fixture.client.query("CREATE PROCEDURE quick_sql TYPE 'sql' WITH (statements = ARRAY['SELECT 1 AS one'])");
+    const slow = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT a, b, c, label FROM noise),
+         algorithm => 'decision_tree', model_name => 'noise_tree', min_samples => 0, test_split => 0)`,
+    );
+    await eventuallyRunning(slow);
+    const quick = await finished(await execute('EXECUTE PROCEDURE quick_sql()'));
+    expect(quick.state).toBe('succeeded');
+    // The tree was still growing when the other run ended.
+    expect((await fixture.run(slow)).state).toBe('running');
+    expect((await finished(slow, 60_000)).state).toBe('succeeded');
+
+    const killed = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT a, b, c, label FROM noise),
+         algorithm => 'decision_tree', model_name => 'noise_tree_killed', min_samples => 0, test_split => 0)`,
+    );
+    await eventuallyRunning(killed);
+    await fixture.client.query(`KILL RUN '${killed}'`);
+    expect((await finished(killed)).state).toBe('killed');
+    expect(await query("SELECT name FROM procgate.models WHERE name = 'noise_tree_killed'")).toEqual([]);
   });
 
   it('fails on an unknown algorithm, a missing label column and a non-numeric feature, naming them', async () => {

@@ -13,6 +13,7 @@ import {
 } from './classifier/sql-function.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import { TreeThread } from './tree-thread.js';
 
 /** The algorithms, by the name `algorithm` takes. */
 export const ALGORITHMS = ['random_forest', 'decision_tree', 'logistic_regression', 'naive_bayes'] as const;
@@ -202,9 +203,14 @@ async function trainModel(
   };
   switch (algorithm) {
     case 'decision_tree': {
-      const tree = new DecisionTreeClassifier(treeOptions);
-      tree.train(train.x, train.y);
-      const model = JSON.parse(JSON.stringify(tree)) as { root: TreeNodeJson };
+      const thread = new TreeThread('classifier', context.signal);
+      let model: { root: TreeNodeJson };
+      try {
+        model = (await thread.train(train.x, train.y, treeOptions)) as { root: TreeNodeJson };
+      } finally {
+        await thread.close();
+      }
+      const tree = DecisionTreeClassifier.load(model);
       return {
         model,
         predict: (rows) => tree.predict(rows),
@@ -294,39 +300,44 @@ async function trainForest(
   const indexes: number[][] = [];
   const votes = test.y.map(() => new Map<number, number>());
   const leaders = test.y.map(() => ({ label: -1, count: 0 }));
-  for (let t = 0; t < trees; t += 1) {
-    if (context.signal.aborted) throw new Error('killed');
-    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
-    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
-    const tree = new DecisionTreeClassifier(treeOptions);
-    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
-    tree.train(
-      sample.map((row) => project(train.x[row] as number[])),
-      sample.map((row) => train.y[row] as number),
-    );
-    estimators.push(JSON.parse(JSON.stringify(tree)));
-    indexes.push(columns);
-    // The forest so far on the test rows: ml-array-mode's vote (first to reach the most votes wins).
-    const predicted = tree.predict(test.x.map(project));
-    let treeRight = 0;
-    let forestRight = 0;
-    predicted.forEach((label, row) => {
-      const counts = votes[row] as Map<number, number>;
-      const count = (counts.get(label) ?? 0) + 1;
-      counts.set(label, count);
-      const leader = leaders[row] as { label: number; count: number };
-      if (count > leader.count) Object.assign(leader, { label, count });
-      if (label === test.y[row]) treeRight += 1;
-      if (leader.label === test.y[row]) forestRight += 1;
-    });
-    if (test.y.length > 0) {
-      await writeMetrics(context, [
-        { step: t + 1, metric: 'tree_accuracy', value: treeRight / test.y.length },
-        { step: t + 1, metric: 'forest_accuracy', value: forestRight / test.y.length },
-      ]);
+  const thread = new TreeThread('classifier', context.signal);
+  try {
+    for (let t = 0; t < trees; t += 1) {
+      if (context.signal.aborted) throw new Error('killed');
+      const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+      const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
+      const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+      const json = await thread.train(
+        sample.map((row) => project(train.x[row] as number[])),
+        sample.map((row) => train.y[row] as number),
+        treeOptions,
+      );
+      const tree = DecisionTreeClassifier.load(json);
+      estimators.push(json);
+      indexes.push(columns);
+      // The forest so far on the test rows: ml-array-mode's vote (first to reach the most votes wins).
+      const predicted = tree.predict(test.x.map(project));
+      let treeRight = 0;
+      let forestRight = 0;
+      predicted.forEach((label, row) => {
+        const counts = votes[row] as Map<number, number>;
+        const count = (counts.get(label) ?? 0) + 1;
+        counts.set(label, count);
+        const leader = leaders[row] as { label: number; count: number };
+        if (count > leader.count) Object.assign(leader, { label, count });
+        if (label === test.y[row]) treeRight += 1;
+        if (leader.label === test.y[row]) forestRight += 1;
+      });
+      if (test.y.length > 0) {
+        await writeMetrics(context, [
+          { step: t + 1, metric: 'tree_accuracy', value: treeRight / test.y.length },
+          { step: t + 1, metric: 'forest_accuracy', value: forestRight / test.y.length },
+        ]);
+      }
+      context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
     }
-    context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
-    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    await thread.close();
   }
   const model = {
     name: 'RFClassifier',

@@ -3,6 +3,7 @@ import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
+import { TreeThread } from './tree-thread.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import {
   readRegressionData,
@@ -182,38 +183,43 @@ async function trainForest(
   const estimators: unknown[] = [];
   const indexes: number[][] = [];
   const sums = test.y.map(() => 0);
-  for (let t = 0; t < trees; t += 1) {
-    if (context.signal.aborted) throw new Error('killed');
-    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
-    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
-    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
-    const tree = new DecisionTreeRegression(treeOptions);
-    tree.train(
-      sample.map((row) => project(train.x[row] as number[])),
-      sample.map((row) => train.y[row] as number),
-    );
-    estimators.push(JSON.parse(JSON.stringify(tree)));
-    indexes.push(columns);
-    if (test.y.length > 0) {
-      const predicted = tree.predict(test.x.map(project));
-      predicted.forEach((value, row) => {
-        sums[row] = (sums[row] as number) + value;
-      });
-      const treeMetrics = regressionMetrics(predicted, test.y);
-      const forestMetrics = regressionMetrics(
-        sums.map((sum) => sum / (t + 1)),
-        test.y,
+  const thread = new TreeThread('regression', context.signal);
+  try {
+    for (let t = 0; t < trees; t += 1) {
+      if (context.signal.aborted) throw new Error('killed');
+      const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+      const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
+      const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+      const json = await thread.train(
+        sample.map((row) => project(train.x[row] as number[])),
+        sample.map((row) => train.y[row] as number),
+        treeOptions,
       );
-      await writeMetrics(context, [
-        { step: t + 1, metric: 'tree_r2', value: treeMetrics.r2 },
-        { step: t + 1, metric: 'tree_rmse', value: treeMetrics.rmse },
-        { step: t + 1, metric: 'forest_r2', value: forestMetrics.r2 },
-        { step: t + 1, metric: 'forest_rmse', value: forestMetrics.rmse },
-        { step: t + 1, metric: 'forest_mae', value: forestMetrics.mae },
-      ]);
+      const tree = DecisionTreeRegression.load(json);
+      estimators.push(json);
+      indexes.push(columns);
+      if (test.y.length > 0) {
+        const predicted = tree.predict(test.x.map(project));
+        predicted.forEach((value, row) => {
+          sums[row] = (sums[row] as number) + value;
+        });
+        const treeMetrics = regressionMetrics(predicted, test.y);
+        const forestMetrics = regressionMetrics(
+          sums.map((sum) => sum / (t + 1)),
+          test.y,
+        );
+        await writeMetrics(context, [
+          { step: t + 1, metric: 'tree_r2', value: treeMetrics.r2 },
+          { step: t + 1, metric: 'tree_rmse', value: treeMetrics.rmse },
+          { step: t + 1, metric: 'forest_r2', value: forestMetrics.r2 },
+          { step: t + 1, metric: 'forest_rmse', value: forestMetrics.rmse },
+          { step: t + 1, metric: 'forest_mae', value: forestMetrics.mae },
+        ]);
+      }
+      context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
     }
-    context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
-    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    await thread.close();
   }
   const model = {
     name: 'RFRegression',
