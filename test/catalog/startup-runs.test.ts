@@ -25,6 +25,8 @@ beforeAll(async () => {
   catalog = await createCatalogDatabase('catalog_startup');
   admin = catalog.admin;
   alice = await createLoginRole(admin, 'alice');
+  // alice's procedures are command procedures (a built-in type takes only its own parameters).
+  await admin.query(`GRANT procgate_developer TO ${alice.name}`);
   bob = await createLoginRole(admin, 'bob');
   team = await createLoginRole(admin, 'team');
   await admin.query(`GRANT ${team.name} TO ${bob.name}`);
@@ -40,7 +42,7 @@ afterAll(async () => {
 /** A procedure of alice's with n integer DEFAULT 1 and label text, executable by bob. */
 async function createNightly(name: string): Promise<void> {
   await asAlice.query(
-    `SELECT FROM procgate.create_procedure(name => $1, language => 'type', type_name => 'transform',
+    `SELECT FROM procgate.create_procedure(name => $1, language => 'command', command => 'true',
        parameters => ARRAY[procgate.param('n', 'integer', false, true, to_jsonb(1)),
                            procgate.param('label', 'text', false, false, NULL)])`,
     [name],

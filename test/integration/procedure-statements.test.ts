@@ -313,7 +313,7 @@ describe('a session knows its own CREATE and DROP at once', () => {
       role: 'public',
     });
     await client.query('BEGIN');
-    await client.query("CREATE PROCEDURE in_tx(n int) TYPE 'sql'");
+    await client.query("CREATE PROCEDURE in_tx(n int) LANGUAGE command COMMAND 'true'");
     await client.query('GRANT EXECUTE ON PROCEDURE in_tx TO PUBLIC');
     // Recognised as ours: CALL commits and waits for its run, which a transaction block does not allow.
     const inBlock = await errorOf(client.query('CALL in_tx($1)', [5]));
