@@ -138,6 +138,8 @@ export interface RunsTable {
   results: NullableJsonb<JsonValue>;
   worker: string | null;
   heartbeat_at: NullableTimestamp;
+  /** The SQLSTATE of what failed the run, when known (schema version 6). */
+  error_code: string | null;
 }
 
 export interface RunSegmentsTable {
@@ -156,6 +158,7 @@ export interface RunSegmentsTable {
   progress: Generated<Numeric>;
   message: string | null;
   results: NullableJsonb<JsonValue>;
+  error_code: string | null;
 }
 
 export interface RunOutputTable {

@@ -19,6 +19,7 @@ import {
 import { loadOutputFiles, outputFiles, shareOf, writeInputFiles } from './table-files.js';
 import { TYPES } from './types/index.js';
 import { checkParameters, withDefaults } from './types/procedure-type.js';
+import { sqlStateOf } from './sql-state.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -405,7 +406,12 @@ export class Engine {
       } catch (error) {
         if (!isRunError(error)) throw error;
         await client.query('ROLLBACK TO SAVEPOINT outputs');
-        outcome = { ...outcome, state: 'failed', message: `could not load the output: ${describeError(error)}` };
+        outcome = {
+          ...outcome,
+          state: 'failed',
+          message: `could not load the output: ${describeError(error)}`,
+          errorCode: sqlStateOf(error),
+        };
         rowsOut = 0;
       }
       const rowsIn = finished.load === undefined ? finished.rowsIn : rowsOut;
@@ -432,7 +438,7 @@ export class Engine {
     rowsOut: number | null,
   ): Promise<boolean> {
     const { rows } = await client.query<{ completed: boolean }>(
-      'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS completed',
+      'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS completed',
       [
         this.workerId,
         row.run_id,
@@ -445,6 +451,7 @@ export class Engine {
         JSON.stringify(outcome.output),
         rowsIn,
         rowsOut,
+        outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
       ],
     );
     return rows[0]?.completed === true;
@@ -540,13 +547,13 @@ export class Engine {
    * PostgreSQL; parameters that do not fit the type fail the run.
    */
   private async runType(row: ClaimedRow, signal: AbortSignal, reporter: SegmentReporter): Promise<Finished> {
-    const ended = (state: SegmentOutcome['state'], message: string): Finished => ({
-      outcome: { state, exitCode: null, message, results: null, output: [] },
+    const ended = (state: SegmentOutcome['state'], message: string, errorCode: string | null = null): Finished => ({
+      outcome: { state, exitCode: null, message, errorCode, results: null, output: [] },
       outputs: [],
       format: 'csv',
       rowsIn: null,
     });
-    const failed = (message: string): Finished => ended('failed', message);
+    const failed = (message: string, errorCode: string | null = null): Finished => ended('failed', message, errorCode);
     const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
     if (type === undefined) return failed(`unknown procedure type "${String(row.type_name)}"`);
     const given = plainParams(row.params);
@@ -589,7 +596,7 @@ export class Engine {
       if (signal.aborted) {
         return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
       }
-      return failed((error as Error).message);
+      return failed((error as Error).message, sqlStateOf(error));
     }
   }
 

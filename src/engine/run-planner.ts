@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
 import type { TableColumn } from './segment-task.js';
+import { sqlStateOf } from './sql-state.js';
 
 /** A TABLE argument read into its staging table. */
 export interface StagedInput {
@@ -102,7 +103,11 @@ export async function planDataRuns(
       await client.query('ROLLBACK').catch(() => undefined);
       if (runId === undefined || !isSqlError(error)) throw error;
       logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
-      await pool.query('SELECT procgate_internal.engine_fail_planning($1, $2)', [runId, error.message]);
+      await pool.query('SELECT procgate_internal.engine_fail_planning($1, $2, $3)', [
+        runId,
+        error.message,
+        sqlStateOf(error),
+      ]);
     } finally {
       client.release();
     }
@@ -294,7 +299,7 @@ async function tableColumns(client: pg.ClientBase, table: string): Promise<Catal
 class SqlError extends Error {}
 
 /** An error that belongs to the run (PostgreSQL raised it, or planning found it), not to the engine. */
-function isSqlError(error: unknown): error is Error {
+function isSqlError(error: unknown): error is Error & { code?: string } {
   if (error instanceof SqlError) return true;
   const code = (error as { code?: unknown }).code;
   // Connection trouble (class 08) and shutdowns (57P0x) are the engine's: the run is left queued.

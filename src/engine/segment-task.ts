@@ -100,6 +100,8 @@ export interface SegmentOutcome {
   readonly state: SegmentState;
   readonly exitCode: number | null;
   readonly message: string | null;
+  /** The SQLSTATE of what failed the segment, when it is known (a PostgreSQL error, a bad parameter). */
+  readonly errorCode?: string | null;
   readonly results: unknown;
   readonly output: readonly OutputLine[];
 }

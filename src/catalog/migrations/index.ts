@@ -3,6 +3,7 @@ import { sql as engine } from './0002-engine.js';
 import { sql as runStateNotify } from './0003-run-state-notify.js';
 import { sql as callCancel } from './0004-call-cancel.js';
 import { sql as typeDeclaredParameters } from './0005-type-declared-parameters.js';
+import { sql as runErrorCodes } from './0006-run-error-codes.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'run-state-notify', sql: runStateNotify },
   { version: 4, name: 'call-cancel', sql: callCancel },
   { version: 5, name: 'type-declared-parameters', sql: typeDeclaredParameters },
+  { version: 6, name: 'run-error-codes', sql: runErrorCodes },
 ];

@@ -3,13 +3,18 @@
  * procedure may COMMIT. It queues the run like EXECUTE PROCEDURE, commits so
  * the engines can see it, then waits for the run to end, telling the client
  * its state and progress as NOTICEs, and returns the finished run. A failed
- * run raises 38000 and a killed one 57014; a cancel of the CALL (Ctrl-C)
+ * run raises its error_code (else 38000) and a killed one 57014; a cancel of the CALL (Ctrl-C)
  * kills the run. Inside a transaction block PostgreSQL refuses the COMMIT
  * (2D000), which the proxy reports as 25001.
  */
 export const callAndWait = callAndWaitSql('CREATE');
 
-/** The procedure's SQL: CREATE in schema version 2, CREATE OR REPLACE when a later version fixes it. */
+/**
+ * The procedure's SQL as it is now: CREATE in schema version 2, CREATE OR
+ * REPLACE in each later version that changed it (4, 6). It calls
+ * procgate.run_error_code, which version 6 adds: every version is applied
+ * before anything calls it.
+ */
 export function callAndWaitSql(create: 'CREATE' | 'CREATE OR REPLACE'): string {
   return `
 ${create} PROCEDURE procgate.call_and_wait(
@@ -77,8 +82,9 @@ BEGIN
     COMMIT;
   END LOOP;
   IF run.state = 'failed' THEN
+    -- The SQLSTATE of what failed the run (schema version 6), else 38000: its program failed.
     RAISE EXCEPTION 'run % of procedure "%" failed: %', run.run_id, run.procedure, run.error
-      USING ERRCODE = 'external_routine_exception';
+      USING ERRCODE = coalesce(procgate.run_error_code(run.run_id), '38000');
   ELSIF run.state = 'killed' THEN
     RAISE EXCEPTION 'run % of procedure "%" was killed', run.run_id, run.procedure
       USING ERRCODE = 'query_canceled';
