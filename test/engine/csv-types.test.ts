@@ -149,6 +149,11 @@ describe("TYPE 'export.csv' and 'import.csv'", () => {
     expect(linked.error).toMatch(/permission denied: path "link.csv" is outside --files-dir/);
     expect(readFileSync(path.join(elsewhere, 'secret.csv'), 'utf8')).toBe('n,t\n1,a\n');
     expect(await query('SELECT count(*)::int AS n FROM stolen')).toEqual([{ n: 0 }]);
+    // CALL raises it with PostgreSQL's SQLSTATE for a permission denied.
+    await expect(fixture.client.query("CALL load_csv(path => '../elsewhere/secret.csv') INTO stolen")).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('is outside --files-dir'),
+    });
   });
 
   it('refuses to overwrite a file unless overwrite => true', async () => {
