@@ -304,14 +304,8 @@ async function trainForest(
   try {
     for (let t = 0; t < trees; t += 1) {
       if (context.signal.aborted) throw new Error('killed');
-      const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
-      const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
-      const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
-      const json = await thread.train(
-        sample.map((row) => project(train.x[row] as number[])),
-        sample.map((row) => train.y[row] as number),
-        treeOptions,
-      );
+      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions);
+      const { tree: json, columns, project } = grown;
       const tree = DecisionTreeClassifier.load(json);
       estimators.push(json);
       indexes.push(columns);

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { shuffledIndexes } from './classifier/random.js';
 
 const WORKER_URL = new URL('./tree-worker.js', import.meta.url);
 
@@ -50,6 +51,30 @@ export class TreeThread {
       this.waiting.set(id, { resolve: (tree) => resolve(JSON.parse(tree as string)), reject });
       this.worker.postMessage({ id, kind: this.kind, x, y, options });
     });
+  }
+
+  /**
+   * One tree of a random forest: a bootstrap sample of the training rows
+   * and `perTree` of the `featureCount` features (in column order), both
+   * drawn with `random` in that order, grown in the thread. `project` picks
+   * a row's features as the tree sees them.
+   */
+  async growBootstrap(
+    train: { readonly x: readonly number[][]; readonly y: readonly number[] },
+    featureCount: number,
+    perTree: number,
+    random: () => number,
+    options: TreeOptions,
+  ): Promise<{ tree: unknown; columns: number[]; project: (row: number[]) => number[] }> {
+    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
+    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+    const tree = await this.train(
+      sample.map((row) => project(train.x[row] as number[])),
+      sample.map((row) => train.y[row] as number),
+      options,
+    );
+    return { tree, columns, project };
   }
 
   async close(): Promise<void> {
