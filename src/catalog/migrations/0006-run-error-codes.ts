@@ -7,25 +7,33 @@ import { callAndWaitSql } from './0002-engine/call-and-wait.js';
  * parameter found at run time, 22023; a path outside --files-dir, 42501).
  * CALL raises the run's error with it instead of 38000, which stays for a
  * program that failed. procgate.runs keeps exactly DESIGN.md's columns;
- * procgate.run_error_code(run_id) reads the code of a run that the
- * session's role (or a role it is a member of) submitted.
+ * procgate.run_error_code(run_id) reads the code of a run the caller may
+ * see in procgate.runs.
  */
 export const sql = `
 ALTER TABLE procgate_internal.runs ADD COLUMN error_code text;
 ALTER TABLE procgate_internal.run_segments ADD COLUMN error_code text;
 
 -- procgate.runs keeps exactly DESIGN.md's columns: the code is read with this.
-CREATE FUNCTION procgate.run_error_code(run_id uuid) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION procgate_internal.api_run_error_code(caller name, p_run_id uuid) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT r.error_code FROM procgate_internal.runs r
-   WHERE r.run_id = $1
-     AND (pg_catalog.pg_has_role(session_user, r.submitted_by, 'MEMBER')
-          OR pg_catalog.pg_has_role(session_user, 'procgate_admin', 'MEMBER'))
+BEGIN
+  PERFORM procgate_internal.check_caller(caller);
+  RETURN (SELECT r.error_code FROM procgate_internal.runs r
+           WHERE r.run_id = p_run_id AND (r.submitted_by = caller OR procgate_internal.is_admin(caller)));
+END
 $fn$;
+GRANT EXECUTE ON FUNCTION procgate_internal.api_run_error_code(name, uuid) TO PUBLIC;
+
+CREATE FUNCTION procgate.run_error_code(run_id uuid) RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT procgate_internal.api_run_error_code(current_user, $1);
+END;
 COMMENT ON FUNCTION procgate.run_error_code(uuid) IS
-  'the SQLSTATE of what failed a run you submitted (NULL when a program failed, or for no such run)';
+  'the SQLSTATE of what failed a run you may see (NULL when its program failed, or for no such run)';
 
 -- As in version 2, and the first failed segment's error_code goes with its message.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_roll_up(p_run_id uuid) RETURNS void
