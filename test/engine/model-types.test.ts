@@ -228,4 +228,26 @@ describe("TYPE 'classifier.test' and TYPE 'model.apply'", () => {
       expect(run.error).toMatch(/unknown model "iris_m"/);
     }
   });
+
+  it('drop_model removes a model and its SQL function, for its owner only', async () => {
+    await fixture.client.query('SET ROLE model_types_user');
+    try {
+      // Someone else's model is as unknown as a missing one.
+      await expect(fixture.client.query("SELECT * FROM procgate.drop_model('iris_m')")).rejects.toMatchObject({
+        code: '42704',
+        message: 'model "iris_m" does not exist',
+      });
+    } finally {
+      await fixture.client.query('RESET ROLE');
+    }
+    expect(await query("SELECT * FROM procgate.drop_model('iris_m')")).toEqual([
+      { model: 'iris_m', sql_function: 'procgate_models.iris_m' },
+    ]);
+    expect(await query("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'iris_m'")).toEqual([{ n: 0 }]);
+    expect(
+      await query("SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'procgate_models'::regnamespace AND proname = 'iris_m'"),
+    ).toEqual([{ n: 0 }]);
+    await expect(fixture.client.query("SELECT * FROM procgate.drop_model('iris_m')")).rejects.toMatchObject({ code: '42704' });
+    expect(await query("SELECT * FROM procgate.drop_model('iris_m', if_exists => true)")).toEqual([]);
+  });
 });
