@@ -124,6 +124,25 @@ describe("TYPE 'classifier.train'", () => {
     expect(again.results?.['0']?.['accuracy']).toBeGreaterThan(0.9);
   });
 
+  it('draws max_samples rows for each tree of a forest', async () => {
+    const runId = await execute(
+      `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),
+         label => 'species', model_name => 'iris_sampled', n_estimators => 15, max_samples => 40, seed => 7)`,
+    );
+    expect((await finished(runId)).state).toBe('succeeded');
+    const [model] = await query<{ model: unknown; hyperparameters: Record<string, unknown>; label_values: string[] }>(
+      "SELECT model, hyperparameters, label_values FROM procgate.models WHERE name = 'iris_sampled'",
+    );
+    expect(model?.hyperparameters).toMatchObject({ n_estimators: 15, max_samples: 40 });
+    const forest = RandomForestClassifier.load(model?.model as never);
+    const js = (forest.predict(irisRows().map((row) => row.features)) as number[]).map((i) => model?.label_values[i]);
+    expect(await sqlPredictions('iris_sampled')).toEqual(js);
+    // Each tree was grown on 40 rows: its root split saw 40.
+    const trees = (model?.model as { baseModel: { estimators: { root: { numberSamples?: number } }[] } }).baseModel
+      .estimators;
+    expect(trees.map((tree) => tree.root.numberSamples)).toEqual(trees.map(() => 40));
+  });
+
   it('trains a decision tree; its nested CASE predicts what the JavaScript tree does', async () => {
     const runId = await execute(
       `EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')}, species FROM iris),

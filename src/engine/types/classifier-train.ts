@@ -71,6 +71,7 @@ export const classifierTrain: ProcedureType = {
     { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
     { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: ceil(sqrt(features)))' },
     { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest, decision_tree: the deepest a tree goes (default: unlimited)' },
+    { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
     { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest, decision_tree: a node with this many rows or fewer is a leaf' },
     { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
     { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },
@@ -295,6 +296,9 @@ async function trainForest(
   const trees = params['n_estimators'] as number;
   const featureCount = data.features.length;
   const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? Math.ceil(Math.sqrt(featureCount)));
+  // max_samples: rows drawn per tree (all the training rows by default), for sets too large for ml-cart's
+  // quadratic split search.
+  const samples = Math.min(train.x.length, (params['max_samples'] as number | undefined) ?? train.x.length);
   const random = seededRandom((params['seed'] as number) ^ 0x5f3759df);
   const estimators: unknown[] = [];
   const indexes: number[][] = [];
@@ -304,7 +308,7 @@ async function trainForest(
   try {
     for (let t = 0; t < trees; t += 1) {
       if (context.signal.aborted) throw new Error('killed');
-      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions);
+      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions, samples);
       const { tree: json, columns, project } = grown;
       const tree = DecisionTreeClassifier.load(json);
       estimators.push(json);
@@ -355,7 +359,7 @@ async function trainForest(
     model,
     predict: (rows) => forest.predict(rows) as number[],
     sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels), 'plpgsql'),
-    hyperparameters: { ...treeHyperparameters, n_estimators: trees, max_features: perTree },
+    hyperparameters: { ...treeHyperparameters, n_estimators: trees, max_features: perTree, max_samples: samples },
   };
 }
 

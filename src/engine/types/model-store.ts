@@ -47,7 +47,7 @@ export function checkTrainingParameters<A extends string>(
   const modelName = checkModelName(params['model_name']);
   const testSplit = params['test_split'] as number;
   if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
-  for (const name of ['n_estimators', 'max_features', 'max_depth', 'min_samples']) {
+  for (const name of ['n_estimators', 'max_features', 'max_depth', 'max_samples', 'min_samples']) {
     const least = name === 'min_samples' ? 0 : 1;
     const value = params[name];
     if (value !== undefined && (value as number) < least) {

@@ -61,6 +61,7 @@ export const regressionTrain: ProcedureType = {
     { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
     { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: all)' },
     { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest: the deepest a tree goes (default: unlimited)' },
+    { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
     { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest: a node with this many rows or fewer is a leaf' },
   ],
   async run(context) {
@@ -175,6 +176,9 @@ async function trainForest(
   const trees = params['n_estimators'] as number;
   const featureCount = data.features.length;
   const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? featureCount);
+  // max_samples: rows drawn per tree (all the training rows by default), for sets too large for ml-cart's
+  // quadratic split search.
+  const samples = Math.min(train.x.length, (params['max_samples'] as number | undefined) ?? train.x.length);
   const treeOptions = {
     minNumSamples: params['min_samples'] as number,
     maxDepth: (params['max_depth'] as number | undefined) ?? Infinity,
@@ -187,7 +191,7 @@ async function trainForest(
   try {
     for (let t = 0; t < trees; t += 1) {
       if (context.signal.aborted) throw new Error('killed');
-      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions);
+      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions, samples);
       const { tree: json, columns, project } = grown;
       const tree = DecisionTreeRegression.load(json);
       estimators.push(json);
@@ -241,6 +245,7 @@ async function trainForest(
     hyperparameters: {
       n_estimators: trees,
       max_features: perTree,
+      max_samples: samples,
       min_samples: treeOptions.minNumSamples,
       max_depth: (params['max_depth'] as number | undefined) ?? null,
     },

@@ -54,10 +54,11 @@ export class TreeThread {
   }
 
   /**
-   * One tree of a random forest: a bootstrap sample of the training rows
-   * and `perTree` of the `featureCount` features (in column order), both
-   * drawn with `random` in that order, grown in the thread. `project` picks
-   * a row's features as the tree sees them.
+   * One tree of a random forest: a bootstrap sample of `samples` training
+   * rows (all of them by default) and `perTree` of the `featureCount`
+   * features (in column order), both drawn with `random` in that order,
+   * grown in the thread. `project` picks a row's features as the tree sees
+   * them.
    */
   async growBootstrap(
     train: { readonly x: readonly number[][]; readonly y: readonly number[] },
@@ -65,8 +66,9 @@ export class TreeThread {
     perTree: number,
     random: () => number,
     options: TreeOptions,
+    samples = train.x.length,
   ): Promise<{ tree: unknown; columns: number[]; project: (row: number[]) => number[] }> {
-    const sample = Array.from({ length: train.x.length }, () => Math.floor(random() * train.x.length));
+    const sample = Array.from({ length: samples }, () => Math.floor(random() * train.x.length));
     const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
     const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
     const tree = await this.train(
