@@ -155,22 +155,24 @@ async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Pr
   const labelSql = `${sqlIdentifier(label)}::text`;
   const featureSql = features.map((column) => `${sqlIdentifier(column.name)}::float8`);
   // A canonical order: the split and the model depend on the rows and the seed, not on the query's row order.
-  const { rows } = await pool.query<{ row: [string | null, ...(number | null)[]] }>({
-    text: `SELECT ARRAY[${labelSql}, ${featureSql.map((f) => `${f}::text`).join(', ')}] AS row
+  // Rows as arrays: the label as text, the features as float8 (numbers, by pg's parser).
+  const { rows } = await pool.query<(string | number | null)[]>({
+    text: `SELECT ${labelSql}, ${featureSql.join(', ')}
              FROM procgate_staging.${sqlIdentifier(input.table)}
             ORDER BY ${labelSql} COLLATE "C", ${featureSql.join(', ')}`,
+    rowMode: 'array',
   });
   const x: number[][] = [];
   const raw: string[] = [];
   let skipped = 0;
-  for (const { row } of rows) {
-    const [value, ...rest] = row as unknown as (string | null)[];
-    if (value === null || value === undefined || rest.some((item) => item === null)) {
+  for (const row of rows) {
+    const value = row[0];
+    if (value === null || value === undefined || row.includes(null)) {
       skipped += 1;
       continue;
     }
-    raw.push(value);
-    x.push(rest.map((item) => Number(item)));
+    raw.push(value as string);
+    x.push(row.slice(1) as number[]);
   }
   if (x.length === 0) throw new Error('the training data has no rows (without NULLs)');
   const labels = [...new Set(raw)].sort();
