@@ -308,9 +308,9 @@ async function trainForest(
   const leaders = test.y.map(() => ({ label: -1, count: 0 }));
   const thread = new TreeThread('classifier', context.signal);
   try {
-    for (let t = 0; t < trees; t += 1) {
+    let t = 0;
+    for await (const grown of thread.growForest(trees, train, featureCount, perTree, random, treeOptions, samples)) {
       if (context.signal.aborted) throw new Error('killed');
-      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions, samples);
       const { tree: json, columns, project } = grown;
       const tree = DecisionTreeClassifier.load(json);
       estimators.push(json);
@@ -335,6 +335,7 @@ async function trainForest(
         ]);
       }
       context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
+      t += 1;
     }
   } finally {
     await thread.close();

@@ -189,9 +189,9 @@ async function trainForest(
   const sums = test.y.map(() => 0);
   const thread = new TreeThread('regression', context.signal);
   try {
-    for (let t = 0; t < trees; t += 1) {
+    let t = 0;
+    for await (const grown of thread.growForest(trees, train, featureCount, perTree, random, treeOptions, samples)) {
       if (context.signal.aborted) throw new Error('killed');
-      const grown = await thread.growBootstrap(train, featureCount, perTree, random, treeOptions, samples);
       const { tree: json, columns, project } = grown;
       const tree = DecisionTreeRegression.load(json);
       estimators.push(json);
@@ -215,6 +215,7 @@ async function trainForest(
         ]);
       }
       context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
+      t += 1;
     }
   } finally {
     await thread.close();

@@ -79,6 +79,36 @@ export class TreeThread {
     return { tree, columns, project };
   }
 
+  /**
+   * The `count` trees of a forest, each as growBootstrap grows it: the next
+   * tree is asked for before this one is handed out, so the thread grows it
+   * while the caller evaluates this one. The draws from `random` come in
+   * the same order as one growBootstrap after another.
+   */
+  async *growForest(
+    count: number,
+    train: { readonly x: readonly number[][]; readonly y: readonly number[] },
+    featureCount: number,
+    perTree: number,
+    random: () => number,
+    options: TreeOptions,
+    samples = train.x.length,
+  ): AsyncGenerator<{ tree: unknown; columns: number[]; project: (row: number[]) => number[] }> {
+    const grow = (): ReturnType<TreeThread['growBootstrap']> =>
+      this.growBootstrap(train, featureCount, perTree, random, options, samples);
+    let next = count > 0 ? grow() : undefined;
+    try {
+      for (let t = 0; t < count && next !== undefined; t += 1) {
+        const grown = await next;
+        next = t + 1 < count ? grow() : undefined;
+        yield grown;
+      }
+    } finally {
+      // A caller that stops early (a kill) leaves the tree ahead unawaited.
+      next?.catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
     this.failure ??= new Error('the training thread is closed');
     await this.worker.terminate();
