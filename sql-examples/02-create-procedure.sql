@@ -1,5 +1,5 @@
--- CREATE PROCEDURE: a command procedure with its files, a typed procedure with
--- declared parameters and defaults, and what procgate.procedures shows of them.
+-- CREATE PROCEDURE: a command procedure with its files, a javascript procedure
+-- with declared parameters and defaults, and what procgate.procedures shows of them.
 CREATE PROCEDURE word_count LANGUAGE command COMMAND 'python3' ARGS ('wc.py')
   FILES ('wc.py' = $py$
 import csv, json, os, sys
@@ -8,7 +8,7 @@ $py$)
   WITH (max_concurrency_per_node = 2);
 
 CREATE PROCEDURE score_docs(docs TABLE, min_len int DEFAULT 3, lang text DEFAULT 'en')
-  TYPE 'transform'
+  LANGUAGE javascript
   EXECUTION MODE NONDISTRIBUTED
   RETURNS TABLE (id int, score numeric);
 

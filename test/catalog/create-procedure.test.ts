@@ -92,7 +92,7 @@ describe('procgate.create_procedure', () => {
   it('turns WITH values naming declared parameters into their defaults, converted to the declared type', async () => {
     const row = await one(
       sql,
-      `SELECT * FROM procgate.create_procedure(name => 'with_defaults', language => 'type', type_name => 'transform',
+      `SELECT * FROM procgate.create_procedure(name => 'with_defaults', language => 'javascript',
          parameters => ARRAY[procgate.param('n', 'bigint', false, true, to_jsonb(1)),
                              procgate.param('ratio', 'numeric', false, false, NULL)],
          options => ARRAY[procgate.arg('n', NULL, '42'), procgate.arg('ratio', NULL, 0.5)])`,

@@ -15,7 +15,7 @@ beforeAll(async () => {
   sql = catalog.admin;
   // p(docs TABLE, n integer, flag boolean DEFAULT false), distributed.
   await sql.query(
-    `SELECT * FROM procgate.create_procedure(name => 'p', language => 'type', type_name => 'transform',
+    `SELECT * FROM procgate.create_procedure(name => 'p', language => 'javascript',
        parameters => ARRAY[procgate.param('docs', NULL, true, false, NULL),
                            procgate.param('n', 'integer', false, false, NULL),
                            procgate.param('flag', 'boolean', false, true, 'false')])`,
@@ -37,7 +37,7 @@ function executeP(args: string, tables = docs, options = 'NULL'): string {
 }
 
 function createWith(extra: string, name = 'bad'): string {
-  return `SELECT * FROM procgate.create_procedure(name => '${name}', language => 'type', type_name => 'transform', ${extra})`;
+  return `SELECT * FROM procgate.create_procedure(name => '${name}', language => 'javascript', ${extra})`;
 }
 
 describe('unknown procedures: 42883', () => {

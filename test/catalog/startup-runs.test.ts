@@ -248,8 +248,8 @@ describe('engine_startup', () => {
     await createNightly('start3');
     await register(asAlice, 'start3', 'x');
     await asAlice.query(
-      `SELECT FROM procgate.create_procedure(name => 'start3', or_replace => true, language => 'type',
-         type_name => 'transform', parameters => ARRAY[procgate.param('label', 'integer', false, false, NULL)])`,
+      `SELECT FROM procgate.create_procedure(name => 'start3', or_replace => true, language => 'command',
+         command => 'true', parameters => ARRAY[procgate.param('label', 'integer', false, false, NULL)])`,
     );
     const later = await engineStartup();
     expect(await one(admin, 'SELECT state, error FROM procgate.runs WHERE run_id = ANY ($1) AND procedure = $2', [

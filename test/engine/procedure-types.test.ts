@@ -48,25 +48,41 @@ describe("TYPE 'transform'", () => {
 });
 
 describe('a TYPE procedure with a parameter list of its own', () => {
-  it('checks the arguments against the type too: its parameters, their kinds and the required ones', async () => {
-    await fixture.client.query("CREATE PROCEDURE declared_scale(input TABLE, factor int DEFAULT 2) TYPE 'transform'");
+  it('is checked against the type at CREATE: its parameters, their kinds and the required ones', async () => {
     await expect(
-      fixture.client.query('EXECUTE PROCEDURE declared_scale(input => TABLE (readings)) INTO other'),
+      fixture.client.query("CREATE PROCEDURE declared_scale(input TABLE, factor int DEFAULT 2) TYPE 'transform'"),
     ).rejects.toMatchObject({ code: '22023', message: 'type "transform" has no parameter "factor"' });
-    await fixture.client.query("CREATE PROCEDURE declared_sql(statements int) TYPE 'sql'");
-    await expect(fixture.client.query('EXECUTE PROCEDURE declared_sql(statements => 3)')).rejects.toMatchObject({
+    await expect(fixture.client.query("CREATE PROCEDURE declared_sql(statements int) TYPE 'sql'")).rejects.toMatchObject({
       code: '22023',
       message: 'parameter "statements" of type "sql" must be text[]',
     });
-    await fixture.client.query("CREATE PROCEDURE declared_train(label text DEFAULT 'species') TYPE 'classifier.train'");
-    await expect(fixture.client.query('EXECUTE PROCEDURE declared_train()')).rejects.toMatchObject({
+    await expect(fixture.client.query("CREATE PROCEDURE declared_input(input text) TYPE 'transform'")).rejects.toMatchObject({
       code: '22023',
-      message: 'type "classifier.train" needs parameter "training_data"',
+      message: 'parameter "input" of type "transform" must be TABLE',
     });
-    // One that suits the type runs.
+    await expect(
+      fixture.client.query("CREATE PROCEDURE declared_train(label text DEFAULT 'species') TYPE 'classifier.train'"),
+    ).rejects.toMatchObject({ code: '22023', message: 'type "classifier.train" needs parameter "training_data"' });
+    // Nothing of them was kept.
+    expect(await query("SELECT name FROM procgate.procedures WHERE name LIKE 'declared_%'")).toEqual([]);
+  });
+
+  it('runs with the types its list gives, narrower than the type', async () => {
+    await fixture.client.query(
+      "CREATE PROCEDURE declared_copy(input TABLE, segments_hint smallint DEFAULT 1) TYPE 'transform'",
+    ).then(
+      () => {
+        throw new Error('expected 22023');
+      },
+      (error: { code?: string }) => expect(error.code).toBe('22023'),
+    );
     await fixture.client.query("CREATE PROCEDURE declared_copy(input TABLE) TYPE 'transform'");
     const runId = await execute('EXECUTE PROCEDURE declared_copy(input => TABLE (readings)) INTO declared_copied');
     expect(await finished(runId)).toMatchObject({ state: 'succeeded', rows_out: '3000' });
+    await fixture.client.query(
+      "CREATE PROCEDURE declared_rows(statements varchar[] DEFAULT ARRAY['SELECT 1 AS one']) TYPE 'sql'",
+    );
+    expect(await finished(await execute('EXECUTE PROCEDURE declared_rows()'))).toMatchObject({ state: 'succeeded' });
   });
 });
 

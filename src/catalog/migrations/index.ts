@@ -5,6 +5,7 @@ import { sql as callCancel } from './0004-call-cancel.js';
 import { sql as typeDeclaredParameters } from './0005-type-declared-parameters.js';
 import { sql as runErrorCodes } from './0006-run-error-codes.js';
 import { sql as dropModel } from './0007-drop-model.js';
+import { sql as typeDeclaredAtCreate } from './0008-type-declared-at-create.js';
 
 /** A schema version: its SQL runs once, in one transaction. */
 export interface Migration {
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'type-declared-parameters', sql: typeDeclaredParameters },
   { version: 6, name: 'run-error-codes', sql: runErrorCodes },
   { version: 7, name: 'drop-model', sql: dropModel },
+  { version: 8, name: 'type-declared-at-create', sql: typeDeclaredAtCreate },
 ];
