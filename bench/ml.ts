@@ -44,6 +44,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { seededRandom, shuffledIndexes } from '../src/engine/types/classifier/random.js';
+import { forestModel } from '../src/engine/types/forest.js';
 import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
 import { syntheticRows } from './generate-synthetic.js';
 import { Cleanup } from './support/cleanup.js';
@@ -273,17 +274,21 @@ function trainDirectly(x: number[][], y: number[], settings: Settings): number {
   const pick = <T>(rows: number[], values: readonly T[]): T[] => rows.map((row) => values[row] as T);
   const train = { x: pick(order.slice(testCount), x), y: pick(order.slice(testCount), y) };
   const test = { x: pick(order.slice(0, testCount), x), y: pick(order.slice(0, testCount), y) };
-  const perTree = Math.ceil(Math.sqrt(FEATURES));
-  const treeOptions = { minNumSamples: MIN_SAMPLES, maxDepth: settings.maxDepth };
+  const options = {
+    trees: settings.trees,
+    perTree: Math.ceil(Math.sqrt(FEATURES)),
+    samples: Math.min(train.x.length, settings.maxSamples),
+    seed: SEED,
+    treeOptions: { minNumSamples: MIN_SAMPLES, maxDepth: settings.maxDepth },
+  };
   const random = seededRandom(SEED ^ 0x5f3759df);
   const estimators: unknown[] = [];
   const indexes: number[][] = [];
-  const samples = Math.min(train.x.length, settings.maxSamples);
   for (let t = 0; t < settings.trees; t += 1) {
-    const sample = Array.from({ length: samples }, () => Math.floor(random() * train.x.length));
-    const columns = shuffledIndexes(FEATURES, random).slice(0, perTree).sort((a, b) => a - b);
+    const sample = Array.from({ length: options.samples }, () => Math.floor(random() * train.x.length));
+    const columns = shuffledIndexes(FEATURES, random).slice(0, options.perTree).sort((a, b) => a - b);
     const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
-    const tree = new DecisionTreeClassifier(treeOptions);
+    const tree = new DecisionTreeClassifier(options.treeOptions);
     tree.train(
       sample.map((row) => project(train.x[row] as number[])),
       sample.map((row) => train.y[row] as number),
@@ -291,21 +296,7 @@ function trainDirectly(x: number[][], y: number[], settings: Settings): number {
     estimators.push(JSON.parse(JSON.stringify(tree)));
     indexes.push(columns);
   }
-  const forest = RandomForestClassifier.load({
-    name: 'RFClassifier',
-    baseModel: {
-      indexes,
-      n: perTree,
-      replacement: false,
-      maxFeatures: perTree,
-      nEstimators: settings.trees,
-      treeOptions,
-      isClassifier: true,
-      seed: SEED,
-      estimators,
-      useSampleBagging: true,
-    },
-  } as never);
+  const forest = RandomForestClassifier.load(forestModel('classifier', options, estimators, indexes) as never);
   const accuracy = (rows: { x: number[][]; y: number[] }): number => {
     const predicted = forest.predict(rows.x) as number[];
     return predicted.filter((label, row) => label === rows.y[row]).length / Math.max(1, rows.y.length);

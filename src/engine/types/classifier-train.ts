@@ -3,6 +3,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
 import type { StagedInput } from '../run-planner.js';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { forestHyperparameters, forestOptions, growForest, treeOptions } from './forest.js';
 import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
 import {
   createFunction,
@@ -196,20 +197,13 @@ async function trainModel(
   modelName: string,
 ): Promise<Trained> {
   const params = context.params;
-  const treeOptions = {
-    minNumSamples: params['min_samples'] as number,
-    maxDepth: (params['max_depth'] as number | undefined) ?? Infinity,
-  };
-  const treeHyperparameters = {
-    min_samples: treeOptions.minNumSamples,
-    max_depth: (params['max_depth'] as number | undefined) ?? null,
-  };
   switch (algorithm) {
     case 'decision_tree': {
+      const options = treeOptions(params);
       const thread = new TreeThread('classifier', context.signal);
       let model: { root: TreeNodeJson };
       try {
-        model = (await thread.train(train.x, train.y, treeOptions)) as { root: TreeNodeJson };
+        model = (await thread.train(train.x, train.y, options)) as { root: TreeNodeJson };
       } finally {
         await thread.close();
       }
@@ -218,11 +212,11 @@ async function trainModel(
         model,
         predict: (rows) => tree.predict(rows),
         sqlFunction: createFunction(modelName, data.features, decisionTreeBody(model.root, data.labels)),
-        hyperparameters: treeHyperparameters,
+        hyperparameters: { min_samples: options.minNumSamples, max_depth: params['max_depth'] ?? null },
       };
     }
     case 'random_forest':
-      return trainForest(context, data, train, test, modelName, treeOptions, treeHyperparameters);
+      return trainForest(context, data, train, test, modelName);
     case 'logistic_regression':
       return trainLogisticRegression(context, data, train, test, modelName);
     case 'naive_bayes': {
@@ -280,10 +274,9 @@ async function trainLogisticRegression(
 }
 
 /**
- * A random forest grown one tree at a time (bootstrap rows, a random
- * subset of the features per tree, ml-cart trees), so that each tree's
- * metrics are written and the event loop breathes between trees; then
- * loaded as an ml-random-forest model, which predicts.
+ * A random forest (growForest: ml-cart trees in a thread), each tree's
+ * test accuracy and the forest's so far written as it grows; then loaded
+ * as an ml-random-forest model, which predicts.
  */
 async function trainForest(
   context: TypeContext,
@@ -291,32 +284,16 @@ async function trainForest(
   train: { x: number[][]; y: number[] },
   test: { x: number[][]; y: number[] },
   modelName: string,
-  treeOptions: { minNumSamples: number; maxDepth: number },
-  treeHyperparameters: Record<string, unknown>,
 ): Promise<Trained> {
-  const params = context.params;
-  const trees = params['n_estimators'] as number;
   const featureCount = data.features.length;
-  const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? Math.ceil(Math.sqrt(featureCount)));
-  // max_samples: rows drawn per tree (all the training rows by default), for sets too large for ml-cart's
-  // quadratic split search.
-  const samples = Math.min(train.x.length, (params['max_samples'] as number | undefined) ?? train.x.length);
-  const random = seededRandom((params['seed'] as number) ^ 0x5f3759df);
-  const estimators: unknown[] = [];
-  const indexes: number[][] = [];
+  const options = forestOptions(context.params, featureCount, train.x.length, Math.ceil(Math.sqrt(featureCount)));
   const votes = test.y.map(() => new Map<number, number>());
   const leaders = test.y.map(() => ({ label: -1, count: 0 }));
-  const thread = new TreeThread('classifier', context.signal);
-  try {
-    let t = 0;
-    for await (const grown of thread.growForest(trees, train, featureCount, perTree, random, treeOptions, samples)) {
-      if (context.signal.aborted) throw new Error('killed');
-      const { tree: json, columns, project } = grown;
-      const tree = DecisionTreeClassifier.load(json);
-      estimators.push(json);
-      indexes.push(columns);
+  const { estimators, indexes, model } = await growForest('classifier', context, train, featureCount, options,
+    async (json, project, step) => {
+      if (test.y.length === 0) return;
       // The forest so far on the test rows: ml-array-mode's vote (first to reach the most votes wins).
-      const predicted = tree.predict(test.x.map(project));
+      const predicted = DecisionTreeClassifier.load(json).predict(test.x.map(project));
       let treeRight = 0;
       let forestRight = 0;
       predicted.forEach((label, row) => {
@@ -328,41 +305,19 @@ async function trainForest(
         if (label === test.y[row]) treeRight += 1;
         if (leader.label === test.y[row]) forestRight += 1;
       });
-      if (test.y.length > 0) {
-        await writeMetrics(context, [
-          { step: t + 1, metric: 'tree_accuracy', value: treeRight / test.y.length },
-          { step: t + 1, metric: 'forest_accuracy', value: forestRight / test.y.length },
-        ]);
-      }
-      context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
-      t += 1;
-    }
-  } finally {
-    await thread.close();
-  }
-  const model = {
-    name: 'RFClassifier',
-    baseModel: {
-      indexes,
-      n: perTree,
-      replacement: false,
-      maxFeatures: perTree,
-      nEstimators: trees,
-      treeOptions,
-      isClassifier: true,
-      seed: params['seed'] as number,
-      estimators,
-      useSampleBagging: true,
-    },
-  };
+      await writeMetrics(context, [
+        { step, metric: 'tree_accuracy', value: treeRight / test.y.length },
+        { step, metric: 'forest_accuracy', value: forestRight / test.y.length },
+      ]);
+    });
+  // Through JSON, as stored (an unlimited max_depth is stored as null).
   const forest = RandomForestClassifier.load(JSON.parse(JSON.stringify(model)) as never);
   const roots = (estimators as { root: TreeNodeJson }[]).map((estimator) => estimator.root);
   return {
-    // Infinity (no max_depth) does not survive JSON: the stored model says null.
     model,
     predict: (rows) => forest.predict(rows) as number[],
     sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels), 'plpgsql'),
-    hyperparameters: { ...treeHyperparameters, n_estimators: trees, max_features: perTree, max_samples: samples },
+    hyperparameters: forestHyperparameters(options),
   };
 }
 

@@ -3,7 +3,7 @@ import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
-import { TreeThread } from './tree-thread.js';
+import { forestHyperparameters, forestOptions, growForest } from './forest.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import {
   readRegressionData,
@@ -159,9 +159,8 @@ function trainLinear(data: RegressionDataset, train: Rows, modelName: string): T
 }
 
 /**
- * A random forest grown one tree at a time (bootstrap rows, a random
- * subset of the features per tree, ml-cart regression trees), so each
- * tree's metrics are written and the event loop breathes between trees;
+ * A random forest (growForest: ml-cart regression trees in a thread),
+ * each tree's test metrics and the forest's so far written as it grows;
  * then loaded as an ml-random-forest RandomForestRegression (the mean of
  * its trees), which predicts.
  */
@@ -172,70 +171,29 @@ async function trainForest(
   test: Rows,
   modelName: string,
 ): Promise<Trained> {
-  const params = context.params;
-  const trees = params['n_estimators'] as number;
   const featureCount = data.features.length;
-  const perTree = Math.min(featureCount, (params['max_features'] as number | undefined) ?? featureCount);
-  // max_samples: rows drawn per tree (all the training rows by default), for sets too large for ml-cart's
-  // quadratic split search.
-  const samples = Math.min(train.x.length, (params['max_samples'] as number | undefined) ?? train.x.length);
-  const treeOptions = {
-    minNumSamples: params['min_samples'] as number,
-    maxDepth: (params['max_depth'] as number | undefined) ?? Infinity,
-  };
-  const random = seededRandom((params['seed'] as number) ^ 0x5f3759df);
-  const estimators: unknown[] = [];
-  const indexes: number[][] = [];
+  const options = forestOptions(context.params, featureCount, train.x.length, featureCount);
   const sums = test.y.map(() => 0);
-  const thread = new TreeThread('regression', context.signal);
-  try {
-    let t = 0;
-    for await (const grown of thread.growForest(trees, train, featureCount, perTree, random, treeOptions, samples)) {
-      if (context.signal.aborted) throw new Error('killed');
-      const { tree: json, columns, project } = grown;
-      const tree = DecisionTreeRegression.load(json);
-      estimators.push(json);
-      indexes.push(columns);
-      if (test.y.length > 0) {
-        const predicted = tree.predict(test.x.map(project));
-        predicted.forEach((value, row) => {
-          sums[row] = (sums[row] as number) + value;
-        });
-        const treeMetrics = regressionMetrics(predicted, test.y);
-        const forestMetrics = regressionMetrics(
-          sums.map((sum) => sum / (t + 1)),
-          test.y,
-        );
-        await writeMetrics(context, [
-          { step: t + 1, metric: 'tree_r2', value: treeMetrics.r2 },
-          { step: t + 1, metric: 'tree_rmse', value: treeMetrics.rmse },
-          { step: t + 1, metric: 'forest_r2', value: forestMetrics.r2 },
-          { step: t + 1, metric: 'forest_rmse', value: forestMetrics.rmse },
-          { step: t + 1, metric: 'forest_mae', value: forestMetrics.mae },
-        ]);
-      }
-      context.report({ kind: 'progress', fraction: 0.05 + (0.9 * (t + 1)) / trees });
-      t += 1;
-    }
-  } finally {
-    await thread.close();
-  }
-  const model = {
-    name: 'RFRegression',
-    selectionMethod: 'mean',
-    baseModel: {
-      indexes,
-      n: perTree,
-      replacement: false,
-      maxFeatures: perTree,
-      nEstimators: trees,
-      treeOptions,
-      isClassifier: false,
-      seed: params['seed'] as number,
-      estimators,
-      useSampleBagging: true,
-    },
-  };
+  const { estimators, indexes, model } = await growForest('regression', context, train, featureCount, options,
+    async (json, project, step) => {
+      if (test.y.length === 0) return;
+      const predicted = DecisionTreeRegression.load(json).predict(test.x.map(project));
+      predicted.forEach((value, row) => {
+        sums[row] = (sums[row] as number) + value;
+      });
+      const treeMetrics = regressionMetrics(predicted, test.y);
+      const forestMetrics = regressionMetrics(
+        sums.map((sum) => sum / step),
+        test.y,
+      );
+      await writeMetrics(context, [
+        { step, metric: 'tree_r2', value: treeMetrics.r2 },
+        { step, metric: 'tree_rmse', value: treeMetrics.rmse },
+        { step, metric: 'forest_r2', value: forestMetrics.r2 },
+        { step, metric: 'forest_rmse', value: forestMetrics.rmse },
+        { step, metric: 'forest_mae', value: forestMetrics.mae },
+      ]);
+    });
   // Through JSON, as stored (an unlimited max_depth is stored as null).
   const forest = RandomForestRegression.load(JSON.parse(JSON.stringify(model)) as never);
   const roots = (estimators as { root: RegressionNodeJson }[]).map((estimator) => estimator.root);
@@ -243,12 +201,6 @@ async function trainForest(
     model,
     predict: (rows) => (rows.length === 0 ? [] : forest.predict(rows)),
     sqlFunction: createRegressionFunction(modelName, data.features, regressionForestBody(roots, indexes)),
-    hyperparameters: {
-      n_estimators: trees,
-      max_features: perTree,
-      max_samples: samples,
-      min_samples: treeOptions.minNumSamples,
-      max_depth: (params['max_depth'] as number | undefined) ?? null,
-    },
+    hyperparameters: forestHyperparameters(options),
   };
 }
