@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import { predictScores, type ScoreModel } from '../../src/engine/types/classifier/score-models.js';
 import { useEngine } from '../support/engine-fixture.js';
+import { IRIS_FEATURES, irisRows, loadIris } from '../support/iris.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_classifier', { statements: true });
@@ -15,42 +15,9 @@ interface RunRow {
 }
 
 const fixture = useEngine<RunRow>(t);
-const { execute, finished } = fixture;
+const { execute, finished, query } = fixture;
 
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
-
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-
-/** data/iris.csv as (id, features..., species) rows. */
-function irisRows(): { id: number; features: number[]; species: string }[] {
-  const [, ...lines] = readFileSync(new URL('../../data/iris.csv', import.meta.url), 'utf8').trim().split('\n');
-  return lines.map((line, i) => {
-    const cells = line.split(',');
-    return { id: i + 1, features: cells.slice(0, 4).map(Number), species: cells[4] as string };
-  });
-}
-
-async function loadIris(): Promise<void> {
-  await fixture.client.query(
-    `CREATE TABLE IF NOT EXISTS iris (id int PRIMARY KEY, ${FEATURES.map((f) => `${f} numeric`).join(', ')}, species text)`,
-  );
-  const rows = irisRows();
-  await fixture.client.query('TRUNCATE iris');
-  await fixture.client.query(
-    `INSERT INTO iris SELECT * FROM json_populate_recordset(NULL::iris, $1)`,
-    [
-      JSON.stringify(
-        rows.map((row) => ({
-          id: row.id,
-          ...Object.fromEntries(FEATURES.map((f, i) => [f, row.features[i]])),
-          species: row.species,
-        })),
-      ),
-    ],
-  );
-}
+const FEATURES = IRIS_FEATURES;
 
 async function eventuallyRunning(runId: string): Promise<void> {
   await eventually(
@@ -69,7 +36,7 @@ async function sqlPredictions(model: string): Promise<string[]> {
 
 describe("TYPE 'classifier.train'", () => {
   it('ships iris: 150 rows, 50 per species', async () => {
-    await loadIris();
+    await loadIris(fixture.client);
     expect(await query('SELECT species, count(*)::int AS n FROM iris GROUP BY species ORDER BY species')).toEqual([
       { species: 'setosa', n: 50 },
       { species: 'versicolor', n: 50 },

@@ -24,11 +24,7 @@ mkdirSync(elsewhere);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 const fixture = useEngine<RunRow>(t, { filesDir });
-const { execute, finished } = fixture;
-
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
+const { execute, finished, query } = fixture;
 
 function file(name: string, content: string): void {
   writeFileSync(path.join(filesDir, name), content);

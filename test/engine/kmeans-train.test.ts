@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { kmeans } from 'ml-kmeans';
 import { describe, expect, it } from 'vitest';
 import { kmeansFunction } from '../../src/engine/types/kmeans-train.js';
 import { useEngine } from '../support/engine-fixture.js';
+import { IRIS_FEATURES, irisRows, loadIris } from '../support/iris.js';
 import { useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_kmeans', { statements: true });
@@ -14,43 +14,17 @@ interface RunRow {
 }
 
 const fixture = useEngine<RunRow>(t);
-const { execute, finished } = fixture;
+const { execute, finished, query } = fixture;
 
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
-
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const FEATURES = IRIS_FEATURES;
 const FEATURE_LIST = FEATURES.join(', ');
 const CENTROID_COLUMNS = `cluster int, ${FEATURES.map((f) => `${f} double precision`).join(', ')}`;
-
-/** data/iris.csv as (id, features..., species) rows. */
-function irisRows(): { id: number; features: number[]; species: string }[] {
-  const [, ...lines] = readFileSync(new URL('../../data/iris.csv', import.meta.url), 'utf8').trim().split('\n');
-  return lines.map((line, i) => {
-    const cells = line.split(',');
-    return { id: i + 1, features: cells.slice(0, 4).map(Number), species: cells[4] as string };
-  });
-}
 
 /** ml-kmeans' nearest centroid, as its KMeansResult.nearest computes it. */
 function jsPredictions(centroids: number[][]): number[] {
   const x = irisRows().map((row) => row.features);
   // One step from the given centroids: the step's `clusters` are each row's nearest of them.
   return [...kmeans(x, centroids.length, { initialization: centroids, maxIterations: 1 }).clusters];
-}
-
-async function loadIris(): Promise<void> {
-  await fixture.client.query(`CREATE TABLE iris (id int PRIMARY KEY, ${FEATURES.map((f) => `${f} numeric`).join(', ')}, species text)`);
-  await fixture.client.query('INSERT INTO iris SELECT * FROM json_populate_recordset(NULL::iris, $1)', [
-    JSON.stringify(
-      irisRows().map((row) => ({
-        id: row.id,
-        ...Object.fromEntries(FEATURES.map((f, i) => [f, row.features[i]])),
-        species: row.species,
-      })),
-    ),
-  ]);
 }
 
 async function centroidsOf(table: string): Promise<number[][]> {
@@ -61,7 +35,7 @@ async function centroidsOf(table: string): Promise<number[][]> {
 
 describe("TYPE 'kmeans.train'", () => {
   it('clusters iris into three; centroids INTO the table, the model row, per-iteration inertia', async () => {
-    await loadIris();
+    await loadIris(fixture.client);
     await fixture.client.query(`CREATE PROCEDURE cluster_iris TYPE 'kmeans.train' RETURNS TABLE (${CENTROID_COLUMNS})`);
     const runId = await execute(
       `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 3, model_name => 'iris_km')

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, shuffledIndexes } from '../../src/engine/types/classifier/random.js';
 import { useEngine } from '../support/engine-fixture.js';
+import { IRIS_FEATURES, type IrisRow, irisRows, loadIris } from '../support/iris.js';
 import { useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_model_types', { statements: true });
@@ -16,29 +16,10 @@ interface RunRow {
 }
 
 const fixture = useEngine<RunRow>(t);
-const { execute, finished } = fixture;
+const { execute, finished, query } = fixture;
 
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
-
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const FEATURES = IRIS_FEATURES;
 const SEED = 7;
-
-interface IrisRow {
-  id: number;
-  features: number[];
-  species: string;
-}
-
-/** data/iris.csv as (id, features..., species) rows. */
-function irisRows(): IrisRow[] {
-  const [, ...lines] = readFileSync(new URL('../../data/iris.csv', import.meta.url), 'utf8').trim().split('\n');
-  return lines.map((line, i) => {
-    const cells = line.split(',');
-    return { id: i + 1, features: cells.slice(0, 4).map(Number), species: cells[4] as string };
-  });
-}
 
 /**
  * The ids of the rows classifier.train held out with `seed` and test_split 0.2:
@@ -57,26 +38,11 @@ function heldOutIds(seed: number): number[] {
   return order.slice(0, Math.round(sorted.length * 0.2)).map((index) => (sorted[index] as IrisRow).id);
 }
 
-async function loadIris(): Promise<void> {
-  await fixture.client.query(
-    `CREATE TABLE iris (id int PRIMARY KEY, ${FEATURES.map((f) => `${f} numeric`).join(', ')}, species text)`,
-  );
-  await fixture.client.query(`INSERT INTO iris SELECT * FROM json_populate_recordset(NULL::iris, $1)`, [
-    JSON.stringify(
-      irisRows().map((row) => ({
-        id: row.id,
-        ...Object.fromEntries(FEATURES.map((f, i) => [f, row.features[i]])),
-        species: row.species,
-      })),
-    ),
-  ]);
-}
-
 describe("TYPE 'classifier.test' and TYPE 'model.apply'", () => {
   let trainingAccuracy: number;
 
   it('trains a forest on iris to evaluate and apply', async () => {
-    await loadIris();
+    await loadIris(fixture.client);
     await fixture.client.query("CREATE PROCEDURE train_iris TYPE 'classifier.train'");
     const run = await finished(
       await execute(

@@ -14,11 +14,7 @@ interface RunRow {
 }
 
 const fixture = useEngine<RunRow>(t);
-const { execute, finished } = fixture;
-
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
+const { execute, finished, query } = fixture;
 
 describe("TYPE 'transform'", () => {
   it('writes the rows its query computes into the INTO table, one share per segment, inside PostgreSQL', async () => {

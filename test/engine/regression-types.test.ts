@@ -13,11 +13,7 @@ interface RunRow {
 }
 
 const fixture = useEngine<RunRow>(t);
-const { execute, finished } = fixture;
-
-async function query<Row extends object>(text: string, values: unknown[] = []): Promise<Row[]> {
-  return (await fixture.client.query<Row>(text, values)).rows;
-}
+const { execute, finished, query } = fixture;
 
 /** |a - b| within 1e-9 of the larger magnitude (or 1e-12 absolute near 0). */
 function expectClose(actual: number, expected: number): void {

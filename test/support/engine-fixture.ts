@@ -14,6 +14,8 @@ export interface EngineFixture<Row> {
   run(runId: string): Promise<Row>;
   /** The run's row once it has succeeded, failed or been killed. */
   finished(runId: string, timeoutMs?: number): Promise<Row>;
+  /** The rows of a query through procgate. */
+  query<Result extends object>(text: string, values?: unknown[]): Promise<Result[]>;
 }
 
 /** Starts an engine (4 slots, short kill grace) before the file's tests and stops it after them. */
@@ -55,6 +57,9 @@ export function useEngine<Row extends { state: string }>(
       const { rows } = await fixture.client.query<Row>('SELECT * FROM procgate.runs WHERE run_id = $1', [runId]);
       if (rows[0] === undefined) throw new Error(`no run ${runId}`);
       return rows[0];
+    },
+    async query<Result extends object>(text: string, values: unknown[] = []) {
+      return (await fixture.client.query<Result>(text, values)).rows;
     },
     finished(runId, timeoutMs = 10_000) {
       return eventually(
