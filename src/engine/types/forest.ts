@@ -1,4 +1,4 @@
-import { seededRandom } from './classifier/random.js';
+import { seededRandom, shuffledIndexes } from './classifier/random.js';
 import type { TypeContext } from './procedure-type.js';
 import { type TreeOptions, TreeThread } from './tree-thread.js';
 
@@ -88,7 +88,8 @@ export interface GrownForest {
 
 /**
  * Grows a forest tree by tree in a thread of its own (TreeThread): seeded
- * bootstrap rows and feature subset per tree, from the run's seed. After
+ * bootstrap rows (options.samples of them) and feature subset per tree,
+ * from the run's seed; the next tree is sent before this one is looked at. After
  * each tree `onTree` gets its JSON, the projection of a row onto its
  * features and its step (1, 2, ...), for per-tree metrics; progress goes
  * from 5% to 95%. A kill stops it.
@@ -102,27 +103,34 @@ export async function growForest(
   onTree: (tree: unknown, project: (row: number[]) => number[], step: number) => Promise<void>,
 ): Promise<GrownForest> {
   const random = seededRandom(options.seed ^ 0x5f3759df);
+  const thread = new TreeThread(kind, context.signal);
+  // One tree's draws (rows, then features, in that order from `random`), sent to the thread at once.
+  const ask = (): { columns: number[]; project: (row: number[]) => number[]; tree: Promise<unknown> } => {
+    const sample = Array.from({ length: options.samples }, () => Math.floor(random() * train.x.length));
+    const columns = shuffledIndexes(featureCount, random).slice(0, options.perTree).sort((a, b) => a - b);
+    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
+    const x = sample.map((row) => project(train.x[row] as number[]));
+    const y = sample.map((row) => train.y[row] as number);
+    return { columns, project, tree: thread.train(x, y, options.treeOptions) };
+  };
   const estimators: unknown[] = [];
   const indexes: number[][] = [];
-  const thread = new TreeThread(kind, context.signal);
+  let next = options.trees > 0 ? ask() : undefined;
   try {
-    const trees = thread.growForest(
-      options.trees,
-      train,
-      featureCount,
-      options.perTree,
-      random,
-      options.treeOptions,
-      options.samples,
-    );
-    for await (const { tree, columns, project } of trees) {
+    while (next !== undefined) {
+      const current = next;
+      const tree = await current.tree;
+      // The thread grows the next tree while this one is evaluated.
+      next = estimators.length + 1 < options.trees ? ask() : undefined;
       if (context.signal.aborted) throw new Error('killed');
       estimators.push(tree);
-      indexes.push(columns);
-      await onTree(tree, project, estimators.length);
+      indexes.push(current.columns);
+      await onTree(tree, current.project, estimators.length);
       context.report({ kind: 'progress', fraction: 0.05 + (0.9 * estimators.length) / options.trees });
     }
   } finally {
+    // A kill leaves the tree ahead unawaited.
+    next?.tree.catch(() => undefined);
     await thread.close();
   }
   return { estimators, indexes, model: forestModel(kind, options, estimators, indexes) };

@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import { shuffledIndexes } from './classifier/random.js';
 
 const WORKER_URL = new URL('./tree-worker.js', import.meta.url);
 
@@ -51,62 +50,6 @@ export class TreeThread {
       this.waiting.set(id, { resolve: (tree) => resolve(JSON.parse(tree as string)), reject });
       this.worker.postMessage({ id, kind: this.kind, x, y, options });
     });
-  }
-
-  /**
-   * One tree of a random forest: a bootstrap sample of `samples` training
-   * rows (all of them by default) and `perTree` of the `featureCount`
-   * features (in column order), both drawn with `random` in that order,
-   * grown in the thread. `project` picks a row's features as the tree sees
-   * them.
-   */
-  async growBootstrap(
-    train: { readonly x: readonly number[][]; readonly y: readonly number[] },
-    featureCount: number,
-    perTree: number,
-    random: () => number,
-    options: TreeOptions,
-    samples = train.x.length,
-  ): Promise<{ tree: unknown; columns: number[]; project: (row: number[]) => number[] }> {
-    const sample = Array.from({ length: samples }, () => Math.floor(random() * train.x.length));
-    const columns = shuffledIndexes(featureCount, random).slice(0, perTree).sort((a, b) => a - b);
-    const project = (row: number[]): number[] => columns.map((column) => row[column] as number);
-    const tree = await this.train(
-      sample.map((row) => project(train.x[row] as number[])),
-      sample.map((row) => train.y[row] as number),
-      options,
-    );
-    return { tree, columns, project };
-  }
-
-  /**
-   * The `count` trees of a forest, each as growBootstrap grows it: the next
-   * tree is asked for before this one is handed out, so the thread grows it
-   * while the caller evaluates this one. The draws from `random` come in
-   * the same order as one growBootstrap after another.
-   */
-  async *growForest(
-    count: number,
-    train: { readonly x: readonly number[][]; readonly y: readonly number[] },
-    featureCount: number,
-    perTree: number,
-    random: () => number,
-    options: TreeOptions,
-    samples = train.x.length,
-  ): AsyncGenerator<{ tree: unknown; columns: number[]; project: (row: number[]) => number[] }> {
-    const grow = (): ReturnType<TreeThread['growBootstrap']> =>
-      this.growBootstrap(train, featureCount, perTree, random, options, samples);
-    let next = count > 0 ? grow() : undefined;
-    try {
-      for (let t = 0; t < count && next !== undefined; t += 1) {
-        const grown = await next;
-        next = t + 1 < count ? grow() : undefined;
-        yield grown;
-      }
-    } finally {
-      // A caller that stops early (a kill) leaves the tree ahead unawaited.
-      next?.catch(() => undefined);
-    }
   }
 
   async close(): Promise<void> {
