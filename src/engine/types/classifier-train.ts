@@ -3,7 +3,7 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
 import type { StagedInput } from '../run-planner.js';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
-import { forestHyperparameters, forestOptions, growForest, treeOptions } from './forest.js';
+import { forestHyperparameters, forestOptions, forestParameters, growForest, treeOptions } from './forest.js';
 import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
 import {
   createFunction,
@@ -69,11 +69,7 @@ export const classifierTrain: ProcedureType = {
     { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
     { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the accuracy, in [0, 1)' },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
-    { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
-    { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: ceil(sqrt(features)))' },
-    { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest, decision_tree: the deepest a tree goes (default: unlimited)' },
-    { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
-    { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest, decision_tree: a node with this many rows or fewer is a leaf' },
+    ...forestParameters('ceil(sqrt(features))', 'random_forest, decision_tree'),
     { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
     { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },
     { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights' },

@@ -1,6 +1,21 @@
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
-import type { TypeContext } from './procedure-type.js';
+import type { TypeContext, TypeParameter } from './procedure-type.js';
 import { type TreeOptions, TreeThread } from './tree-thread.js';
+
+/**
+ * The parameters of a random forest, as classifier.train and
+ * regression.train take them: `maxFeaturesDefault` says what max_features
+ * defaults to, `treeAlgorithms` which algorithms take max_depth and min_samples.
+ */
+export function forestParameters(maxFeaturesDefault: string, treeAlgorithms: string): TypeParameter[] {
+  return [
+    { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
+    { name: 'max_features', kind: 'integer', required: false, description: `random_forest: features per tree (default: ${maxFeaturesDefault})` },
+    { name: 'max_depth', kind: 'integer', required: false, description: `${treeAlgorithms}: the deepest a tree goes (default: unlimited)` },
+    { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
+    { name: 'min_samples', kind: 'integer', required: false, default: 3, description: `${treeAlgorithms}: a node with this many rows or fewer is a leaf` },
+  ];
+}
 
 /** A random forest's settings, from a training run's parameters. */
 export interface ForestOptions {

@@ -3,7 +3,7 @@ import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
-import { forestHyperparameters, forestOptions, growForest } from './forest.js';
+import { forestHyperparameters, forestOptions, forestParameters, growForest } from './forest.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import {
   readRegressionData,
@@ -58,11 +58,7 @@ export const regressionTrain: ProcedureType = {
     { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
     { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the metrics, in [0, 1)' },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
-    { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
-    { name: 'max_features', kind: 'integer', required: false, description: 'random_forest: features per tree (default: all)' },
-    { name: 'max_depth', kind: 'integer', required: false, description: 'random_forest: the deepest a tree goes (default: unlimited)' },
-    { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
-    { name: 'min_samples', kind: 'integer', required: false, default: 3, description: 'random_forest: a node with this many rows or fewer is a leaf' },
+    ...forestParameters('all', 'random_forest'),
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
