@@ -64,7 +64,14 @@ BEGIN
     END;
     IF cancelled THEN
       -- One CancelRequest can interrupt twice (the postmaster signals the
-      -- backend and its process group): a second interrupt must not undo the kill.
+      -- backend and its process group, a moment apart): the second must
+      -- neither undo the kill nor land on the COMMIT that keeps it. It is
+      -- let in here first, then the kill is retried until it goes through.
+      BEGIN
+        PERFORM pg_catalog.pg_sleep(0.1);
+      EXCEPTION WHEN query_canceled THEN
+        NULL;
+      END;
       LOOP
         BEGIN
           PERFORM procgate.kill_run(call_and_wait.run_id);
