@@ -181,8 +181,9 @@ $py$)`);
     const [cwd, control, listing] = (await output(runId)).map((o) => o.line);
     expect(cwd?.startsWith(path.join(realpathSync(tmpdir()), 'procgate-segment-'))).toBe(true);
     expect(listing).toBe('where.sh');
-    expect(existsSync(cwd ?? '')).toBe(false);
-    expect(existsSync(control ?? '')).toBe(false);
+    // The directory goes just after the segment's end is recorded, so the run may read succeeded first.
+    const gone = async (): Promise<boolean> => !existsSync(cwd ?? '') && !existsSync(control ?? '');
+    expect(await eventually(gone, (isGone) => isGone, 2_000)).toBe(true);
   });
 
   it('kills a run that outlives its timeout', async () => {
