@@ -69,6 +69,9 @@ describe("TYPE 'classifier.train'", () => {
     const forest = RandomForestClassifier.load(model?.model as never);
     const js = (forest.predict(irisRows().map((row) => row.features)) as number[]).map((i) => model?.label_values[i]);
     expect(await sqlPredictions('iris_forest')).toEqual(js);
+    // The run counts its accuracies from the trees' votes as they grow: they must be the loaded forest's.
+    const right = js.filter((label, i) => label === irisRows()[i]?.species).length;
+    expect((results['accuracy'] as number) * 30 + (results['train_accuracy'] as number) * 120).toBeCloseTo(right, 9);
 
     const metrics = await query<{ n: number; last: number }>(
       `SELECT count(*)::int AS n, (array_agg(value ORDER BY step DESC))[1] AS last

@@ -5,14 +5,10 @@ import type { StagedInput } from '../run-planner.js';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest, treeOptions } from './forest.js';
 import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
-import {
-  createFunction,
-  decisionTreeBody,
-  forestBody,
-  sqlIdentifier,
-  type TreeNodeJson,
-} from './classifier/sql-function.js';
+import { createFunction, decisionTreeBody, forestBody, sqlIdentifier } from './classifier/sql-function.js';
+import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
+import { readStagedRows } from './staged-rows.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
 import { TreeThread } from './tree-thread.js';
 
@@ -37,6 +33,8 @@ interface Dataset {
 interface Trained {
   readonly model: unknown;
   readonly predict: (rows: number[][]) => number[];
+  /** What the model predicts for the test and training rows, when training already found out. */
+  readonly predicted?: { readonly test: number[]; readonly train: number[] };
   /** The CREATE FUNCTION statement, or undefined for an algorithm without a SQL form. */
   readonly sqlFunction?: string;
   readonly hyperparameters: Record<string, unknown>;
@@ -95,8 +93,9 @@ export const classifierTrain: ProcedureType = {
     const test = { x: pick(testRows, data.x), y: pick(testRows, data.y) };
 
     const trained = await trainModel(context, algorithm as Algorithm, data, train, test, modelName);
-    const accuracy = test.y.length === 0 ? null : accuracyOf(trained.predict(test.x), test.y);
-    const trainAccuracy = accuracyOf(trained.predict(train.x), train.y);
+    const predicted = trained.predicted ?? { test: trained.predict(test.x), train: trained.predict(train.x) };
+    const accuracy = test.y.length === 0 ? null : accuracyOf(predicted.test, test.y);
+    const trainAccuracy = accuracyOf(predicted.train, train.y);
     const metrics = { accuracy, train_accuracy: trainAccuracy, test_rows: test.y.length, train_rows: train.y.length };
     await writeMetrics(context, [
       { step: -1, metric: 'accuracy', value: accuracy },
@@ -134,7 +133,7 @@ export const classifierTrain: ProcedureType = {
   },
 };
 
-/** The staged rows, all of them: features as doubles, labels as text; NULLs are skipped. */
+/** The staged rows, all of them, in canonical order: features as doubles, labels as text; NULLs are skipped. */
 async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Promise<Dataset> {
   const labelColumn = input.columns.find((column) => column.name === label);
   if (labelColumn === undefined) {
@@ -149,37 +148,20 @@ async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Pr
       `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
     );
   }
-  const labelSql = `${sqlIdentifier(label)}::text`;
-  const featureSql = features.map((column) => `${sqlIdentifier(column.name)}::float8`);
-  // A canonical order: the split and the model depend on the rows and the seed, not on the query's row order.
-  // Rows as arrays: the label as text, the features as float8 (numbers, by pg's parser).
-  const { rows } = await pool.query<(string | number | null)[]>({
-    text: `SELECT ${labelSql}, ${featureSql.join(', ')}
-             FROM procgate_staging.${sqlIdentifier(input.table)}
-            ORDER BY ${labelSql} COLLATE "C", ${featureSql.join(', ')}`,
-    rowMode: 'array',
+  const { labels: raw, x, skipped } = await readStagedRows(pool, {
+    from: `procgate_staging.${sqlIdentifier(input.table)}`,
+    label: { column: sqlIdentifier(label), as: 'text' },
+    features: features.map((column) => sqlIdentifier(column.name)),
   });
-  const x: number[][] = [];
-  const raw: string[] = [];
-  let skipped = 0;
-  for (const row of rows) {
-    const value = row[0];
-    if (value === null || value === undefined || row.includes(null)) {
-      skipped += 1;
-      continue;
-    }
-    raw.push(value as string);
-    x.push(row.slice(1) as number[]);
-  }
   if (x.length === 0) throw new Error('the training data has no rows (without NULLs)');
-  const labels = [...new Set(raw)].sort();
+  const labels = [...new Set(raw as string[])].sort();
   const index = new Map(labels.map((value, i) => [value, i]));
   return {
     features: features.map((column) => column.name),
     featureTypes: features.map((column) => column.type),
     labels,
     x,
-    y: raw.map((value) => index.get(value) as number),
+    y: raw.map((value) => index.get(value as string) as number),
     skipped,
   };
 }
@@ -270,9 +252,12 @@ async function trainLogisticRegression(
 }
 
 /**
- * A random forest (growForest: ml-cart trees in a thread), each tree's
- * test accuracy and the forest's so far written as it grows; then loaded
- * as an ml-random-forest model, which predicts.
+ * A random forest (growForest: ml-cart trees in a thread). While the
+ * thread grows the next tree, each tree votes on the test and training
+ * rows (VoteTally), and its test accuracy and the forest's so far are
+ * written; the last votes are the forest's predictions, so the run needs
+ * no pass over the rows after the last tree. Loaded as an ml-random-forest
+ * model, which predicts other rows.
  */
 async function trainForest(
   context: TypeContext,
@@ -283,27 +268,19 @@ async function trainForest(
 ): Promise<Trained> {
   const featureCount = data.features.length;
   const options = forestOptions(context.params, featureCount, train.x.length, Math.ceil(Math.sqrt(featureCount)));
-  const votes = test.y.map(() => new Map<number, number>());
-  const leaders = test.y.map(() => ({ label: -1, count: 0 }));
+  // The forest so far on the test and training rows, tree by tree, while the thread grows the next one.
+  const testVotes = new VoteTally(test.y.length, data.labels.length);
+  const trainVotes = new VoteTally(train.y.length, data.labels.length);
   const { estimators, indexes, model } = await growForest('classifier', context, train, featureCount, options,
-    async (json, project, step) => {
+    async (json, { columns }, step) => {
+      const root = (json as { root: TreeNodeJson }).root;
+      trainVotes.add(treeClasses(root, columns, train.x));
       if (test.y.length === 0) return;
-      // The forest so far on the test rows: ml-array-mode's vote (first to reach the most votes wins).
-      const predicted = DecisionTreeClassifier.load(json).predict(test.x.map(project));
-      let treeRight = 0;
-      let forestRight = 0;
-      predicted.forEach((label, row) => {
-        const counts = votes[row] as Map<number, number>;
-        const count = (counts.get(label) ?? 0) + 1;
-        counts.set(label, count);
-        const leader = leaders[row] as { label: number; count: number };
-        if (count > leader.count) Object.assign(leader, { label, count });
-        if (label === test.y[row]) treeRight += 1;
-        if (leader.label === test.y[row]) forestRight += 1;
-      });
+      const predicted = treeClasses(root, columns, test.x);
+      testVotes.add(predicted);
       await writeMetrics(context, [
-        { step, metric: 'tree_accuracy', value: treeRight / test.y.length },
-        { step, metric: 'forest_accuracy', value: forestRight / test.y.length },
+        { step, metric: 'tree_accuracy', value: accuracyOf(predicted, test.y) },
+        { step, metric: 'forest_accuracy', value: accuracyOf(testVotes.leaders, test.y) },
       ]);
     });
   // Through JSON, as stored (an unlimited max_depth is stored as null).
@@ -312,9 +289,43 @@ async function trainForest(
   return {
     model,
     predict: (rows) => forest.predict(rows) as number[],
+    ...(estimators.length > 0 ? { predicted: { test: testVotes.leaders, train: trainVotes.leaders } } : {}),
     sqlFunction: createFunction(modelName, data.features, forestBody(roots, indexes, data.labels), 'plpgsql'),
     hyperparameters: forestHyperparameters(options),
   };
+}
+
+/**
+ * A forest's vote on each row as trees are added, as ml-random-forest
+ * decides it (ml-array-mode over the trees in order): the first label to
+ * reach the most votes wins, so after the last tree `leaders` is what the
+ * forest predicts.
+ */
+class VoteTally {
+  private readonly counts: Uint32Array;
+  private readonly most: Uint32Array;
+  readonly leaders: number[];
+
+  constructor(
+    rows: number,
+    private readonly classes: number,
+  ) {
+    this.counts = new Uint32Array(rows * classes);
+    this.most = new Uint32Array(rows);
+    this.leaders = new Array<number>(rows).fill(-1);
+  }
+
+  add(predicted: readonly number[]): void {
+    predicted.forEach((label, row) => {
+      const at = row * this.classes + label;
+      const count = (this.counts[at] as number) + 1;
+      this.counts[at] = count;
+      if (count > (this.most[row] as number)) {
+        this.most[row] = count;
+        this.leaders[row] = label;
+      }
+    });
+  }
 }
 
 function accuracyOf(predicted: readonly number[], actual: readonly number[]): number {

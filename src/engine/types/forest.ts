@@ -92,6 +92,12 @@ export function forestModel(
   };
 }
 
+/** The features a tree sees: the row's columns, in order, and a row projected onto them. */
+export interface TreeFeatures {
+  readonly columns: readonly number[];
+  readonly project: (row: number[]) => number[];
+}
+
 export interface GrownForest {
   /** Each tree's JSON, in ml-cart's serialised form. */
   readonly estimators: unknown[];
@@ -104,10 +110,9 @@ export interface GrownForest {
 /**
  * Grows a forest tree by tree in a thread of its own (TreeThread): seeded
  * bootstrap rows (options.samples of them) and feature subset per tree,
- * from the run's seed; the next tree is sent before this one is looked at. After
- * each tree `onTree` gets its JSON, the projection of a row onto its
- * features and its step (1, 2, ...), for per-tree metrics; progress goes
- * from 5% to 95%. A kill stops it.
+ * from the run's seed; the next tree is sent before this one is looked at.
+ * After each tree `onTree` gets its JSON, its features and its step (1, 2,
+ * ...), for per-tree metrics; progress goes from 5% to 95%. A kill stops it.
  */
 export async function growForest(
   kind: 'classifier' | 'regression',
@@ -115,7 +120,7 @@ export async function growForest(
   train: { readonly x: readonly number[][]; readonly y: readonly number[] },
   featureCount: number,
   options: ForestOptions,
-  onTree: (tree: unknown, project: (row: number[]) => number[], step: number) => Promise<void>,
+  onTree: (tree: unknown, features: TreeFeatures, step: number) => Promise<void>,
 ): Promise<GrownForest> {
   const random = seededRandom(options.seed ^ 0x5f3759df);
   const thread = new TreeThread(kind, context.signal);
@@ -140,7 +145,7 @@ export async function growForest(
       if (context.signal.aborted) throw new Error('killed');
       estimators.push(tree);
       indexes.push(current.columns);
-      await onTree(tree, current.project, estimators.length);
+      await onTree(tree, { columns: current.columns, project: current.project }, estimators.length);
       context.report({ kind: 'progress', fraction: 0.05 + (0.9 * estimators.length) / options.trees });
     }
   } finally {

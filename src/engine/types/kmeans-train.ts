@@ -5,6 +5,7 @@ import type { ResolvedOutput, StagedInput } from '../run-planner.js';
 import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import { readStagedRows } from './staged-rows.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
@@ -188,21 +189,10 @@ function checkColumns(output: ResolvedOutput, needed: readonly string[], what: s
 
 /** The staged rows' features as doubles, in a canonical order (the query's row order does not change the model). */
 async function readPoints(pool: pg.Pool, input: StagedInput, features: StagedInput['columns']): Promise<Points> {
-  const featureSql = features.map((column) => `${sqlIdentifier(column.name)}::float8`);
-  const { rows } = await pool.query<{ row: (string | null)[] }>({
-    text: `SELECT ARRAY[${featureSql.map((f) => `${f}::text`).join(', ')}] AS row
-             FROM procgate_staging.${sqlIdentifier(input.table)}
-            ORDER BY ${featureSql.join(', ')}`,
+  const { x, skipped } = await readStagedRows(pool, {
+    from: `procgate_staging.${sqlIdentifier(input.table)}`,
+    features: features.map((column) => sqlIdentifier(column.name)),
   });
-  const x: number[][] = [];
-  let skipped = 0;
-  for (const { row } of rows) {
-    if (row.some((item) => item === null)) {
-      skipped += 1;
-      continue;
-    }
-    x.push(row.map((item) => Number(item)));
-  }
   if (x.length === 0) throw new TypeParameterError('the training data has no rows (without NULLs)');
   return {
     features: features.map((column) => column.name),

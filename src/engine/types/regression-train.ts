@@ -171,7 +171,7 @@ async function trainForest(
   const options = forestOptions(context.params, featureCount, train.x.length, featureCount);
   const sums = test.y.map(() => 0);
   const { estimators, indexes, model } = await growForest('regression', context, train, featureCount, options,
-    async (json, project, step) => {
+    async (json, { project }, step) => {
       if (test.y.length === 0) return;
       const predicted = DecisionTreeRegression.load(json).predict(test.x.map(project));
       predicted.forEach((value, row) => {

@@ -5,14 +5,7 @@
  * (same comparisons on the same doubles, same tie rules).
  */
 
-/** A node of ml-cart's serialised classifier tree: a leaf has a distribution. */
-export interface TreeNodeJson {
-  readonly distribution?: readonly (readonly number[])[];
-  readonly splitColumn?: number;
-  readonly splitValue?: number;
-  readonly left?: TreeNodeJson;
-  readonly right?: TreeNodeJson;
-}
+import { isSplit, leafClass, type TreeNodeJson } from './tree-json.js';
 
 /** A SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1). */
 export function sqlLiteral(value: string): string {
@@ -21,15 +14,6 @@ export function sqlLiteral(value: string): string {
 
 export function sqlIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** The class ml-cart predicts at a leaf: the first index of the largest share (Matrix.maxRowIndex). */
-export function leafClass(node: TreeNodeJson): number {
-  const row = node.distribution?.[0];
-  if (row === undefined || row.length === 0) throw new Error('a tree leaf without a distribution');
-  let best = 0;
-  for (let i = 1; i < row.length; i += 1) if ((row[i] as number) > (row[best] as number)) best = i;
-  return best;
 }
 
 /**
@@ -42,7 +26,7 @@ export function treeCase(
   feature: (column: number) => string,
   leaf: (label: number) => string,
 ): string {
-  if (node.distribution !== undefined || node.left === undefined || node.right === undefined) {
+  if (!isSplit(node)) {
     return leaf(leafClass(node));
   }
   if (node.splitColumn === undefined || node.splitValue === undefined || !Number.isFinite(node.splitValue)) {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { StagedInput } from '../../run-planner.js';
 import { sqlIdentifier } from '../classifier/sql-function.js';
 import { TypeParameterError } from '../procedure-type.js';
+import { readStagedRows } from '../staged-rows.js';
 
 /** PostgreSQL's numeric types (oids): features and the label must be one of them. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
@@ -61,24 +62,12 @@ export async function readRegressionData(
       `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
     );
   }
-  const values = [label, ...columns.map((column) => column.name)].map((name) => `${sqlIdentifier(name)}::float8`);
-  const { rows } = await pool.query<{ row: (string | null)[] }>({
-    text: `SELECT ARRAY[${values.map((value) => `${value}::text`).join(', ')}] AS row
-             FROM procgate_staging.${sqlIdentifier(input.table)}
-            ORDER BY ${values.join(', ')}`,
+  const { labels, x, skipped } = await readStagedRows(pool, {
+    from: `procgate_staging.${sqlIdentifier(input.table)}`,
+    label: { column: sqlIdentifier(label), as: 'float8' },
+    features: columns.map((column) => sqlIdentifier(column.name)),
   });
-  const x: number[][] = [];
-  const y: number[] = [];
-  let skipped = 0;
-  for (const { row } of rows) {
-    const [value, ...rest] = row;
-    if (value === null || value === undefined || rest.some((item) => item === null)) {
-      skipped += 1;
-      continue;
-    }
-    y.push(Number(value));
-    x.push(rest.map((item) => Number(item)));
-  }
+  const y = labels as number[];
   return {
     features: columns.map((column) => column.name),
     featureTypes: columns.map((column) => column.type),
