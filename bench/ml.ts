@@ -29,7 +29,7 @@
  *
  * Env: BENCH_TRAIN_ROWS (default 100000), BENCH_MAX_SAMPLES (2000),
  * BENCH_SCORE_ROWS (1000000), BENCH_TREES (10), BENCH_MAX_DEPTH (6),
- * BENCH_ROUNDS (3: training rounds, the two sides alternating, medians
+ * BENCH_ROUNDS (5: training rounds, the two sides alternating, medians
  * compared; one run of either side varies by a fifth on a shared 2-core machine).
  * ml-cart 2.1.1's split search is quadratic in a node's rows (one tree of
  * depth 6 on 3 features: 0.8 s at 2,000 rows, 2.7 s at 4,000, 10 s at 8,000
@@ -87,7 +87,7 @@ function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     scoreRows: positiveInteger(env['BENCH_SCORE_ROWS'], 1_000_000, 'BENCH_SCORE_ROWS'),
     trees: positiveInteger(env['BENCH_TREES'], 10, 'BENCH_TREES'),
     maxDepth: positiveInteger(env['BENCH_MAX_DEPTH'], 6, 'BENCH_MAX_DEPTH'),
-    rounds: positiveInteger(env['BENCH_ROUNDS'], 3, 'BENCH_ROUNDS'),
+    rounds: positiveInteger(env['BENCH_ROUNDS'], 5, 'BENCH_ROUNDS'),
   };
 }
 
