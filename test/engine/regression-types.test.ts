@@ -92,6 +92,19 @@ describe("TYPE 'regression.train' and 'regression.test'", () => {
     const { features, predicted } = await sqlPredictions('synthetic_forest');
     const js = forest.predict(features);
     features.forEach((_, i) => expectClose(predicted[i] as number, js[i] as number));
+    // The run adds up its trees' values as they grow: its test and training errors must be the loaded forest's.
+    const rows = await query<{ x1: number; x2: number; z: number }>(
+      'SELECT x1::float8 AS x1, x2::float8 AS x2, z FROM synthetic WHERE id <= 500',
+    );
+    const values = forest.predict(rows.map((row) => [row.x1, row.x2]));
+    const errors = values.map((value, i) => (rows[i]?.z as number) - value);
+    const squared = (r: unknown, n: number): number => (r as number) ** 2 * n;
+    const sumOfSquares = errors.reduce((sum, e) => sum + e * e, 0);
+    expectClose(squared(results['rmse'], 100) + squared(results['train_rmse'], 400), sumOfSquares);
+    expectClose(
+      (results['mae'] as number) * 100 + (results['train_mae'] as number) * 400,
+      errors.reduce((sum, e) => sum + Math.abs(e), 0),
+    );
 
     const metrics = await query<{ n: number; last: number }>(
       `SELECT count(*)::int AS n, (array_agg(value ORDER BY step DESC))[1] AS last

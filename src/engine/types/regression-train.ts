@@ -1,7 +1,7 @@
-import { DecisionTreeRegression } from 'ml-cart';
 import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { leafOf } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest } from './forest.js';
 import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
@@ -29,6 +29,8 @@ interface Rows {
 interface Trained {
   readonly model: unknown;
   readonly predict: (rows: number[][]) => number[];
+  /** What the model predicts for the test and training rows, when training already found out. */
+  readonly predicted?: { readonly test: number[]; readonly train: number[] };
   readonly sqlFunction: string;
   readonly hyperparameters: Record<string, unknown>;
   /** For the results: a linear model's coefficients. */
@@ -86,8 +88,9 @@ export const regressionTrain: ProcedureType = {
       (algorithm as Algorithm) === 'linear'
         ? trainLinear(data, train, modelName)
         : await trainForest(context, data, train, test, modelName);
-    const testMetrics = regressionMetrics(trained.predict(test.x), test.y);
-    const trainMetrics = regressionMetrics(trained.predict(train.x), train.y);
+    const predicted = trained.predicted ?? { test: trained.predict(test.x), train: trained.predict(train.x) };
+    const testMetrics = regressionMetrics(predicted.test, test.y);
+    const trainMetrics = regressionMetrics(predicted.train, train.y);
     const metrics = {
       ...testMetrics,
       train_r2: trainMetrics.r2,
@@ -155,10 +158,12 @@ function trainLinear(data: RegressionDataset, train: Rows, modelName: string): T
 }
 
 /**
- * A random forest (growForest: ml-cart regression trees in a thread),
- * each tree's test metrics and the forest's so far written as it grows;
- * then loaded as an ml-random-forest RandomForestRegression (the mean of
- * its trees), which predicts.
+ * A random forest (growForest: ml-cart regression trees in a thread).
+ * While the thread grows the next tree, each tree's values on the test and
+ * training rows are added up, and its test metrics and the forest's so far
+ * written; the last sums over the count are the forest's predictions.
+ * Loaded as an ml-random-forest RandomForestRegression (the mean of its
+ * trees), which predicts other rows.
  */
 async function trainForest(
   context: TypeContext,
@@ -169,19 +174,24 @@ async function trainForest(
 ): Promise<Trained> {
   const featureCount = data.features.length;
   const options = forestOptions(context.params, featureCount, train.x.length, featureCount);
-  const sums = test.y.map(() => 0);
+  // The forest so far on the test and training rows: ml-random-forest's mean is the sum in tree order over the count.
+  const testSums = new Float64Array(test.y.length);
+  const trainSums = new Float64Array(train.y.length);
+  type Root = RegressionNodeJson;
+  const addTree = (root: Root, columns: readonly number[], rows: number[][], sums: Float64Array): number[] =>
+    rows.map((row, i) => {
+      const value = leafOf(root, columns, row).distribution as number;
+      sums[i] = (sums[i] as number) + value;
+      return value;
+    });
+  const mean = (sums: Float64Array): number[] => Array.from(sums, (sum) => sum / options.trees);
   const { estimators, indexes, model } = await growForest('regression', context, train, featureCount, options,
-    async (json, { project }, step) => {
+    async (json, { columns }, step) => {
+      const root = (json as { root: RegressionNodeJson }).root;
+      addTree(root, columns, train.x, trainSums);
       if (test.y.length === 0) return;
-      const predicted = DecisionTreeRegression.load(json).predict(test.x.map(project));
-      predicted.forEach((value, row) => {
-        sums[row] = (sums[row] as number) + value;
-      });
-      const treeMetrics = regressionMetrics(predicted, test.y);
-      const forestMetrics = regressionMetrics(
-        sums.map((sum) => sum / step),
-        test.y,
-      );
+      const treeMetrics = regressionMetrics(addTree(root, columns, test.x, testSums), test.y);
+      const forestMetrics = regressionMetrics(Array.from(testSums, (sum) => sum / step), test.y);
       await writeMetrics(context, [
         { step, metric: 'tree_r2', value: treeMetrics.r2 },
         { step, metric: 'tree_rmse', value: treeMetrics.rmse },
@@ -196,6 +206,7 @@ async function trainForest(
   return {
     model,
     predict: (rows) => (rows.length === 0 ? [] : forest.predict(rows)),
+    ...(estimators.length > 0 ? { predicted: { test: mean(testSums), train: mean(trainSums) } } : {}),
     sqlFunction: createRegressionFunction(modelName, data.features, regressionForestBody(roots, indexes)),
     hyperparameters: forestHyperparameters(options),
   };

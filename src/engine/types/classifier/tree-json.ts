@@ -7,11 +7,35 @@ export interface TreeNodeJson {
   readonly right?: TreeNodeJson;
 }
 
-/** A node with both children and no distribution; any other node is a leaf (as the SQL function reads it too). */
-export type SplitNode = TreeNodeJson & { readonly left: TreeNodeJson; readonly right: TreeNodeJson };
+/** What every serialised ml-cart node (classifier or regression) has for splitting. */
+export interface SplittingNode<Node> {
+  readonly splitColumn?: number;
+  readonly splitValue?: number;
+  readonly left?: Node;
+  readonly right?: Node;
+}
 
-export function isSplit(node: TreeNodeJson): node is SplitNode {
-  return node.distribution === undefined && node.left !== undefined && node.right !== undefined;
+/** A node with both children splits; any other is a leaf (ml-cart's classify, and the SQL functions). */
+export function isSplit<Node extends SplittingNode<Node>>(node: Node): node is Node & { left: Node; right: Node } {
+  return node.left !== undefined && node.right !== undefined;
+}
+
+/**
+ * The leaf a row reaches, walking a tree's JSON as ml-cart's classify does
+ * (left when `row[column] < splitValue`), the tree's column `c` being the
+ * row's `columns[c]`: no projected copy of the row is made.
+ */
+export function leafOf<Node extends SplittingNode<Node>>(
+  root: Node,
+  columns: readonly number[],
+  row: readonly number[],
+): Node {
+  let node = root;
+  while (isSplit(node)) {
+    const value = row[columns[node.splitColumn as number] as number] as number;
+    node = value < (node.splitValue as number) ? node.left : node.right;
+  }
+  return node;
 }
 
 /** The class ml-cart predicts at a leaf: the first index of the largest share (Matrix.maxRowIndex). */
@@ -24,11 +48,9 @@ export function leafClass(node: TreeNodeJson): number {
 }
 
 /**
- * The class a tree gives each row, walking its JSON as ml-cart's classify
- * does (left when `row[column] < splitValue`), the tree's column `c` being
- * the row's `columns[c]`: what `DecisionTreeClassifier.load(tree).predict`
- * gives the rows projected onto `columns`, without copying them into a
- * matrix first.
+ * The class a tree gives each row projected onto `columns` (leafOf): what
+ * `DecisionTreeClassifier.load(tree).predict` gives, without copying the
+ * rows into a matrix first.
  */
 export function treeClasses(
   root: TreeNodeJson,
@@ -37,16 +59,12 @@ export function treeClasses(
 ): number[] {
   const classes = new Map<TreeNodeJson, number>();
   return rows.map((row) => {
-    let node = root;
-    while (isSplit(node)) {
-      const value = row[columns[node.splitColumn as number] as number] as number;
-      node = value < (node.splitValue as number) ? node.left : node.right;
+    const leaf = leafOf(root, columns, row);
+    let label = classes.get(leaf);
+    if (label === undefined) {
+      label = leafClass(leaf);
+      classes.set(leaf, label);
     }
-    let leaf = classes.get(node);
-    if (leaf === undefined) {
-      leaf = leafClass(node);
-      classes.set(node, leaf);
-    }
-    return leaf;
+    return label;
   });
 }
