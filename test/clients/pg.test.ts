@@ -1,26 +1,11 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { procgate, usePgClient, waitForRun } from './support/client-session.js';
+import { createFilterProcedure, procgate, usePgClient, waitForRun } from './support/client-session.js';
 
 const client = usePgClient();
 
 /** A javascript procedure that writes the rows of its input whose score is at least min_score. */
-const CREATE = `
-CREATE PROCEDURE pg_client_filter(scores TABLE, min_score int DEFAULT 0)
-  LANGUAGE javascript
-  RETURNS TABLE (name text, score int)
-  FILES ('main.js' = $js$
-export default async (ctx) => {
-  let kept = 0;
-  for await (const row of ctx.inputs.scores) {
-    if (row.score >= ctx.params.min_score) {
-      await ctx.outputs[0].write(row);
-      kept += 1;
-    }
-  }
-  ctx.result('kept', kept);
-};
-$js$)`;
+const CREATE = createFilterProcedure('pg_client_filter');
 
 describe('pg (node-postgres) through procgate serve', () => {
   it('creates a procedure in the simple protocol and executes it with $n parameters, a TABLE(select) one included', async () => {

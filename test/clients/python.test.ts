@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { procgate, usePgClient } from './support/client-session.js';
+import { createFilterProcedure, procgate, usePgClient } from './support/client-session.js';
 
 /**
  * Python clients against procgate serve: psycopg2, psycopg 3, SQLAlchemy, pgcli and pyodbc. Each script in
@@ -50,22 +50,7 @@ beforeAll(async () => {
   // What every script runs: a javascript procedure that keeps the rows of its input scoring at least min_score.
   await client.query('CREATE TABLE py_scores (name text, score int)');
   await client.query("INSERT INTO py_scores VALUES ('ada', 90), ('bob', 40), ('cy', 75), ('di', 10)");
-  await client.query(`
-CREATE PROCEDURE py_filter(scores TABLE, min_score int DEFAULT 0)
-  LANGUAGE javascript
-  RETURNS TABLE (name text, score int)
-  FILES ('main.js' = $js$
-export default async (ctx) => {
-  let kept = 0;
-  for await (const row of ctx.inputs.scores) {
-    if (row.score >= ctx.params.min_score) {
-      await ctx.outputs[0].write(row);
-      kept += 1;
-    }
-  }
-  ctx.result('kept', kept);
-};
-$js$)`);
+  await client.query(createFilterProcedure('py_filter'));
 });
 
 interface Psycopg2Session {

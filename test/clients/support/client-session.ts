@@ -43,3 +43,27 @@ export async function waitForRun(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * CREATE PROCEDURE <name>: a javascript procedure that writes the rows of its
+ * input `scores` (name text, score int) scoring at least `min_score`, and
+ * gives the count as its result `kept`. The client tests' common procedure.
+ */
+export function createFilterProcedure(name: string): string {
+  return `
+CREATE PROCEDURE ${name}(scores TABLE, min_score int DEFAULT 0)
+  LANGUAGE javascript
+  RETURNS TABLE (name text, score int)
+  FILES ('main.js' = $js$
+export default async (ctx) => {
+  let kept = 0;
+  for await (const row of ctx.inputs.scores) {
+    if (row.score >= ctx.params.min_score) {
+      await ctx.outputs[0].write(row);
+      kept += 1;
+    }
+  }
+  ctx.result('kept', kept);
+};
+$js$)`;
+}
