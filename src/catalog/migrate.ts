@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import { TYPES } from '../engine/types/index.js';
 import { SchemaTooNewError } from './errors.js';
-import { migrations as knownMigrations, type Migration } from './migrations/index.js';
+import { type Definitions, definitions as currentDefinitions, type Migration, migrations as knownMigrations } from './schema/index.js';
 
 /**
  * Key of the session-level advisory lock serialising migrations of one
@@ -19,10 +18,13 @@ export interface MigrateResult {
 }
 
 /**
- * Brings the procgate schema of the connected database up to date: each
- * missing migration runs in its own transaction and is recorded in
- * `procgate_internal.schema_migrations`. Safe to call from several
- * processes at once (they wait on an advisory lock) and again and again.
+ * Brings the procgate schema of the connected database up to date, in one
+ * transaction: each missing versioned step (src/catalog/schema/migrations),
+ * recorded in `procgate_internal.schema_migrations`, then the current
+ * definitions of functions, views, triggers and grants
+ * (src/catalog/schema/definitions) when a step ran or their text changed.
+ * Safe to call from several processes at once (they wait on an advisory
+ * lock) and again and again.
  *
  * The client must not be inside a transaction. Throws SchemaTooNewError
  * when the database has a version this code does not know.
@@ -34,6 +36,7 @@ export async function migrate(
   client: pg.Client | pg.PoolClient,
   logger?: Logger,
   migrations: readonly Migration[] = knownMigrations,
+  definitions: Definitions = currentDefinitions,
 ): Promise<MigrateResult> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
@@ -43,53 +46,47 @@ export async function migrate(
         version int PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS procgate_internal.schema_definitions (
+        digest text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
       )`);
     const done = await appliedVersions(client);
     const known = Math.max(0, ...migrations.map((m) => m.version));
     const newest = Math.max(0, ...done);
     if (newest > known) throw new SchemaTooNewError(newest, known);
 
-    const applied: number[] = [];
-    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(migration.version)) continue;
-      await applyMigration(client, migration);
-      logger?.info({ version: migration.version, name: migration.name }, 'applied procgate schema migration');
-      applied.push(migration.version);
+    const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !done.has(m.version));
+    const stale = pending.length > 0 || (await appliedDigest(client)) !== definitions.digest;
+    if (!stale) return { applied: [], version: newest };
+
+    await client.query('BEGIN');
+    try {
+      for (const migration of pending) {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO procgate_internal.schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query(definitions.sql);
+      await client.query('DELETE FROM procgate_internal.schema_definitions');
+      await client.query('INSERT INTO procgate_internal.schema_definitions (digest) VALUES ($1)', [
+        definitions.digest,
+      ]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
     }
-    await syncProcedureTypes(client);
-    return { applied, version: Math.max(newest, ...applied) };
+    for (const migration of pending) {
+      logger?.info({ version: migration.version, name: migration.name }, 'applied procgate schema migration');
+    }
+    logger?.info({ digest: definitions.digest.slice(0, 12) }, 'applied procgate schema definitions');
+    return { applied: pending.map((m) => m.version), version: Math.max(newest, ...pending.map((m) => m.version)) };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
   }
-}
-
-/**
- * Writes the built-in types' parameters (src/engine/types) into
- * procgate_internal.procedure_types, where CREATE and EXECUTE check them.
- * Types only come and change with the code, so every migrate() does it.
- */
-async function syncProcedureTypes(client: pg.Client | pg.PoolClient): Promise<void> {
-  const { rows: present } = await client.query<{ table: string | null }>(
-    "SELECT to_regclass('procgate_internal.procedure_types')::text AS table",
-  );
-  if (present[0]?.table == null) return;
-  const rows = [...TYPES.values()].map((type) => ({
-    name: type.name,
-    summary: type.summary,
-    parameters: type.parameters.map((parameter) => ({
-      name: parameter.name,
-      kind: parameter.kind,
-      required: parameter.required,
-      description: parameter.description,
-      ...(parameter.default === undefined ? {} : { default: parameter.default }),
-    })),
-  }));
-  await client.query(
-    `INSERT INTO procgate_internal.procedure_types (name, summary, parameters)
-     SELECT t.name, t.summary, t.parameters FROM jsonb_to_recordset($1::jsonb) AS t (name text, summary text, parameters jsonb)
-     ON CONFLICT (name) DO UPDATE SET summary = EXCLUDED.summary, parameters = EXCLUDED.parameters`,
-    [JSON.stringify(rows)],
-  );
 }
 
 async function appliedVersions(client: pg.Client | pg.PoolClient): Promise<Set<number>> {
@@ -99,17 +96,7 @@ async function appliedVersions(client: pg.Client | pg.PoolClient): Promise<Set<n
   return new Set(result.rows.map((row) => row.version));
 }
 
-async function applyMigration(client: pg.Client | pg.PoolClient, migration: Migration): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await client.query(migration.sql);
-    await client.query('INSERT INTO procgate_internal.schema_migrations (version, name) VALUES ($1, $2)', [
-      migration.version,
-      migration.name,
-    ]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  }
+async function appliedDigest(client: pg.Client | pg.PoolClient): Promise<string | null> {
+  const result = await client.query<{ digest: string }>('SELECT digest FROM procgate_internal.schema_definitions');
+  return result.rows[0]?.digest ?? null;
 }

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import pg from 'pg';
-import { migrate } from '../catalog/index.js';
+import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
+import { TYPES } from '../engine/types/index.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
@@ -63,6 +64,7 @@ async function work(options: WorkerOptions): Promise<void> {
     await client.connect();
     try {
       await migrate(client, logger);
+      await syncProcedureTypes(client, TYPES.values());
     } finally {
       await client.end();
     }

@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { migrate } from '../catalog/index.js';
+import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
+import { TYPES } from '../engine/types/index.js';
 import type { Logger } from '../log/logger.js';
 import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';
@@ -127,6 +128,7 @@ async function startFrontEnd(
   await client.connect();
   try {
     const { applied, version } = await migrate(client, logger);
+    await syncProcedureTypes(client, TYPES.values());
     logger.info({ applied, version }, 'procgate schema ready');
   } finally {
     await client.end();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { migrate } from '../../src/catalog/migrate.js';
+import { migrate, syncProcedureTypes } from '../../src/catalog/index.js';
+import { TYPES } from '../../src/engine/types/index.js';
 import { adminConfig, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /** A test database with the procgate schema, and a superuser session in it. */
@@ -19,6 +20,7 @@ export async function createCatalogDatabase(prefix: string): Promise<CatalogData
   const admin = new pg.Client(db.direct);
   await admin.connect();
   await migrate(admin);
+  await syncProcedureTypes(admin, TYPES.values());
   const clients: pg.Client[] = [admin];
   return {
     db,

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/catalog/catalog-types.js';
 import { SchemaTooNewError } from '../../src/catalog/errors.js';
 import { migrate } from '../../src/catalog/migrate.js';
-import { migrations } from '../../src/catalog/migrations/index.js';
+import { syncProcedureTypes } from '../../src/catalog/procedure-types.js';
+import { migrations } from '../../src/catalog/schema/index.js';
+import { TYPES } from '../../src/engine/types/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -67,6 +69,7 @@ describe('migrate', () => {
 
   it('rolls back a failing migration and records nothing of it', async () => {
     const client = await connect(await freshDatabase());
+    await migrate(client);
     const broken = [
       ...migrations,
       {
@@ -97,6 +100,7 @@ describe('migrate', () => {
     const db = await freshDatabase();
     const client = await connect(db);
     await migrate(client);
+    await syncProcedureTypes(client, TYPES.values());
     await client.query(
       "SELECT * FROM procgate.create_procedure('typed_proc', language => 'type', type_name => 'sql')",
     );

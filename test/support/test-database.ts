@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { migrate } from '../../src/catalog/index.js';
+import { migrate, syncProcedureTypes } from '../../src/catalog/index.js';
+import { TYPES } from '../../src/engine/types/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyServer, type TlsFiles } from '../../src/proxy/proxy-server.js';
 import { ProcedureCache } from '../../src/server/procedure-cache.js';
@@ -106,6 +107,7 @@ async function installCatalog(db: TestDatabase): Promise<ProcedureCache> {
   const admin = new pg.Client(db.direct);
   await admin.connect();
   await migrate(admin);
+  await syncProcedureTypes(admin, TYPES.values());
   await admin.end();
   return ProcedureCache.open(connectionUrl(db.direct), silentLogger());
 }

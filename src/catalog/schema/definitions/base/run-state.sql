@@ -1,0 +1,23 @@
+-- Run-state notifications: every change of a run's state (its creation as
+-- queued included) is sent on the channel procgate_run_state as JSON
+-- {"run_id": "...", "state": "..."}, so a client can LISTEN and wait for its
+-- run instead of polling procgate.runs. The payload holds no procedure name
+-- or parameters: any session of the database may LISTEN.
+
+CREATE OR REPLACE FUNCTION procgate_internal.notify_run_state() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  PERFORM pg_catalog.pg_notify('procgate_run_state',
+    pg_catalog.json_build_object('run_id', NEW.run_id, 'state', NEW.state)::text);
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE TRIGGER run_state_inserted AFTER INSERT ON procgate_internal.runs
+  FOR EACH ROW EXECUTE FUNCTION procgate_internal.notify_run_state();
+
+CREATE OR REPLACE TRIGGER run_state_changed AFTER UPDATE OF state ON procgate_internal.runs
+  FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+  EXECUTE FUNCTION procgate_internal.notify_run_state();

@@ -1,0 +1,126 @@
+-- Completion: a segment ends fenced by (worker, attempt), so a segment that
+-- was swept and claimed again cannot be completed twice; the run's state
+-- and counts roll up from its segments. Each locks the run row before its
+-- segment rows (as KILL does), so they queue instead of deadlocking.
+
+-- Drops the staging tables of finished runs. A table still being read (a
+-- killed segment's last COPY) is left for the next sweep.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_drop_staged() RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  run record;
+  staged jsonb;
+  n int := 0;
+BEGIN
+  FOR run IN
+    SELECT r.run_id, r.staged_inputs FROM procgate_internal.runs r
+     WHERE r.staged_inputs IS NOT NULL AND r.state IN ('succeeded', 'failed', 'killed')
+       FOR UPDATE SKIP LOCKED
+  LOOP
+    BEGIN
+      SET LOCAL lock_timeout = '200ms';
+      FOR staged IN SELECT pg_catalog.jsonb_array_elements(run.staged_inputs) LOOP
+        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS procgate_staging.%I', staged ->> 'table');
+      END LOOP;
+      UPDATE procgate_internal.runs r SET staged_inputs = NULL WHERE r.run_id = run.run_id;
+      n := n + 1;
+    EXCEPTION WHEN lock_not_available THEN
+      NULL;
+    END;
+  END LOOP;
+  RETURN n;
+END
+$fn$;
+
+-- The first failed segment's error_code goes with its message.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_roll_up(p_run_id uuid) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  total int;
+  done int;
+  ok int;
+  bad int;
+  was_killed int;
+  first_error text;
+  first_error_code text;
+BEGIN
+  UPDATE procgate_internal.run_segments s
+     SET state = 'killed', finished_at = pg_catalog.clock_timestamp()
+    FROM procgate_internal.runs r
+   WHERE s.run_id = p_run_id AND r.run_id = p_run_id AND r.state = 'cancelling' AND s.state = 'queued';
+  SELECT count(*), count(*) FILTER (WHERE s.state IN ('succeeded', 'failed', 'killed')),
+         count(*) FILTER (WHERE s.state = 'succeeded'), count(*) FILTER (WHERE s.state = 'failed'),
+         count(*) FILTER (WHERE s.state = 'killed')
+    INTO total, done, ok, bad, was_killed
+    FROM procgate_internal.run_segments s WHERE s.run_id = p_run_id;
+  SELECT s.message, s.error_code INTO first_error, first_error_code FROM procgate_internal.run_segments s
+   WHERE s.run_id = p_run_id AND s.state = 'failed'
+   ORDER BY s.finished_at, s.segment LIMIT 1;
+  UPDATE procgate_internal.runs r
+     SET segments_succeeded = ok,
+         segments_failed = bad,
+         progress = CASE WHEN total = 0 THEN 1 ELSE pg_catalog.trim_scale(pg_catalog.round(done::numeric / total, 4)) END,
+         error = coalesce(r.error, first_error),
+         error_code = CASE WHEN r.error IS NULL THEN first_error_code ELSE r.error_code END,
+         rows_in = (SELECT coalesce(sum(s.rows_in), 0) FROM procgate_internal.run_segments s WHERE s.run_id = p_run_id),
+         rows_out = (SELECT coalesce(sum(s.rows_out), 0) FROM procgate_internal.run_segments s WHERE s.run_id = p_run_id),
+         results = (SELECT pg_catalog.jsonb_object_agg(s.segment::text, s.results)
+                      FROM procgate_internal.run_segments s
+                     WHERE s.run_id = p_run_id AND s.results IS NOT NULL),
+         state = CASE
+           WHEN done < total THEN r.state
+           WHEN r.state = 'cancelling' OR was_killed > 0 THEN 'killed'
+           WHEN bad > 0 THEN 'failed'
+           ELSE 'succeeded' END,
+         finished_at = CASE WHEN done < total THEN r.finished_at ELSE pg_catalog.clock_timestamp() END
+   WHERE r.run_id = p_run_id AND r.state IN ('queued', 'running', 'cancelling');
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION procgate_internal.engine_complete(
+  p_worker text, p_run_id uuid, p_segment int, p_attempt int, p_state text, p_exit_code int,
+  p_message text, p_results jsonb, p_output jsonb, p_rows_in bigint DEFAULT NULL, p_rows_out bigint DEFAULT NULL,
+  p_error_code text DEFAULT NULL
+) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  keep int;
+BEGIN
+  IF p_state NOT IN ('succeeded', 'failed', 'killed') THEN
+    RAISE EXCEPTION 'a segment cannot finish as "%"', p_state USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100) INTO keep
+    FROM procgate_internal.runs r WHERE r.run_id = p_run_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  PERFORM FROM procgate_internal.run_segments s
+   WHERE s.run_id = p_run_id AND s.segment = p_segment AND s.worker = p_worker AND s.attempt = p_attempt
+     AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp()
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE procgate_internal.run_segments s
+     SET state = p_state, exit_code = p_exit_code, message = p_message, results = p_results,
+         error_code = CASE WHEN p_state = 'failed' THEN p_error_code END,
+         rows_in = coalesce(p_rows_in, s.rows_in), rows_out = coalesce(p_rows_out, s.rows_out),
+         finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
+         progress = CASE WHEN p_state = 'succeeded' THEN 1 ELSE s.progress END
+   WHERE s.run_id = p_run_id AND s.segment = p_segment;
+  INSERT INTO procgate_internal.run_output (run_id, segment, stream, line_no, line)
+  SELECT p_run_id, p_segment, o.stream, o.line_no, o.line
+    FROM (SELECT l.*, pg_catalog.row_number() OVER (PARTITION BY l.stream ORDER BY l.line_no DESC) AS from_end
+            FROM pg_catalog.jsonb_to_recordset(coalesce(p_output, '[]')) AS l (stream text, line_no bigint, line text)) o
+   WHERE o.from_end <= keep
+  ON CONFLICT DO NOTHING;
+  PERFORM procgate_internal.engine_roll_up(p_run_id);
+  RETURN true;
+END
+$fn$;

@@ -1,0 +1,2 @@
+-- Version 3: run-state notifications. Only a function and its triggers
+-- (definitions/base/run-state.sql); nothing to version.

@@ -1,0 +1,3 @@
+-- Version 4: CALL's cancel kills its run even when one CancelRequest
+-- interrupts the backend twice. A new body of procgate.call_and_wait only
+-- (definitions/api/call-and-wait.sql); nothing to version.

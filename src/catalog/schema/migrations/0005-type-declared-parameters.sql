@@ -1,0 +1,3 @@
+-- Version 5: EXECUTE checks a TYPE procedure's declared parameters against
+-- its type. A new function body only (definitions/base/procedure-types.sql);
+-- nothing to version.

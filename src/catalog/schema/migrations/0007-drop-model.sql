@@ -1,0 +1,2 @@
+-- Version 7: procgate.drop_model. Functions only
+-- (definitions/api/models.sql); nothing to version.

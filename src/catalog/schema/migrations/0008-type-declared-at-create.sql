@@ -1,0 +1,3 @@
+-- Version 8: CREATE checks a TYPE procedure's declared parameter list
+-- against its type. Functions and a trigger only
+-- (definitions/base/procedure-types.sql); nothing to version.
