@@ -37,16 +37,11 @@ import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embe
 import { Cleanup } from './support/cleanup.js';
 import { nowMs, positiveInteger, progress } from './support/settings.js';
 import { CpuMeter, type CpuUsage } from './support/cpu.js';
-import {
-  type DataRunTrace,
-  type EngineLogLine,
-  formatColumns,
-  formatProfile,
-  type SegmentTimes,
-} from './support/engine-profile.js';
+import { type DataRunTrace, type EngineLogLine, formatProfile, type SegmentTimes } from './support/engine-profile.js';
 import { LOG_SETTINGS, PostgresLog } from './support/postgres-log.js';
 import { startProcgate } from './support/procgate.js';
 import { sleep } from './support/processes.js';
+import { formatColumns } from './support/report.js';
 
 const DATABASE = 'bench';
 const SLOTS = 4;

@@ -55,11 +55,10 @@ import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embe
 import { syntheticRows } from './generate-synthetic.js';
 import { Cleanup } from './support/cleanup.js';
 import { nowMs, positiveInteger, progress } from './support/settings.js';
-import { formatColumns } from './support/engine-profile.js';
 import { PostgresLog } from './support/postgres-log.js';
 import { startProcgate } from './support/procgate.js';
 import { sleep } from './support/processes.js';
-import { type Bar, formatBars, median } from './support/report.js';
+import { type Bar, formatBars, formatColumns, median } from './support/report.js';
 
 const DATABASE = 'bench';
 const FEATURES = 8;

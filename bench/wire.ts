@@ -25,7 +25,8 @@ import {
 } from './support/pgbench.js';
 import { type BackendEndpoint, ensurePgbouncer, startPgbouncer } from './support/pgbouncer.js';
 import { startProcgate } from './support/procgate.js';
-import { type Cell, checkBars, formatBars, formatTable, Results, summarise } from './support/report.js';
+import { formatBars } from './support/report.js';
+import { type Cell, checkBars, formatTable, Results, summarise } from './wire/report.js';
 
 const SCALE = 10;
 const DATABASE = 'bench';
