@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { captureTail, stopChild } from './processes.js';
+import { progress } from './settings.js';
 
 const CLI = path.resolve('dist/cli/main.js');
 const READY_TIMEOUT_MS = 30_000;
@@ -63,10 +64,6 @@ export async function startProcgate(databaseUrl: string, options: ProcgateOption
     await stopChild(child, 'SIGTERM');
     throw error;
   }
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 function readyPort(child: ChildProcess, tail: () => string): Promise<number> {
