@@ -66,6 +66,12 @@ export async function startProcgate(databaseUrl: string, options: ProcgateOption
   }
 }
 
+/** node's flags for a CPU profile of procgate when BENCH_CPU_PROF names a directory: each writes one there when it stops. */
+export function cpuProfileArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dir = env['BENCH_CPU_PROF'];
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
+}
+
 function readyPort(child: ChildProcess, tail: () => string): Promise<number> {
   return new Promise((resolve, reject) => {
     let stdout = '';
