@@ -37,198 +37,34 @@
  * take hours: each tree is grown on a bootstrap sample of BENCH_MAX_SAMPLES
  * rows (classifier.train's max_samples), on both sides.
  */
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { seededRandom, shuffledIndexes } from '../src/engine/types/classifier/random.js';
 import { forestModel } from '../src/engine/types/forest.js';
 import { readStagedRows } from '../src/engine/types/staged-rows.js';
-import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
-import { syntheticRows } from './generate-synthetic.js';
-import { Cleanup } from './support/cleanup.js';
-import { nowMs, positiveInteger, progress } from './support/settings.js';
-import { formatColumns } from './support/engine-profile.js';
-import { PostgresLog } from './support/postgres-log.js';
-import { startProcgate } from './support/procgate.js';
-import { sleep } from './support/processes.js';
-import { type Bar, formatBars, median } from './support/report.js';
+import { report, type Training } from './ml/report.js';
+import { scoringPhase } from './ml/scoring.js';
+import {
+  execute,
+  FEATURE_NAMES,
+  FEATURES,
+  loadSynthetic,
+  MIN_SAMPLES,
+  type MlBench,
+  MODEL,
+  readSettings,
+  SEED,
+  type Settings,
+  startMlBench,
+  TEST_SPLIT,
+} from './ml/setup.js';
+import { DATABASE } from './support/cluster.js';
+import { runBench } from './support/run-bench.js';
+import { progress } from './support/settings.js';
 
-const DATABASE = 'bench';
-const FEATURES = 8;
-const CLASSES = 3;
-const SEED = 1;
-const SEGMENTS = 4;
-const TEST_SPLIT = 0.2;
-const MIN_SAMPLES = 3;
-const MODEL = 'bench_forest';
-const FEATURE_NAMES = Array.from({ length: FEATURES }, (_, i) => `f${String(i + 1)}`);
-
-interface Settings {
-  readonly trainRows: number;
-  readonly scoreRows: number;
-  readonly trees: number;
-  readonly maxDepth: number;
-  readonly maxSamples: number;
-  readonly rounds: number;
-}
-
-function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  return {
-    trainRows: positiveInteger(env['BENCH_TRAIN_ROWS'], 100_000, 'BENCH_TRAIN_ROWS'),
-    maxSamples: positiveInteger(env['BENCH_MAX_SAMPLES'], 2000, 'BENCH_MAX_SAMPLES'),
-    scoreRows: positiveInteger(env['BENCH_SCORE_ROWS'], 1_000_000, 'BENCH_SCORE_ROWS'),
-    trees: positiveInteger(env['BENCH_TREES'], 10, 'BENCH_TREES'),
-    maxDepth: positiveInteger(env['BENCH_MAX_DEPTH'], 6, 'BENCH_MAX_DEPTH'),
-    rounds: positiveInteger(env['BENCH_ROUNDS'], 5, 'BENCH_ROUNDS'),
-  };
-}
-
-// ---------------------------------------------------------------- setup
-
-interface Bench {
-  readonly cluster: EmbeddedCluster;
-  readonly databaseUrl: string;
-  /** Straight to PostgreSQL: loading, watching runs, the baselines. */
-  readonly direct: pg.Client;
-  /** Through procgate. */
-  readonly client: pg.Client;
-}
-
-async function startBench(cleanup: Cleanup): Promise<Bench> {
-  // Short, so the cluster's Unix socket path fits sun_path.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgm-'));
-  cleanup.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
-  // PostgreSQL runs as `postgres` when we are root and must get through.
-  await chmod(dir, 0o755);
-  progress('starting PostgreSQL');
-  const cluster = await startEmbeddedCluster({ dataDir: dir, logger: new PostgresLog().logger });
-  cleanup.add('stop PostgreSQL', () => cluster.stop());
-  const admin = new pg.Client({ connectionString: cluster.url('postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await admin.end();
-  }
-  const direct = new pg.Client({ connectionString: cluster.url(DATABASE), application_name: 'bench direct' });
-  await direct.connect();
-  cleanup.add('close the direct connection', () => direct.end());
-  // As sessions through procgate see it: the superuser is named procgate, so "$user" would be the procgate schema.
-  await direct.query('SET search_path = public');
-  const databaseUrl = procgateDatabaseUrl(cluster);
-  progress('starting procgate');
-  const procgate = await startProcgate(databaseUrl, { args: ['--slots', String(SEGMENTS)] });
-  cleanup.add('stop procgate', () => procgate.stop());
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port: procgate.port,
-    user: cluster.user,
-    password: cluster.password,
-    database: DATABASE,
-    application_name: 'bench client',
-  });
-  await client.connect();
-  cleanup.add('close the procgate connection', () => client.end());
-  return { cluster, databaseUrl, direct, client };
-}
-
-/** Over the cluster's Unix socket, as procgate reaches it in production. */
-function procgateDatabaseUrl(cluster: EmbeddedCluster): string {
-  const { backend } = cluster;
-  if (backend.kind !== 'unix') return cluster.url(DATABASE);
-  const auth = `${encodeURIComponent(cluster.user)}:${encodeURIComponent(cluster.password)}`;
-  const host = encodeURIComponent(path.dirname(backend.path));
-  return `postgres://${auth}@/${DATABASE}?host=${host}&port=${String(cluster.port)}`;
-}
-
-/** A seeded synthetic table (f1..f8 double precision, label text), COPYed in. */
-async function loadSynthetic(bench: Bench, table: string, rows: number, seed: number): Promise<void> {
-  progress(`generating and COPYing ${String(rows)} rows into ${table}`);
-  await bench.direct.query(`DROP TABLE IF EXISTS ${table}`);
-  await bench.direct.query(
-    `CREATE TABLE ${table} (${FEATURE_NAMES.map((name) => `${name} double precision`).join(', ')}, label text)`,
-  );
-  const lines = syntheticRows(rows, FEATURES, CLASSES, seed);
-  const source = Readable.from(
-    (function* batches(): Generator<string> {
-      let batch: string[] = [];
-      for (const line of lines) {
-        batch.push(line);
-        if (batch.length === 10_000) {
-          yield `${batch.join('\n')}\n`;
-          batch = [];
-        }
-      }
-      if (batch.length > 0) yield `${batch.join('\n')}\n`;
-    })(),
-  );
-  await pipeline(source, bench.direct.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT csv, HEADER true)`)));
-  await bench.direct.query(`VACUUM ANALYZE ${table}`);
-}
-
-interface Run {
-  readonly runId: string;
-  readonly sentMs: number;
-  readonly finishedMs: number;
-  readonly results: Record<string, unknown>;
-}
-
-/** EXECUTEs through procgate and polls the run (directly, every 50 ms) until it ends; fails unless it succeeded. */
-async function execute(bench: Bench, statement: string, label: string): Promise<Run> {
-  const sentMs = nowMs();
-  const { rows } = await bench.client.query<{ run_id: string }>(statement);
-  const runId = rows[0]?.run_id;
-  if (runId === undefined) throw new Error(`no run_id from ${statement}`);
-  let lastReport = Date.now();
-  for (;;) {
-    const { rows: runs } = await bench.direct.query<{
-      state: string;
-      error: string | null;
-      progress: number | null;
-      finished_ms: number | null;
-      results: Record<string, unknown> | null;
-    }>(
-      `SELECT state, error, progress::float8 AS progress, (extract(epoch FROM finished_at) * 1000)::float8 AS finished_ms,
-              results FROM procgate.runs WHERE run_id = $1`,
-      [runId],
-    );
-    const run = runs[0];
-    if (run === undefined) throw new Error(`run ${runId} not found`);
-    if (run.state === 'succeeded' && run.finished_ms !== null) {
-      return { runId, sentMs, finishedMs: Number(run.finished_ms), results: run.results ?? {} };
-    }
-    if (run.state === 'failed' || run.state === 'killed') {
-      throw new Error(`${label}: run ${runId} ${run.state}: ${run.error ?? ''}`);
-    }
-    if (Date.now() - lastReport > 10_000) {
-      const done = run.progress === null ? '' : `, progress ${(Number(run.progress) * 100).toFixed(0)}%`;
-      progress(`  ${label}: ${run.state}${done}, ${((nowMs() - sentMs) / 1000).toFixed(0)} s`);
-      lastReport = Date.now();
-    }
-    await sleep(50);
-  }
-}
-
-// ---------------------------------------------------------------- training
-
-interface Training {
-  readonly rows: number;
-  /** One per round. */
-  readonly procgateMs: number[];
-  readonly directMs: number[];
-  readonly procgateAccuracy: number;
-  readonly directAccuracy: number;
-}
-
-async function trainingPhase(bench: Bench, settings: Settings): Promise<Training> {
+async function trainingPhase(bench: MlBench, settings: Settings): Promise<Training> {
   await loadSynthetic(bench, 'train_data', settings.trainRows, SEED);
   await bench.client.query(`CREATE PROCEDURE bench_train TYPE 'classifier.train'`);
   progress('reading the rows for the in-process training (untimed)');
@@ -264,7 +100,7 @@ async function trainingPhase(bench: Bench, settings: Settings): Promise<Training
 }
 
 /** The rows as the type reads them (readStagedRows: canonical order), labels indexed in sorted order. */
-async function readTrainingRows(bench: Bench): Promise<{ x: number[][]; y: number[] }> {
+async function readTrainingRows(bench: MlBench): Promise<{ x: number[][]; y: number[] }> {
   const pool = new pg.Pool({ connectionString: bench.cluster.url(DATABASE), max: 1 });
   try {
     const { labels, x } = await readStagedRows(pool, {
@@ -323,139 +159,15 @@ function trainDirectly(x: number[][], y: number[], settings: Settings): number {
   return accuracy(test);
 }
 
-// ---------------------------------------------------------------- scoring
-
-interface Scoring {
-  readonly rows: number;
-  readonly selectMs: number;
-  readonly insertMs: number;
-  readonly applyMs: number;
-  readonly applyRows: number;
-}
-
-async function scoringPhase(bench: Bench, settings: Settings): Promise<Scoring> {
-  await loadSynthetic(bench, 'score_data', settings.scoreRows, SEED + 1);
-  const call = `procgate_models.${MODEL}(${FEATURE_NAMES.join(', ')})`;
-  progress(`scoring ${String(settings.scoreRows)} rows: plain SELECT`);
-  let started = performance.now();
-  const counted = await bench.direct.query<{ n: string }>(`SELECT count(${call}) AS n FROM score_data`);
-  const selectMs = performance.now() - started;
-  if (Number(counted.rows[0]?.n) !== settings.scoreRows) throw new Error(`SELECT scored ${counted.rows[0]?.n ?? '?'} rows`);
-  progress('  INSERT INTO ... SELECT');
-  await bench.direct.query(`CREATE TABLE scored_direct (LIKE score_data, prediction text)`);
-  await bench.direct.query('CHECKPOINT');
-  started = performance.now();
-  await bench.direct.query(`INSERT INTO scored_direct SELECT *, ${call} FROM score_data`);
-  const insertMs = performance.now() - started;
-  progress(`  model.apply WITH (segments = ${String(SEGMENTS)})`);
-  await bench.client.query(`CREATE PROCEDURE bench_score TYPE 'model.apply'`);
-  await bench.direct.query('CHECKPOINT');
-  const run = await execute(
-    bench,
-    `EXECUTE PROCEDURE bench_score(model_name => '${MODEL}', input => TABLE (score_data))
-       INTO scored_apply WITH (segments = ${String(SEGMENTS)})`,
-    'model.apply',
-  );
-  const { rows } = await bench.direct.query<{ n: string }>('SELECT count(*) AS n FROM scored_apply');
-  const applyRows = Number(rows[0]?.n);
-  const differ = await bench.direct.query<{ n: string }>(
-    `SELECT count(*) AS n FROM (SELECT * FROM scored_direct EXCEPT ALL SELECT ${FEATURE_NAMES.join(', ')}, label, prediction FROM scored_apply) d`,
-  );
-  if (Number(differ.rows[0]?.n) !== 0) throw new Error(`model.apply and the INSERT differ in ${differ.rows[0]?.n ?? '?'} rows`);
-  return { rows: settings.scoreRows, selectMs, insertMs, applyMs: run.finishedMs - run.sentMs, applyRows };
-}
-
-// ---------------------------------------------------------------- report
-
-function codeVersion(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line !== '').length;
-    return dirty === 0 ? `commit ${head}` : `commit ${head} + ${String(dirty)} changed file(s) in src/`;
-  } catch {
-    return 'unknown version';
-  }
-}
-
-function report(settings: Settings, training: Training, scoring: Scoring): void {
-  const procgateMs = median(training.procgateMs);
-  const directMs = median(training.directMs);
-  const ratio = procgateMs / directMs;
-  const roundRatios = training.procgateMs.map((ms, i) => (ms / (training.directMs[i] as number)).toFixed(2)).join(', ');
-  const perSecond = (ms: number): string => Math.round((scoring.rows * 1000) / ms).toLocaleString('en-US');
-  const seconds = (ms: number): string => (ms / 1000).toFixed(2);
-  const bars: Bar[] = [
-    {
-      description:
-        `random-forest training on ${String(training.rows)} rows (max_samples ${String(settings.maxSamples)}): ` +
-        'EXECUTE PROCEDURE / direct <= 1.2x',
-      met: ratio <= 1.2 && training.rows >= 100_000,
-      detail:
-        `${ratio.toFixed(2)}x` +
-        (training.rows >= 100_000 ? '' : ' (the bar is for 100,000 rows: not measured at that size, see above)'),
-    },
-  ];
-  const lines = [
-    '',
-    `procgate ML (${codeVersion()}), ${String(os.availableParallelism())} cores, load average ${os
-      .loadavg()
-      .map((load) => load.toFixed(2))
-      .join(' ')} at the end`,
-    '',
-    formatColumns([
-      ['training', 'rows', 'trees', 'max_depth', 'max_samples', 'seconds', 'test accuracy'],
-      ['classifier.train (EXECUTE PROCEDURE)', String(training.rows), String(settings.trees), String(settings.maxDepth), String(settings.maxSamples), seconds(procgateMs), training.procgateAccuracy.toFixed(4)],
-      ['ml-cart + ml-random-forest in-process', String(training.rows), String(settings.trees), String(settings.maxDepth), String(settings.maxSamples), seconds(directMs), training.directAccuracy.toFixed(4)],
-      ['ratio', '', '', '', '', `${ratio.toFixed(2)}x`, ''],
-    ]),
-    `  seconds: the median of ${String(settings.rounds)} rounds, the two sides alternating; each round's ratio: ${roundRatios}.`,
-    `  procgate's rounds: ${training.procgateMs.map(seconds).join(', ')} s; in-process: ${training.directMs.map(seconds).join(', ')} s.`,
-    '  procgate: EXECUTE sent -> the run\'s finished_at (polled every 50 ms); it includes staging the TABLE,',
-    '  reading it back, per-tree metrics, the model row and its SQL function; trees grow in a thread while the',
-    '  last one\'s votes are counted. In-process: the same split, seeded bootstrap (max_samples rows per tree)',
-    '  and feature subsets, ml-cart trees, then ml-random-forest\'s accuracies; reading the rows untimed.',
-    '  Same test accuracy on both sides = the same forest.',
-    '',
-    formatColumns([
-      ['scoring', 'rows', 'seconds', 'rows/s'],
-      [`SELECT count(procgate_models.${MODEL}(...))`, String(scoring.rows), seconds(scoring.selectMs), perSecond(scoring.selectMs)],
-      ['INSERT INTO t SELECT *, fn(...)', String(scoring.rows), seconds(scoring.insertMs), perSecond(scoring.insertMs)],
-      [`model.apply INTO t, segments = ${String(SEGMENTS)}`, String(scoring.applyRows), seconds(scoring.applyMs), perSecond(scoring.applyMs)],
-      ['model.apply / INSERT (time)', '', `${(scoring.applyMs / scoring.insertMs).toFixed(2)}x`, ''],
-      ['model.apply / SELECT (time)', '', `${(scoring.applyMs / scoring.selectMs).toFixed(2)}x`, ''],
-    ]),
-    '  SELECT and INSERT: the statement\'s round trip straight to PostgreSQL (parallel workers as it plans);',
-    '  INSERT is like for like with model.apply (every column plus the prediction written to a table, the',
-    '  same rows checked equal). model.apply: EXECUTE sent -> finished_at, staging the input included.',
-    '',
-    formatBars(bars),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-async function main(): Promise<number> {
-  const settings = readSettings();
-  const cleanup = new Cleanup();
-  cleanup.onSignals();
-  const began = Date.now();
-  try {
-    const bench = await startBench(cleanup);
+runBench(
+  'bench:ml',
+  async (cleanup) => {
+    const settings = readSettings();
+    const bench = await startMlBench(cleanup);
     const training = await trainingPhase(bench, settings);
     const scoring = await scoringPhase(bench, settings);
     report(settings, training, scoring);
-    progress(`bench:ml took ${((Date.now() - began) / 1000).toFixed(0)} s`);
     return 0;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`bench:ml failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
   },
+  { timed: true },
 );

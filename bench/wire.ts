@@ -7,28 +7,28 @@
  *
  * Env: BENCH_SECONDS (per run, default 8), BENCH_ROUNDS (default 3).
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../src/log/logger.js';
-import { type EmbeddedCluster, startEmbeddedCluster } from '../src/postgres/embedded-cluster.js';
-import { Cleanup } from './support/cleanup.js';
+import type { Cleanup } from './support/cleanup.js';
+import { DATABASE, procgateDatabaseUrl, socketBackend, startBenchCluster } from './support/cluster.js';
 import {
   type Credentials,
   initialisePgbench,
   PgbenchError,
   QUERY_MODES,
   type RunSpec,
-  runPsql,
   runSelectOnly,
   type Target,
 } from './support/pgbench.js';
-import { type BackendEndpoint, ensurePgbouncer, startPgbouncer } from './support/pgbouncer.js';
+import { ensurePgbouncer, startPgbouncer } from './support/pgbouncer.js';
 import { startProcgate } from './support/procgate.js';
-import { type Cell, checkBars, formatBars, formatTable, Results, summarise } from './support/report.js';
+import { formatBars, loadAverages, printReport } from './support/report.js';
+import { runBench } from './support/run-bench.js';
+import { positiveInteger, progress } from './support/settings.js';
+import { type Cell, checkBars, formatTable, Results, summarise } from './wire/report.js';
 
 const SCALE = 10;
-const DATABASE = 'bench';
 const WARMUP_SECONDS = 3;
 
 /** One client on one thread, and eight clients on both cores' worth of pgbench threads. */
@@ -62,41 +62,20 @@ function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   };
 }
 
-function positiveInteger(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1)
-    throw new Error(`${name} must be a positive integer, got ${value}`);
-  return parsed;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
 /** Starts PostgreSQL, fills the pgbench tables once, then puts procgate and pgbouncer in front. */
 async function startTargets(cleanup: Cleanup): Promise<{ targets: Target[]; credentials: Credentials }> {
   // Installing first: apt can take a while and needs nothing else running.
   const pgbouncerBinary = await ensurePgbouncer();
-  // Short, so the cluster's Unix socket path fits sun_path.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgw-'));
-  cleanup.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
-  // mkdtemp makes it 0700; PostgreSQL and pgbouncer run as `postgres` when we are root and must get through.
-  await chmod(dir, 0o755);
-
-  progress('starting PostgreSQL');
-  const cluster = await startEmbeddedCluster({ dataDir: dir, logger: silentLogger() });
-  cleanup.add('stop PostgreSQL', () => cluster.stop());
+  const { cluster, dir } = await startBenchCluster(cleanup, { prefix: 'pgw-', logger: silentLogger() });
   const credentials: Credentials = { user: cluster.user, password: cluster.password, database: DATABASE };
   const direct: Target = { name: 'direct', host: cluster.host, port: cluster.port };
 
   progress(`initialising pgbench at scale ${SCALE}`);
-  await createDatabase(direct, credentials);
   await initialisePgbench(direct, credentials, SCALE);
 
   const backend = socketBackend(cluster);
   progress(`starting procgate and pgbouncer (backend ${backend.host}:${backend.port})`);
-  const procgate = await startProcgate(procgateDatabaseUrl(cluster, backend));
+  const procgate = await startProcgate(procgateDatabaseUrl(cluster));
   cleanup.add('stop procgate', () => procgate.stop());
   const pgbouncer = await startPgbouncer(pgbouncerBinary, path.join(dir, 'pgbouncer'), backend, credentials);
   cleanup.add('stop pgbouncer', () => pgbouncer.stop());
@@ -107,30 +86,6 @@ async function startTargets(cleanup: Cleanup): Promise<{ targets: Target[]; cred
     { name: 'pgbouncer', host: '127.0.0.1', port: pgbouncer.port },
   ];
   return { targets, credentials };
-}
-
-async function createDatabase(direct: Target, credentials: Credentials): Promise<void> {
-  const result = await runPsql(direct, credentials, `CREATE DATABASE ${DATABASE}`, 'postgres');
-  if (result.code !== 0) throw new Error(`could not create database ${DATABASE}: ${result.stderr.trim()}`);
-}
-
-/**
- * Both proxies reach PostgreSQL the way procgate does in production: over
- * its Unix socket (a directory plus the port, as libpq names it), or over
- * TCP when the cluster had to fall back to it.
- */
-function socketBackend(cluster: EmbeddedCluster): BackendEndpoint {
-  const { backend } = cluster;
-  return backend.kind === 'unix'
-    ? { host: path.dirname(backend.path), port: cluster.port }
-    : { host: backend.host, port: backend.port };
-}
-
-/** pg-connection-string reads a socket directory from `?host=`, which a URL authority cannot hold. */
-function procgateDatabaseUrl(cluster: EmbeddedCluster, backend: BackendEndpoint): string {
-  if (!backend.host.startsWith('/')) return cluster.url(DATABASE);
-  const auth = `${encodeURIComponent(cluster.user)}:${encodeURIComponent(cluster.password)}`;
-  return `postgres://${auth}@/${DATABASE}?host=${encodeURIComponent(backend.host)}&port=${backend.port}`;
 }
 
 /** Rotates the target order by `by`, so each target takes each slot equally often. */
@@ -185,8 +140,7 @@ async function runMatrix(run: RunContext, targets: readonly Target[], settings: 
 
 /** Everything shares the machine's cores: a load well above the bench's own means other work skewed it. */
 function loadSummary(): string {
-  const loads = os.loadavg().map((load) => load.toFixed(2));
-  return `load average at the end (1/5/15 min): ${loads.join(' ')} on ${os.availableParallelism()} cores`;
+  return `load average at the end (1/5/15 min): ${loadAverages()} on ${os.availableParallelism()} cores`;
 }
 
 function report(results: Results, settings: Settings, failures: readonly Failure[]): void {
@@ -203,31 +157,15 @@ function report(results: Results, settings: Settings, failures: readonly Failure
   for (const failure of failures) {
     lines.push('', `FAILED ${failure.label}: ${failure.error.message}`, failure.error.output.trimEnd());
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printReport(lines);
 }
 
-async function main(): Promise<number> {
+runBench('bench:wire', async (cleanup) => {
   const settings = readSettings();
-  const cleanup = new Cleanup();
-  cleanup.onSignals();
-  try {
-    const { targets, credentials } = await startTargets(cleanup);
-    const run: RunContext = { credentials, failures: [], cleanup };
-    await warmUp(run, targets);
-    const results = await runMatrix(run, targets, settings);
-    report(results, settings, run.failures);
-    return run.failures.length === 0 ? 0 : 1;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `bench:wire failed: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`,
-    );
-    process.exit(1);
-  },
-);
+  const { targets, credentials } = await startTargets(cleanup);
+  const run: RunContext = { credentials, failures: [], cleanup };
+  await warmUp(run, targets);
+  const results = await runMatrix(run, targets, settings);
+  report(results, settings, run.failures);
+  return run.failures.length === 0 ? 0 : 1;
+});

@@ -1,4 +1,5 @@
 import type { LoggedStatement } from './postgres-log.js';
+import { formatColumns } from './report.js';
 
 /** A line of procgate's JSON log (pino), as far as the profile reads it. */
 export interface EngineLogLine {
@@ -135,14 +136,4 @@ export function formatProfile(trace: DataRunTrace): string {
   });
   const title = `profile: ${trace.label}, ${seconds(trace.finishedMs - sentMs)} s from EXECUTE to the run's finished_at`;
   return [title, formatColumns([header, ...rows])].join('\n');
-}
-
-/** Left-aligned first column, right-aligned others. */
-export function formatColumns(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  return rows
-    .map((row) =>
-      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd(),
-    )
-    .join('\n');
 }

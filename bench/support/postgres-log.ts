@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import { pino } from 'pino';
 import type { Logger } from '../../src/log/logger.js';
+import { sleep } from './processes.js';
 
 /** One statement PostgreSQL logged with its duration (log_min_duration_statement). */
 export interface LoggedStatement {
@@ -104,4 +106,15 @@ export class PostgresLog {
       detail: '',
     });
   }
+}
+
+/** Turns PostgreSQL's statement durations on (LOG_SETTINGS) or off again, and `log`'s capture with them. */
+export async function setPostgresLogging(direct: pg.Client, log: PostgresLog, on: boolean): Promise<void> {
+  for (const name of Object.keys(LOG_SETTINGS)) {
+    await direct.query(on ? `ALTER SYSTEM SET ${name} = '${LOG_SETTINGS[name]!}'` : `ALTER SYSTEM RESET ${name}`);
+  }
+  await direct.query('SELECT pg_reload_conf()');
+  // The postmaster signals the backends; give them a moment to reread.
+  await sleep(300);
+  log.capturing = on;
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { captureTail, stopChild } from './processes.js';
+import { progress } from './settings.js';
 
 const CLI = path.resolve('dist/cli/main.js');
 const READY_TIMEOUT_MS = 30_000;
@@ -65,8 +66,10 @@ export async function startProcgate(databaseUrl: string, options: ProcgateOption
   }
 }
 
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
+/** node's flags for a CPU profile of procgate when BENCH_CPU_PROF names a directory: each writes one there when it stops. */
+export function cpuProfileArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dir = env['BENCH_CPU_PROF'];
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
 }
 
 function readyPort(child: ChildProcess, tail: () => string): Promise<number> {

@@ -1,40 +1,22 @@
-import type { QueryMode, TargetName } from './pgbench.js';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 
-/** One (mode, clients) cell of the matrix. */
-export interface Cell {
-  readonly mode: QueryMode;
-  readonly clients: number;
-  readonly threads: number;
-}
-
-/** Median tps per target for one cell; NaN where every run of that target failed. */
-export interface Row {
-  readonly cell: Cell;
-  readonly tps: Readonly<Record<TargetName, number>>;
-}
-
+/** A target a benchmark holds procgate to, and how it fared. */
 export interface Bar {
   readonly description: string;
-  readonly met: boolean;
+  /** undefined: there was no figure to judge. */
+  readonly met: boolean | undefined;
   readonly detail: string;
 }
 
-/** tps of every successful run, per cell and target. */
-export class Results {
-  private readonly runs = new Map<string, number[]>();
-
-  add(cell: Cell, target: TargetName, tps: number): void {
-    const key = Results.key(cell, target);
-    this.runs.set(key, [...(this.runs.get(key) ?? []), tps]);
-  }
-
-  median(cell: Cell, target: TargetName): number {
-    return median(this.runs.get(Results.key(cell, target)) ?? []);
-  }
-
-  private static key(cell: Cell, target: TargetName): string {
-    return `${cell.mode}/${cell.clients}/${target}`;
-  }
+/** One line per bar: `met`, `NOT met` or `n/a`, then what was measured. */
+export function formatBars(bars: readonly Bar[]): string {
+  return bars
+    .map((bar) => {
+      const verdict = bar.met === undefined ? 'n/a    ' : bar.met ? 'met    ' : 'NOT met';
+      return `${verdict}  ${bar.description}: ${bar.detail}`;
+    })
+    .join('\n');
 }
 
 /** The median resists the odd run slowed down by something else on a shared 2-core machine. */
@@ -45,114 +27,45 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function summarise(results: Results, cells: readonly Cell[]): Row[] {
-  return cells.map((cell) => ({
-    cell,
-    tps: {
-      direct: results.median(cell, 'direct'),
-      procgate: results.median(cell, 'procgate'),
-      pgbouncer: results.median(cell, 'pgbouncer'),
-    },
-  }));
+/** Nearest-rank percentile. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Left-aligned first column, right-aligned others. */
+export function formatColumns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows
+    .map((row) =>
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd(),
+    )
+    .join('\n');
+}
+
+/** The code measured: the commit, and the files of src/ that differ from it. */
+export function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line !== '').length;
+    return dirty === 0 ? `commit ${head}` : `commit ${head} + ${String(dirty)} changed file(s) in src/`;
+  } catch {
+    return 'unknown version';
+  }
 }
 
 /**
- * Per-transaction time added by procgate. At one client a transaction's time
- * is 1/tps, so the difference of the inverses is the extra round-trip cost.
+ * The 1, 5 and 15 minute load averages: everything shares the machine's
+ * cores, so a load well above the bench's own means other work skewed it.
  */
-export function addedLatencyMicros(row: Row): number {
-  return 1e6 / row.tps.procgate - 1e6 / row.tps.direct;
+export function loadAverages(): string {
+  return os.loadavg().map((load) => load.toFixed(2)).join(' ');
 }
 
-const COLUMNS = [
-  'mode',
-  'clients',
-  'direct tps',
-  'procgate tps',
-  'pgbouncer tps',
-  'pg/direct',
-  'pg/pgbouncer',
-  'added µs/tx',
-] as const;
-
-export function formatTable(rows: readonly Row[]): string {
-  const body = rows.map((row) => [
-    row.cell.mode,
-    String(row.cell.clients),
-    formatNumber(row.tps.direct, 0),
-    formatNumber(row.tps.procgate, 0),
-    formatNumber(row.tps.pgbouncer, 0),
-    formatRatio(row.tps.procgate / row.tps.direct),
-    formatRatio(row.tps.procgate / row.tps.pgbouncer),
-    row.cell.clients === 1 ? formatNumber(addedLatencyMicros(row), 1) : '',
-  ]);
-  const table = [[...COLUMNS], ...body];
-  const widths = COLUMNS.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  // Text left-aligned, numbers right-aligned, as a reader scans them.
-  const render = (line: readonly string[]): string =>
-    line
-      .map((text, column) => (column === 0 ? text.padEnd(widths[column]!) : text.padStart(widths[column]!)))
-      .join('  ')
-      .trimEnd();
-  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
-  return [render(table[0]!), rule, ...body.map(render)].join('\n');
-}
-
-function formatNumber(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
-}
-
-function formatRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a';
-}
-
-/** The targets procgate is held to; a bar with a missing measurement counts as not met. */
-export function checkBars(rows: readonly Row[]): Bar[] {
-  const many = rows.filter((row) => row.cell.clients > 1);
-  const single = rows.filter((row) => row.cell.clients === 1);
-  return [
-    bar('procgate >= 0.90x direct at c=8, every mode', many, (row) => row.tps.procgate / row.tps.direct, {
-      limit: 0.9,
-      atLeast: true,
-      unit: 'x',
-    }),
-    bar(
-      'procgate >= 1.00x pgbouncer at c=8, every mode',
-      many,
-      (row) => row.tps.procgate / row.tps.pgbouncer,
-      {
-        limit: 1.0,
-        atLeast: true,
-        unit: 'x',
-      },
-    ),
-    bar('added latency <= 50 µs/tx at c=1, every mode', single, addedLatencyMicros, {
-      limit: 50,
-      atLeast: false,
-      unit: ' µs',
-    }),
-  ];
-}
-
-function bar(
-  description: string,
-  rows: readonly Row[],
-  measure: (row: Row) => number,
-  rule: { readonly limit: number; readonly atLeast: boolean; readonly unit: string },
-): Bar {
-  const values = rows.map((row) => ({ mode: row.cell.mode, value: measure(row) }));
-  const passes = (value: number): boolean =>
-    Number.isFinite(value) && (rule.atLeast ? value >= rule.limit : value <= rule.limit);
-  // Three decimals on ratios, so 0.897x does not read as a passing 0.90x.
-  const digits = rule.unit === 'x' ? 3 : 1;
-  const detail = values
-    .map(
-      ({ mode, value }) => `${mode} ${formatNumber(value, digits)}${rule.unit}${passes(value) ? '' : ' (!)'}`,
-    )
-    .join(', ');
-  return { description, met: values.length > 0 && values.every(({ value }) => passes(value)), detail };
-}
-
-export function formatBars(bars: readonly Bar[]): string {
-  return bars.map((b) => `${b.met ? 'met    ' : 'NOT met'}  ${b.description}: ${b.detail}`).join('\n');
+/** The report goes to stdout, progress lines to stderr. */
+export function printReport(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
