@@ -43,7 +43,7 @@ $fn$;
 
 COMMENT ON FUNCTION procgate.show_procedure_status(uuid, text) IS 'SHOW PROCEDURE STATUS [run_id] [WITH (run_tag = ...)]';
 
--- procgate.runs keeps exactly DESIGN.md's columns: the code is read with this.
+-- procgate.runs keeps exactly the columns docs/design.md names: the code is read with this.
 CREATE OR REPLACE FUNCTION procgate_internal.api_run_error_code(caller name, p_run_id uuid) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
