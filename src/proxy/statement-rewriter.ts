@@ -142,7 +142,7 @@ export class StatementRewriter {
     for (const entry of this.pending) if (entry.ordinal === this.receivedSyncs) entry.failed = true;
     // A CALL of ours fails at Execute, after its Parse completed: any rewrite of this sync point counts.
     const call = this.pending.some((entry) => entry.ordinal === this.receivedSyncs && entry.hasCall);
-    if (call && isInvalidTransactionTermination(message)) {
+    if (call && isInvalidTransactionTermination(readErrorFields(message))) {
       return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
     }
     return pending === undefined ? mapStrayError(message) : mapError(message, pending.positions);
@@ -190,8 +190,9 @@ function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
   return writeErrorFields(BackendType.errorResponse, visible);
 }
 
-function isInvalidTransactionTermination(message: Buffer): boolean {
-  return readErrorFields(message).some(([code, value]) => code === 'C' && value === '2D000');
+/** Whether PostgreSQL refused a COMMIT (here: call_and_wait's) inside a transaction block. */
+function isInvalidTransactionTermination(fields: readonly ErrorField[]): boolean {
+  return fields.some(([code, value]) => code === 'C' && value === SqlState.invalidTransactionTermination);
 }
 
 const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
@@ -210,7 +211,7 @@ function mapStrayError(message: Buffer): Buffer | undefined {
     ([code, value]) => code === 'W' && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
   );
   if (!ours) return undefined;
-  if (fields.some(([code, value]) => code === 'C' && value === '2D000'))
+  if (isInvalidTransactionTermination(fields))
     return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
   return writeErrorFields(
     BackendType.errorResponse,
