@@ -5,7 +5,9 @@ import type { ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.j
 import type { PositionMap } from '../sql/rewrite/position-map.js';
 import { type CatalogEffect, rewriteQuery } from '../sql/rewrite-query.js';
 import { type ErrorField, errorFields, readErrorFields, writeErrorFields } from '../wire/error-response.js';
+import { parseParse, writeParse } from '../wire/parse.js';
 import { BackendType, FrontendType } from '../wire/protocol.js';
+import { parseQuery, writeQuery } from '../wire/query.js';
 
 /** A rewritten statement whose errors are still to come, and the sync point that answers it. */
 interface PendingRewrite {
@@ -93,17 +95,15 @@ export class StatementRewriter {
         const ordinal = this.sentSyncs;
         this.sentSyncs += 1;
         this.parsesSent = 0;
-        const text = message.toString('utf8', 5, message.length - 1);
-        const rewrite = this.rewrite(text, ordinal, undefined);
+        const rewrite = this.rewrite(parseQuery(message), ordinal, undefined);
         return rewrite === undefined ? undefined : writeQuery(rewrite);
       }
       case FrontendType.parse: {
-        const nameEnd = message.indexOf(0, 5);
-        const textEnd = message.indexOf(0, nameEnd + 1);
+        const parse = parseParse(message);
         const parseIndex = this.parsesSent;
         this.parsesSent += 1;
-        const rewrite = this.rewrite(message.toString('utf8', nameEnd + 1, textEnd), this.sentSyncs, parseIndex);
-        return rewrite === undefined ? undefined : writeParse(message, nameEnd, textEnd, rewrite);
+        const rewrite = this.rewrite(parse.text, this.sentSyncs, parseIndex);
+        return rewrite === undefined ? undefined : writeParse({ ...parse, text: rewrite });
       }
       default:
         // Sync and FunctionCall: each is answered by one ReadyForQuery.
@@ -224,28 +224,4 @@ function isInternalContext(context: string): boolean {
   return context
     .split('\n')
     .every((line) => /procgate_internal\.|^SQL function "|^PL\/pgSQL function procgate\.call_and_wait\(/.test(line));
-}
-
-function writeQuery(text: string): Buffer {
-  const body = Buffer.from(`${text}\0`, 'utf8');
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = FrontendType.query;
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
-
-/** A Parse message with the same statement name and parameter types, and new text. */
-function writeParse(original: Buffer, nameEnd: number, textEnd: number, text: string): Buffer {
-  const name = original.subarray(5, nameEnd + 1);
-  const body = Buffer.from(`${text}\0`, 'utf8');
-  const rest = original.subarray(textEnd + 1);
-  const length = 4 + name.length + body.length + rest.length;
-  const out = Buffer.allocUnsafe(1 + length);
-  out[0] = FrontendType.parse;
-  out.writeInt32BE(length, 1);
-  name.copy(out, 5);
-  body.copy(out, 5 + name.length);
-  rest.copy(out, 5 + name.length + body.length);
-  return out;
 }

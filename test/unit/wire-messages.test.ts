@@ -1,0 +1,54 @@
+import { serialize } from 'pg-protocol';
+import { describe, expect, it } from 'vitest';
+import { parseParse, writeParse } from '../../src/wire/parse.js';
+import { parseQuery, writeQuery } from '../../src/wire/query.js';
+
+describe('Query', () => {
+  it('writes exact bytes, its length counting UTF-8 bytes', () => {
+    expect(writeQuery('SELECT 1').toString('latin1')).toBe('Q\0\0\0\x0dSELECT 1\0');
+    expect([...writeQuery('SELECT \'é\'')]).toEqual([
+      0x51, 0, 0, 0, 0x10, ...Buffer.from('SELECT \'', 'latin1'), 0xc3, 0xa9, 0x27, 0,
+    ]);
+  });
+
+  it('writes what pg sends', () => {
+    expect(writeQuery('SELECT 2; SELECT 3').equals(serialize.query('SELECT 2; SELECT 3'))).toBe(true);
+  });
+
+  it('reads the text without its terminator', () => {
+    expect(parseQuery(Buffer.from('Q\0\0\0\x0dSELECT 1\0', 'latin1'))).toBe('SELECT 1');
+    expect(parseQuery(writeQuery('SELECT \'é\''))).toBe('SELECT \'é\'');
+    expect(parseQuery(Buffer.from('Q\0\0\0\x05\0', 'latin1'))).toBe('');
+  });
+});
+
+describe('Parse', () => {
+  /** Parse of statement "s1", text "SELECT $1", one parameter of type int4 (OID 23). */
+  const bytes = Buffer.from('P\0\0\0\x17s1\0SELECT $1\0\0\x01\0\0\0\x17', 'latin1');
+
+  it('reads the text, keeping name and parameter types as views of the message', () => {
+    const parse = parseParse(bytes);
+    expect(parse.text).toBe('SELECT $1');
+    expect(parse.name.toString('latin1')).toBe('s1\0');
+    expect([...parse.parameterTypes]).toEqual([0, 1, 0, 0, 0, 23]);
+    expect(parse.name.buffer).toBe(bytes.buffer);
+    expect(parse.parameterTypes.buffer).toBe(bytes.buffer);
+  });
+
+  it('reads the unnamed statement without parameter types', () => {
+    const parse = parseParse(serialize.parse({ text: 'SELECT 1' }));
+    expect(parse.text).toBe('SELECT 1');
+    expect([...parse.name]).toEqual([0]);
+    expect([...parse.parameterTypes]).toEqual([0, 0]);
+  });
+
+  it('writes back the exact bytes it read, and what pg sends', () => {
+    expect(writeParse(parseParse(bytes)).equals(bytes)).toBe(true);
+    expect(bytes.equals(serialize.parse({ name: 's1', text: 'SELECT $1', types: [23] }))).toBe(true);
+  });
+
+  it('writes new text with the client\'s name and parameter types', () => {
+    const rewritten = writeParse({ ...parseParse(bytes), text: 'SELECT $1::int' });
+    expect(rewritten.toString('latin1')).toBe('P\0\0\0\x1cs1\0SELECT $1::int\0\0\x01\0\0\0\x17');
+  });
+});
