@@ -1,5 +1,7 @@
 import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
+import { parseBackendKeyData } from '../../src/wire/backend-key-data.js';
+import { parseParameterStatus } from '../../src/wire/parameter-status.js';
 import { parseParse, writeParse } from '../../src/wire/parse.js';
 import { parseQuery, writeQuery } from '../../src/wire/query.js';
 
@@ -50,5 +52,36 @@ describe('Parse', () => {
   it('writes new text with the client\'s name and parameter types', () => {
     const rewritten = writeParse({ ...parseParse(bytes), text: 'SELECT $1::int' });
     expect(rewritten.toString('latin1')).toBe('P\0\0\0\x1cs1\0SELECT $1::int\0\0\x01\0\0\0\x17');
+  });
+});
+
+describe('ParameterStatus', () => {
+  it('reads the name and value', () => {
+    const bytes = Buffer.from('S\0\0\0\x23standard_conforming_strings\0on\0', 'latin1');
+    expect(parseParameterStatus(bytes)).toEqual({ name: 'standard_conforming_strings', value: 'on' });
+  });
+
+  it('reads an empty value and UTF-8 text', () => {
+    expect(parseParameterStatus(Buffer.from('S\0\0\0\x0csearch\0\0', 'latin1'))).toEqual({
+      name: 'search',
+      value: '',
+    });
+    const bytes = Buffer.concat([Buffer.from('S\0\0\0\x18application_name\0', 'latin1'), Buffer.from('é\0')]);
+    expect(parseParameterStatus(bytes)).toEqual({ name: 'application_name', value: 'é' });
+  });
+});
+
+describe('BackendKeyData', () => {
+  it('reads the process id and secret key as one view of the message', () => {
+    const bytes = Buffer.from([0x4b, 0, 0, 0, 12, 0, 0, 0x30, 0x39, 0xde, 0xad, 0xbe, 0xef]);
+    const key = parseBackendKeyData(bytes);
+    expect([...key]).toEqual([0, 0, 0x30, 0x39, 0xde, 0xad, 0xbe, 0xef]);
+    expect(key.buffer).toBe(bytes.buffer);
+  });
+
+  it('reads a longer secret key of protocol 3.2', () => {
+    const secret = Buffer.alloc(32, 7);
+    const bytes = Buffer.concat([Buffer.from([0x4b, 0, 0, 0, 40, 0, 0, 0, 1]), secret]);
+    expect(parseBackendKeyData(bytes).equals(Buffer.concat([Buffer.from([0, 0, 0, 1]), secret]))).toBe(true);
   });
 });
