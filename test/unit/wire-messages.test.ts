@@ -1,9 +1,22 @@
 import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
 import { parseBackendKeyData } from '../../src/wire/backend-key-data.js';
+import { readMessageLength } from '../../src/wire/message-header.js';
 import { parseParameterStatus } from '../../src/wire/parameter-status.js';
 import { parseParse, writeParse } from '../../src/wire/parse.js';
 import { parseQuery, writeQuery } from '../../src/wire/query.js';
+
+describe('readMessageLength', () => {
+  it('reads the Int32 after the type byte at any offset', () => {
+    const bytes = Buffer.from([0xff, 0x51, 0, 0, 0, 0x0d, 0x64, 0x00, 0x01, 0x00, 0x04]);
+    expect(readMessageLength(bytes, 1)).toBe(13);
+    expect(readMessageLength(bytes, 6)).toBe(0x10004);
+  });
+
+  it('reads a negative length as negative, for the caller to refuse', () => {
+    expect(readMessageLength(Buffer.from([0x51, 0xff, 0xff, 0xff, 0xfe]), 0)).toBe(-2);
+  });
+});
 
 describe('Query', () => {
   it('writes exact bytes, its length counting UTF-8 bytes', () => {
