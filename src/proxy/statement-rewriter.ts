@@ -4,7 +4,13 @@ import type { Logger } from '../log/logger.js';
 import type { ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 import type { PositionMap } from '../sql/rewrite/position-map.js';
 import { type CatalogEffect, rewriteQuery } from '../sql/rewrite-query.js';
-import { type ErrorField, errorFields, readErrorFields, writeErrorFields } from '../wire/error-response.js';
+import {
+  type ErrorField,
+  ErrorFieldCode,
+  readErrorFields,
+  writeErrorFields,
+  writeErrorResponse,
+} from '../wire/error-response.js';
 import { parseParse, writeParse } from '../wire/parse.js';
 import { BackendType, FrontendType } from '../wire/protocol.js';
 import { parseQuery, writeQuery } from '../wire/query.js';
@@ -143,7 +149,7 @@ export class StatementRewriter {
     // A CALL of ours fails at Execute, after its Parse completed: any rewrite of this sync point counts.
     const call = this.pending.some((entry) => entry.ordinal === this.receivedSyncs && entry.hasCall);
     if (call && isInvalidTransactionTermination(readErrorFields(message))) {
-      return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+      return writeErrorResponse(CALL_IN_TRANSACTION);
     }
     return pending === undefined ? mapStrayError(message) : mapError(message, pending.positions);
   }
@@ -175,24 +181,25 @@ export class StatementRewriter {
  */
 function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
   const fields = readErrorFields(message);
-  const position = fields.find(([code]) => code === 'P');
+  const position = fields.find(([code]) => code === ErrorFieldCode.position);
   const mapped = position === undefined ? undefined : positions.map(Number.parseInt(position[1], 10));
-  if (mapped?.kind === 'replace')
-    return writeErrorFields(BackendType.errorResponse, errorFields(mapped.error));
-  const internalContext = fields.some(([code, value]) => code === 'W' && isInternalContext(value));
-  if (mapped === undefined && !internalContext) return undefined;
+  if (mapped?.kind === 'replace') return writeErrorResponse(mapped.error);
+  const isHidden = ([code, value]: ErrorField): boolean => code === ErrorFieldCode.where && isInternalContext(value);
+  if (mapped === undefined && !fields.some(isHidden)) return undefined;
   const visible = fields
-    .filter(([code, value]) => !(code === 'W' && isInternalContext(value)))
+    .filter((field) => !isHidden(field))
     .map(
       ([code, value]): ErrorField =>
-        code === 'P' && mapped !== undefined ? ['P', String(mapped.position)] : [code, value],
+        code === ErrorFieldCode.position && mapped !== undefined ? [code, String(mapped.position)] : [code, value],
     );
   return writeErrorFields(BackendType.errorResponse, visible);
 }
 
 /** Whether PostgreSQL refused a COMMIT (here: call_and_wait's) inside a transaction block. */
 function isInvalidTransactionTermination(fields: readonly ErrorField[]): boolean {
-  return fields.some(([code, value]) => code === 'C' && value === SqlState.invalidTransactionTermination);
+  return fields.some(
+    ([code, value]) => code === ErrorFieldCode.sqlState && value === SqlState.invalidTransactionTermination,
+  );
 }
 
 const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
@@ -208,14 +215,14 @@ const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
 function mapStrayError(message: Buffer): Buffer | undefined {
   const fields = readErrorFields(message);
   const ours = fields.some(
-    ([code, value]) => code === 'W' && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
+    ([code, value]) =>
+      code === ErrorFieldCode.where && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
   );
   if (!ours) return undefined;
-  if (isInvalidTransactionTermination(fields))
-    return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+  if (isInvalidTransactionTermination(fields)) return writeErrorResponse(CALL_IN_TRANSACTION);
   return writeErrorFields(
     BackendType.errorResponse,
-    fields.filter(([code]) => code !== 'W'),
+    fields.filter(([code]) => code !== ErrorFieldCode.where),
   );
 }
 
