@@ -18,6 +18,8 @@ export const SqlState = {
   featureNotSupported: '0A000',
   activeSqlTransaction: '25001',
   internalError: 'XX000',
+  /** Raised by PostgreSQL, not procgate: recognised to explain a CALL of ours in a transaction block. */
+  invalidTransactionTermination: '2D000',
 } as const;
 
 export type SqlState = (typeof SqlState)[keyof typeof SqlState];

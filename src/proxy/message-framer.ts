@@ -1,4 +1,5 @@
 import { PgError } from '../errors/pg-error.js';
+import { readMessageLength } from '../wire/message-header.js';
 import { HEADER_LENGTH } from '../wire/protocol.js';
 
 export interface MessageFramerOptions {
@@ -81,7 +82,7 @@ export class MessageFramer {
         return writable;
       }
       const type = chunk[pos]!;
-      const length = chunk.readInt32BE(pos + 1);
+      const length = readMessageLength(chunk, pos);
       if (length < 4 || length > maxMessageSize) {
         if (pos > flushFrom) write(chunk.subarray(flushFrom, pos));
         throw PgError.protocolViolation(`invalid message length ${length}`);

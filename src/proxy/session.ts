@@ -2,7 +2,9 @@ import type net from 'node:net';
 import { PgError } from '../errors/pg-error.js';
 import type { Logger } from '../log/logger.js';
 import { withoutChannelBinding } from '../wire/authentication.js';
+import { parseBackendKeyData } from '../wire/backend-key-data.js';
 import { writeErrorResponse } from '../wire/error-response.js';
+import { parseParameterStatus } from '../wire/parameter-status.js';
 import { BackendType } from '../wire/protocol.js';
 import type { BackendAddress } from './backend-address.js';
 import { connectBackend } from './backend-address.js';
@@ -165,7 +167,7 @@ export class Session {
       case BackendType.authentication:
         return this.clientTls ? withoutChannelBinding(message) : undefined;
       case BackendType.backendKeyData:
-        this.cancelKey = this.options.cancelRegistry.register(message.subarray(5), this.options.backend);
+        this.cancelKey = this.options.cancelRegistry.register(parseBackendKeyData(message), this.options.backend);
         return undefined;
       case BackendType.readyForQuery:
         if (this.started) return this.rewriter?.fromServer(type, message);
@@ -175,14 +177,9 @@ export class Session {
           this.rewriter === undefined ? STARTUP_DONE : STEADY_BACKEND_MESSAGES;
         return undefined;
       case BackendType.parameterStatus: {
-        const nameEnd = message.indexOf(0, 5);
-        if (
-          this.rewriter !== undefined &&
-          message.toString('latin1', 5, nameEnd) === 'standard_conforming_strings'
-        ) {
-          this.rewriter.standardConformingStrings =
-            message.toString('latin1', nameEnd + 1, message.length - 1) === 'on';
-        }
+        if (this.rewriter === undefined) return undefined;
+        const { name, value } = parseParameterStatus(message);
+        if (name === 'standard_conforming_strings') this.rewriter.standardConformingStrings = value === 'on';
         return undefined;
       }
       default:

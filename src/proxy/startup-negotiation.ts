@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { PgError } from '../errors/pg-error.js';
 import type { Logger } from '../log/logger.js';
 import { writeErrorResponse } from '../wire/error-response.js';
-import { frameStartupPacket, parseStartupPacket } from '../wire/startup-packet.js';
+import { EncryptionResponse, frameStartupPacket, parseStartupPacket } from '../wire/startup-packet.js';
 import type { CancelRegistry } from './cancel-registry.js';
 
 /** The outcome of the exchange before a StartupMessage. */
@@ -28,9 +28,6 @@ export interface NegotiationOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
 }
-
-const SSL_ACCEPTED = Buffer.from('S');
-const REFUSED = Buffer.from('N');
 
 /**
  * Answers what a client sends before its StartupMessage, in any order:
@@ -94,7 +91,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
           if (sslDone) return fail('unsupported frontend protocol 1234.5679: SSL already negotiated');
           sslDone = true;
           if (options.secureContext === undefined) {
-            current.write(REFUSED);
+            current.write(EncryptionResponse.refused);
             buffered = rest;
             return true;
           }
@@ -105,7 +102,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
         case 'gssenc-request':
           if (gssDone) return fail('unsupported frontend protocol 1234.5680: GSSAPI already negotiated');
           gssDone = true;
-          current.write(REFUSED);
+          current.write(EncryptionResponse.refused);
           buffered = rest;
           return true;
         case 'cancel-request':
@@ -131,7 +128,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
     const upgrade = (secureContext: tls.SecureContext): void => {
       current.removeListener('data', onData);
       current.removeListener('close', onClose);
-      current.write(SSL_ACCEPTED);
+      current.write(EncryptionResponse.accepted);
       const secure = new tls.TLSSocket(current, { isServer: true, secureContext });
       secure.on('error', (error) => {
         options.logger.debug({ err: error }, 'TLS handshake with client failed');

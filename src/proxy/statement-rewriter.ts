@@ -4,8 +4,16 @@ import type { Logger } from '../log/logger.js';
 import type { ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 import type { PositionMap } from '../sql/rewrite/position-map.js';
 import { type CatalogEffect, rewriteQuery } from '../sql/rewrite-query.js';
-import { type ErrorField, errorFields, readErrorFields, writeErrorFields } from '../wire/error-response.js';
+import {
+  type ErrorField,
+  ErrorFieldCode,
+  readErrorFields,
+  writeErrorFields,
+  writeErrorResponse,
+} from '../wire/error-response.js';
+import { parseParse, writeParse } from '../wire/parse.js';
 import { BackendType, FrontendType } from '../wire/protocol.js';
+import { parseQuery, writeQuery } from '../wire/query.js';
 
 /** A rewritten statement whose errors are still to come, and the sync point that answers it. */
 interface PendingRewrite {
@@ -93,17 +101,15 @@ export class StatementRewriter {
         const ordinal = this.sentSyncs;
         this.sentSyncs += 1;
         this.parsesSent = 0;
-        const text = message.toString('utf8', 5, message.length - 1);
-        const rewrite = this.rewrite(text, ordinal, undefined);
+        const rewrite = this.rewrite(parseQuery(message), ordinal, undefined);
         return rewrite === undefined ? undefined : writeQuery(rewrite);
       }
       case FrontendType.parse: {
-        const nameEnd = message.indexOf(0, 5);
-        const textEnd = message.indexOf(0, nameEnd + 1);
+        const parse = parseParse(message);
         const parseIndex = this.parsesSent;
         this.parsesSent += 1;
-        const rewrite = this.rewrite(message.toString('utf8', nameEnd + 1, textEnd), this.sentSyncs, parseIndex);
-        return rewrite === undefined ? undefined : writeParse(message, nameEnd, textEnd, rewrite);
+        const rewrite = this.rewrite(parse.text, this.sentSyncs, parseIndex);
+        return rewrite === undefined ? undefined : writeParse({ ...parse, text: rewrite });
       }
       default:
         // Sync and FunctionCall: each is answered by one ReadyForQuery.
@@ -142,8 +148,8 @@ export class StatementRewriter {
     for (const entry of this.pending) if (entry.ordinal === this.receivedSyncs) entry.failed = true;
     // A CALL of ours fails at Execute, after its Parse completed: any rewrite of this sync point counts.
     const call = this.pending.some((entry) => entry.ordinal === this.receivedSyncs && entry.hasCall);
-    if (call && isInvalidTransactionTermination(message)) {
-      return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+    if (call && isInvalidTransactionTermination(readErrorFields(message))) {
+      return writeErrorResponse(CALL_IN_TRANSACTION);
     }
     return pending === undefined ? mapStrayError(message) : mapError(message, pending.positions);
   }
@@ -175,23 +181,25 @@ export class StatementRewriter {
  */
 function mapError(message: Buffer, positions: PositionMap): Buffer | undefined {
   const fields = readErrorFields(message);
-  const position = fields.find(([code]) => code === 'P');
+  const position = fields.find(([code]) => code === ErrorFieldCode.position);
   const mapped = position === undefined ? undefined : positions.map(Number.parseInt(position[1], 10));
-  if (mapped?.kind === 'replace')
-    return writeErrorFields(BackendType.errorResponse, errorFields(mapped.error));
-  const internalContext = fields.some(([code, value]) => code === 'W' && isInternalContext(value));
-  if (mapped === undefined && !internalContext) return undefined;
+  if (mapped?.kind === 'replace') return writeErrorResponse(mapped.error);
+  const isHidden = ([code, value]: ErrorField): boolean => code === ErrorFieldCode.where && isInternalContext(value);
+  if (mapped === undefined && !fields.some(isHidden)) return undefined;
   const visible = fields
-    .filter(([code, value]) => !(code === 'W' && isInternalContext(value)))
+    .filter((field) => !isHidden(field))
     .map(
       ([code, value]): ErrorField =>
-        code === 'P' && mapped !== undefined ? ['P', String(mapped.position)] : [code, value],
+        code === ErrorFieldCode.position && mapped !== undefined ? [code, String(mapped.position)] : [code, value],
     );
   return writeErrorFields(BackendType.errorResponse, visible);
 }
 
-function isInvalidTransactionTermination(message: Buffer): boolean {
-  return readErrorFields(message).some(([code, value]) => code === 'C' && value === '2D000');
+/** Whether PostgreSQL refused a COMMIT (here: call_and_wait's) inside a transaction block. */
+function isInvalidTransactionTermination(fields: readonly ErrorField[]): boolean {
+  return fields.some(
+    ([code, value]) => code === ErrorFieldCode.sqlState && value === SqlState.invalidTransactionTermination,
+  );
 }
 
 const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
@@ -207,14 +215,14 @@ const CALL_AND_WAIT_CONTEXT = /^PL\/pgSQL function procgate\.call_and_wait\(/;
 function mapStrayError(message: Buffer): Buffer | undefined {
   const fields = readErrorFields(message);
   const ours = fields.some(
-    ([code, value]) => code === 'W' && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
+    ([code, value]) =>
+      code === ErrorFieldCode.where && value.split('\n').every((line) => CALL_AND_WAIT_CONTEXT.test(line)),
   );
   if (!ours) return undefined;
-  if (fields.some(([code, value]) => code === 'C' && value === '2D000'))
-    return writeErrorFields(BackendType.errorResponse, errorFields(CALL_IN_TRANSACTION));
+  if (isInvalidTransactionTermination(fields)) return writeErrorResponse(CALL_IN_TRANSACTION);
   return writeErrorFields(
     BackendType.errorResponse,
-    fields.filter(([code]) => code !== 'W'),
+    fields.filter(([code]) => code !== ErrorFieldCode.where),
   );
 }
 
@@ -223,28 +231,4 @@ function isInternalContext(context: string): boolean {
   return context
     .split('\n')
     .every((line) => /procgate_internal\.|^SQL function "|^PL\/pgSQL function procgate\.call_and_wait\(/.test(line));
-}
-
-function writeQuery(text: string): Buffer {
-  const body = Buffer.from(`${text}\0`, 'utf8');
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = FrontendType.query;
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
-
-/** A Parse message with the same statement name and parameter types, and new text. */
-function writeParse(original: Buffer, nameEnd: number, textEnd: number, text: string): Buffer {
-  const name = original.subarray(5, nameEnd + 1);
-  const body = Buffer.from(`${text}\0`, 'utf8');
-  const rest = original.subarray(textEnd + 1);
-  const length = 4 + name.length + body.length + rest.length;
-  const out = Buffer.allocUnsafe(1 + length);
-  out[0] = FrontendType.parse;
-  out.writeInt32BE(length, 1);
-  name.copy(out, 5);
-  body.copy(out, 5 + name.length);
-  rest.copy(out, 5 + name.length + body.length);
-  return out;
 }

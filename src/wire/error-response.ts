@@ -5,6 +5,24 @@ import { BackendType } from './protocol.js';
 export type ErrorField = readonly [code: string, value: string];
 
 /**
+ * Codes of the ErrorResponse and NoticeResponse fields procgate writes or reads.
+ * @see https://www.postgresql.org/docs/current/protocol-error-fields.html
+ */
+export const ErrorFieldCode = {
+  severity: 'S',
+  /** The severity, never localized. */
+  severityNonLocalized: 'V',
+  sqlState: 'C',
+  message: 'M',
+  detail: 'D',
+  hint: 'H',
+  /** 1-based character position in the statement text, as a decimal string. */
+  position: 'P',
+  /** CONTEXT: the call stack, one line per level. */
+  where: 'W',
+} as const;
+
+/**
  * Writes an ErrorResponse message for a PgError.
  * @see https://www.postgresql.org/docs/current/protocol-error-fields.html
  */
@@ -15,14 +33,14 @@ export function writeErrorResponse(error: PgError): Buffer {
 /** The fields PostgreSQL would send for `error`. */
 export function errorFields(error: PgError): ErrorField[] {
   const fields: ErrorField[] = [
-    ['S', error.severity],
-    ['V', error.severity],
-    ['C', error.code],
-    ['M', error.message],
+    [ErrorFieldCode.severity, error.severity],
+    [ErrorFieldCode.severityNonLocalized, error.severity],
+    [ErrorFieldCode.sqlState, error.code],
+    [ErrorFieldCode.message, error.message],
   ];
-  if (error.detail !== undefined) fields.push(['D', error.detail]);
-  if (error.hint !== undefined) fields.push(['H', error.hint]);
-  if (error.position !== undefined) fields.push(['P', String(error.position)]);
+  if (error.detail !== undefined) fields.push([ErrorFieldCode.detail, error.detail]);
+  if (error.hint !== undefined) fields.push([ErrorFieldCode.hint, error.hint]);
+  if (error.position !== undefined) fields.push([ErrorFieldCode.position, String(error.position)]);
   return fields;
 }
 

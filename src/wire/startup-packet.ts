@@ -18,6 +18,16 @@ export type StartupPacket =
   }
   | { readonly kind: 'invalid'; readonly reason: string };
 
+/**
+ * The one-byte answers to SSLRequest and GSSENCRequest: 'S' (start the TLS
+ * handshake) or 'N' (refused; the client may go on in plain text).
+ * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+ */
+export const EncryptionResponse = {
+  accepted: Buffer.from('S'),
+  refused: Buffer.from('N'),
+} as const;
+
 /** Result of looking for a whole packet at the start of `buffer`. */
 export type PacketFrame =
   | { readonly kind: 'incomplete' }

@@ -1,6 +1,6 @@
 import { serialize } from 'pg-protocol';
 import { describe, expect, it } from 'vitest';
-import { frameStartupPacket, parseStartupPacket } from '../../src/wire/startup-packet.js';
+import { EncryptionResponse, frameStartupPacket, parseStartupPacket } from '../../src/wire/startup-packet.js';
 import { codePacket, startupPacket } from '../support/wire-client.js';
 
 describe('frameStartupPacket', () => {
@@ -58,5 +58,12 @@ describe('parseStartupPacket', () => {
     expect(parseStartupPacket(Buffer.from([0, 0, 0, 12, 0x4, 0xd2, 0x16, 0x2e, 0, 0, 0, 1]))).toMatchObject({
       kind: 'invalid',
     });
+  });
+});
+
+describe('EncryptionResponse', () => {
+  it('answers SSLRequest and GSSENCRequest with one byte', () => {
+    expect([...EncryptionResponse.accepted]).toEqual([0x53]);
+    expect([...EncryptionResponse.refused]).toEqual([0x4e]);
   });
 });

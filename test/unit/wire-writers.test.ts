@@ -2,7 +2,12 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import { describe, expect, it } from 'vitest';
 import { PgError } from '../../src/errors/pg-error.js';
 import { withoutChannelBinding, writeAuthenticationSasl } from '../../src/wire/authentication.js';
-import { writeErrorResponse } from '../../src/wire/error-response.js';
+import {
+  ErrorFieldCode,
+  readErrorFields,
+  writeErrorFields,
+  writeErrorResponse,
+} from '../../src/wire/error-response.js';
 
 function parseOne(bytes: Buffer): Record<string, unknown> {
   const messages: Record<string, unknown>[] = [];
@@ -34,6 +39,27 @@ describe('writeErrorResponse', () => {
   it('writes exact bytes for a FATAL protocol violation', () => {
     const bytes = writeErrorResponse(PgError.protocolViolation('bad'));
     expect(bytes.toString('latin1')).toBe('E\0\0\0\x1fSFATAL\0VFATAL\0C08P01\0Mbad\0\0');
+  });
+});
+
+describe('readErrorFields and writeErrorFields', () => {
+  const bytes = Buffer.from('E\0\0\0\x2aSERROR\0C42601\0Mbad\0P7\0Wline 1\nline 2\0\0', 'latin1');
+
+  it('reads each field of an ErrorResponse by its code', () => {
+    const fields = readErrorFields(bytes);
+    expect(fields).toEqual([
+      ['S', 'ERROR'],
+      ['C', '42601'],
+      ['M', 'bad'],
+      ['P', '7'],
+      ['W', 'line 1\nline 2'],
+    ]);
+    expect(fields.find(([code]) => code === ErrorFieldCode.position)?.[1]).toBe('7');
+  });
+
+  it('writes the exact bytes it read, for either message type', () => {
+    expect(writeErrorFields(0x45, readErrorFields(bytes)).equals(bytes)).toBe(true);
+    expect(writeErrorFields(0x4e, [[ErrorFieldCode.message, 'hi']]).toString('latin1')).toBe('N\0\0\0\x09Mhi\0\0');
   });
 });
 
