@@ -299,9 +299,10 @@ async function tableColumns(client: pg.ClientBase, table: string): Promise<Catal
 class SqlError extends Error {}
 
 /** An error that belongs to the run (PostgreSQL raised it, or planning found it), not to the engine. */
-function isSqlError(error: unknown): error is Error & { code?: string } {
+function isSqlError(error: unknown): error is Error {
   if (error instanceof SqlError) return true;
-  const code = (error as { code?: unknown }).code;
+  // A SQLSTATE, not any code: Node's (ECONNRESET of a lost connection) are the engine's too.
+  const code = sqlStateOf(error);
   // Connection trouble (class 08) and shutdowns (57P0x) are the engine's: the run is left queued.
-  return typeof code === 'string' && !code.startsWith('08') && !code.startsWith('57P');
+  return code !== null && !code.startsWith('08') && !code.startsWith('57P');
 }
