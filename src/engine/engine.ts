@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { planDataRuns, type ResolvedOutput, type StagedInput } from './run-planner.js';
@@ -115,7 +116,7 @@ export class Engine {
   private readonly javascript: JavascriptExecutor;
   private readonly running = new Map<string, RunningSegment>();
   private pool: pg.Pool | undefined;
-  private listener: pg.Client | undefined;
+  private listener: ReconnectingListener | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private claiming: Promise<void> | undefined;
@@ -165,9 +166,17 @@ export class Engine {
       options: `-c idle_in_transaction_session_timeout=${String(Math.max(60_000, this.leaseMs * 6))}`,
     });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
-    let listener: pg.Client;
+    let listener: ReconnectingListener;
     try {
-      listener = await this.listen(config);
+      // A lost connection is opened again; a round of claims, heartbeat and sweep then
+      // makes up for notifications missed meanwhile, and the safety poll covers the gap.
+      listener = await ReconnectingListener.open({
+        config: { ...config, application_name: 'procgate engine listener', keepAlive: true },
+        channel: RUNS_CHANNEL,
+        logger: this.logger,
+        onNotification: (payload) => this.onNotification(payload),
+        onReconnect: () => this.onNotification(),
+      });
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
@@ -205,51 +214,8 @@ export class Engine {
     for (const segment of this.running.values()) segment.abort.abort(StopReason.engineStopped);
     await Promise.allSettled([...this.running.values()].map((segment) => segment.done));
     await Promise.allSettled([this.checking, this.sweeping]);
-    await Promise.allSettled([this.listener?.end(), this.pool?.end(), this.javascript.close()]);
+    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript.close()]);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
-  }
-
-  /**
-   * Opens the connection that LISTENs for submitted and killed runs. If it
-   * is lost, it is opened again (every second until it works) and a round
-   * of claims, heartbeat and sweep makes up for notifications missed
-   * meanwhile; the safety poll covers the gap.
-   */
-  private async listen(config: pg.ClientConfig): Promise<pg.Client> {
-    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener', keepAlive: true });
-    let lost = false;
-    const onLost = (error?: Error): void => {
-      if (lost || this.stopping) return;
-      lost = true;
-      this.logger.warn({ err: error }, 'engine listener connection lost; reconnecting');
-      void listener.end().catch(() => undefined);
-      const retry = (): void => {
-        if (this.stopping) return;
-        this.listen(config).then(
-          (fresh) => {
-            this.listener = fresh;
-            this.logger.info('engine listener reconnected');
-            this.onNotification();
-          },
-          () => {
-            setTimeout(retry, 1000).unref();
-          },
-        );
-      };
-      setTimeout(retry, 1000).unref();
-    };
-    listener.on('error', onLost);
-    listener.on('end', () => onLost());
-    listener.on('notification', (message) => this.onNotification(message.payload));
-    try {
-      await listener.connect();
-      await listener.query(`LISTEN ${RUNS_CHANNEL}`);
-    } catch (error) {
-      lost = true;
-      await listener.end().catch(() => undefined);
-      throw error;
-    }
-    return listener;
   }
 
   /**
