@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
-import { planDataRuns, type ResolvedOutput, type StagedInput } from './run-planner.js';
+import { planDataRuns } from './run-planner.js';
 import { SegmentReporter } from './segment-reporter.js';
 import {
   type DataFormat,
@@ -21,6 +21,14 @@ import { loadOutputFiles, outputFiles, shareOf, writeInputFiles } from './table-
 import { TYPES } from './types/index.js';
 import { checkParameters, withDefaults } from './types/procedure-type.js';
 import { sqlStateOf } from './sql-state.js';
+import { type ClaimedSegment, claimSegments } from './sql/claim-segments.js';
+import { completeSegment } from './sql/complete-segment.js';
+import { loadProcedureSetup } from './sql/load-procedure-setup.js';
+import { queueStartupRuns } from './sql/queue-startup-runs.js';
+import { recordSegmentPid } from './sql/record-segment-pid.js';
+import { renewLeases } from './sql/renew-leases.js';
+import { serverVersion } from './sql/server-version.js';
+import { dropStagedTables, sweepSegments } from './sql/sweep-segments.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -49,24 +57,6 @@ interface RunningSegment {
   readonly attempt: number;
   readonly abort: AbortController;
   readonly done: Promise<void>;
-}
-
-interface ClaimedRow {
-  readonly run_id: string;
-  readonly segment: number;
-  readonly attempt: number;
-  readonly segment_count: number;
-  readonly procedure_id: string;
-  readonly language: string;
-  readonly command: string | null;
-  readonly args: string[];
-  readonly params: Record<string, unknown>;
-  readonly timeout_ms: string | null;
-  readonly max_output_lines: number;
-  readonly submitted_by: string;
-  readonly staged_inputs: StagedInput[];
-  readonly resolved_outputs: ResolvedOutput[];
-  readonly type_name: string | null;
 }
 
 /** What a segment's run left to record: its outcome, and the files its outputs are in. */
@@ -183,8 +173,7 @@ export class Engine {
     }
     this.pool = pool;
     this.listener = listener;
-    const version = await pool.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
-    this.headerMatch = (version.rows[0]?.v ?? 0) >= 150_000;
+    this.headerMatch = (await serverVersion(pool)) >= 150_000;
     this.timers = [
       setInterval(() => this.wake(), this.pollMs),
       setInterval(() => void this.heartbeat(), this.heartbeatMs),
@@ -193,8 +182,8 @@ export class Engine {
     this.logger.info({ worker: this.workerId, slots: this.slots }, 'engine started');
     // Runs registered with execute_at_startup: each engine start queues one of each.
     try {
-      const startup = await pool.query('SELECT * FROM procgate_internal.engine_startup($1)', [this.workerId]);
-      this.logger.info({ worker: this.workerId, runs: startup.rowCount ?? 0 }, 'startup runs queued');
+      const startup = await queueStartupRuns(pool, this.workerId);
+      this.logger.info({ worker: this.workerId, runs: startup.length }, 'startup runs queued');
     } catch (error) {
       this.logger.error({ err: error }, 'could not queue startup runs');
     }
@@ -259,16 +248,16 @@ export class Engine {
     const free = this.slots - this.running.size;
     if (free <= 0 || this.pool === undefined) return;
     await planDataRuns(this.pool, this.slots, free, this.logger);
-    const { rows } = await this.pool.query<ClaimedRow>(
-      'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
-      [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys(), TYPE_LANGUAGE]],
-    );
+    const rows = await claimSegments(this.pool, this.workerId, free, this.leaseMs, [
+      ...this.executors.keys(),
+      TYPE_LANGUAGE,
+    ]);
     for (const row of rows) this.begin(row);
     // A full batch may mean more is waiting.
     if (rows.length === free) this.claimAgain = true;
   }
 
-  private begin(row: ClaimedRow): void {
+  private begin(row: ClaimedSegment): void {
     const abort = new AbortController();
     const key = segmentKey(row.run_id, row.segment);
     const done = this.runSegment(row, abort.signal)
@@ -282,7 +271,7 @@ export class Engine {
     this.running.set(key, { runId: row.run_id, segment: row.segment, attempt: row.attempt, abort, done });
   }
 
-  private async runSegment(row: ClaimedRow, signal: AbortSignal): Promise<void> {
+  private async runSegment(row: ClaimedSegment, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
     log.info('segment started');
     const directory = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
@@ -326,7 +315,7 @@ export class Engine {
    * Returns the outcome recorded (a succeeded segment whose output could not
    * be loaded is recorded failed), or false when the lease was lost.
    */
-  private async complete(row: ClaimedRow, finished: Finished, log: Logger): Promise<SegmentOutcome | false> {
+  private async complete(row: ClaimedSegment, finished: Finished, log: Logger): Promise<SegmentOutcome | false> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.commitSegment(row, finished);
@@ -343,7 +332,7 @@ export class Engine {
    * caller), then the segment's end, fenced by (worker, attempt). Lost the
    * lease: everything rolls back, so a zombie never writes a row.
    */
-  private async commitSegment(row: ClaimedRow, finished: Finished): Promise<SegmentOutcome | false> {
+  private async commitSegment(row: ClaimedSegment, finished: Finished): Promise<SegmentOutcome | false> {
     const pool = this.requirePool();
     if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
       // Nothing to load: the completion alone, in one round trip.
@@ -396,35 +385,27 @@ export class Engine {
   }
 
   /** engine_complete: true when the segment was still this engine's at this attempt. */
-  private async recordEnd(
+  private recordEnd(
     client: pg.Pool | pg.PoolClient,
-    row: ClaimedRow,
+    row: ClaimedSegment,
     outcome: SegmentOutcome,
     rowsIn: number | null,
     rowsOut: number | null,
   ): Promise<boolean> {
-    const { rows } = await client.query<{ completed: boolean }>(
-      'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS completed',
-      [
-        this.workerId,
-        row.run_id,
-        row.segment,
-        row.attempt,
-        outcome.state,
-        outcome.exitCode,
-        outcome.message,
-        outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
-        JSON.stringify(outcome.output),
-        rowsIn,
-        rowsOut,
-        outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
-      ],
-    );
-    return rows[0]?.completed === true;
+    return completeSegment(client, this.workerId, row, {
+      state: outcome.state,
+      exit_code: outcome.exitCode,
+      message: outcome.message,
+      results: outcome.results,
+      output: outcome.output,
+      rows_in: rowsIn,
+      rows_out: rowsOut,
+      error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
+    });
   }
 
   private async execute(
-    row: ClaimedRow,
+    row: ClaimedSegment,
     directory: string,
     signal: AbortSignal,
     reporter: SegmentReporter,
@@ -435,20 +416,7 @@ export class Engine {
     if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
     if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
     const pool = this.requirePool();
-    // One round trip: the environment on every row, and a row per file (one without files).
-    const loaded = await pool.query<{
-      environment: { variables: Record<string, string>; path_prefix: string[] } | null;
-      path: string | null;
-      content: Buffer | null;
-    }>(
-      `SELECT procgate_internal.engine_environment($1) AS environment, f.path, f.content
-         FROM (VALUES (1)) AS one (x) LEFT JOIN procgate_internal.engine_files($1) AS f ON true`,
-      [row.procedure_id],
-    );
-    const registered = loaded.rows[0]?.environment ?? null;
-    const files = loaded.rows.flatMap((file) =>
-      file.path === null || file.content === null ? [] : [{ path: file.path, content: file.content }],
-    );
+    const { environment: registered, files } = await loadProcedureSetup(pool, row.procedure_id);
     let inputs: TableFile[] = [];
     let rowsIn: number | null = null;
     if (row.staged_inputs.length > 0) {
@@ -494,15 +462,7 @@ export class Engine {
       signal,
       onStart: (pid) => {
         log.debug({ pid }, 'segment process started');
-        pool
-          .query('SELECT procgate_internal.engine_set_pid($1, $2, $3, $4, $5)', [
-            this.workerId,
-            row.run_id,
-            row.segment,
-            row.attempt,
-            pid,
-          ])
-          .catch((error: unknown) => log.warn({ err: error }, 'could not record the segment process id'));
+        recordSegmentPid(pool, this.workerId, row, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the segment process id'));
       },
     });
     return { outcome, outputs, format: executor.dataFormat, rowsIn };
@@ -512,7 +472,7 @@ export class Engine {
    * A segment of a built-in type (TYPE 'name'): its module runs it inside
    * PostgreSQL; parameters that do not fit the type fail the run.
    */
-  private async runType(row: ClaimedRow, signal: AbortSignal, reporter: SegmentReporter): Promise<Finished> {
+  private async runType(row: ClaimedSegment, signal: AbortSignal, reporter: SegmentReporter): Promise<Finished> {
     const ended = (state: SegmentOutcome['state'], message: string, errorCode: string | null = null): Finished => ({
       outcome: { state, exitCode: null, message, errorCode, results: null, output: [] },
       outputs: [],
@@ -577,15 +537,11 @@ export class Engine {
     this.checking = (async () => {
       try {
         const held = [...this.running.values()];
-        const { rows } = await pool.query<{ run_id: string; segment: number; attempt: number }>(
-          'SELECT * FROM procgate_internal.engine_heartbeat($1, $2::interval, $3::uuid[], $4::int[], $5::int[])',
-          [
-            this.workerId,
-            `${String(this.leaseMs)} milliseconds`,
-            held.map((segment) => segment.runId),
-            held.map((segment) => segment.segment),
-            held.map((segment) => segment.attempt),
-          ],
+        const rows = await renewLeases(
+          pool,
+          this.workerId,
+          this.leaseMs,
+          held.map((segment) => ({ run_id: segment.runId, segment: segment.segment, attempt: segment.attempt })),
         );
         for (const row of rows) {
           const segment = this.running.get(segmentKey(row.run_id, row.segment));
@@ -609,10 +565,9 @@ export class Engine {
     if (this.stopping || pool === undefined) return Promise.resolve();
     this.sweeping = (async () => {
       try {
-        const { rows } = await pool.query<{ swept: number }>('SELECT procgate_internal.engine_sweep() AS swept');
-        const swept = rows[0]?.swept ?? 0;
+        const swept = await sweepSegments(pool);
         if (swept > 0) this.logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
-        await pool.query('SELECT procgate_internal.engine_drop_staged()');
+        await dropStagedTables(pool);
       } catch (error) {
         this.logger.error({ err: error }, 'sweep failed');
       } finally {
