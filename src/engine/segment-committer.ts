@@ -126,8 +126,9 @@ export class SegmentCommitter {
 
 /** An error that belongs to the run (PostgreSQL refused its data), not to the engine's connection. */
 function isRunError(error: unknown): error is Error & { where?: string } {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && code.length === 5 && !code.startsWith('08') && !code.startsWith('57P');
+  // A SQLSTATE, not any five-letter code: Node's (EPIPE of a broken connection, EPERM) are the engine's.
+  const code = sqlStateOf(error);
+  return code !== null && !code.startsWith('08') && !code.startsWith('57P');
 }
 
 /** PostgreSQL's message, with where it happened (the COPY line) when it says. */
