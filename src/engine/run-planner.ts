@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
 import type { ResolvedOutput, StagedInput } from './planned-tables.js';
+import { isRunError, RunError } from './run-error.js';
 import type { TableColumn } from './segment-task.js';
 import { dataRunWaiting, type DataRun, lockDataRun } from './sql/lock-data-run.js';
 import { failRunPlanning, recordRunPlan } from './sql/record-run-plan.js';
@@ -49,7 +50,7 @@ export async function planDataRuns(
       planned += 1;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (runId === undefined || !isSqlError(error)) throw error;
+      if (runId === undefined || !isRunError(error)) throw error;
       logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
       await failRunPlanning(pool, runId, error.message, sqlStateOf(error));
     } finally {
@@ -183,7 +184,7 @@ async function resolveOutputs(
     if ((await lookUp(client, run.submitted_by, quoted)) === null) {
       const columns = run.returns ?? staged[index]?.columns;
       if (columns === undefined) {
-        throw new SqlError(
+        throw new RunError(
           `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,
         );
       }
@@ -192,7 +193,7 @@ async function resolveOutputs(
       await executeAsRole(client, run.submitted_by, `CREATE TABLE IF NOT EXISTS ${quoted} (${list})`);
     }
     const table = await lookUp(client, run.submitted_by, quoted);
-    if (table === null) throw new SqlError(`INTO table "${name}" could not be created`);
+    if (table === null) throw new RunError(`INTO table "${name}" could not be created`);
     const columns = (await tableColumns(client, table)).filter((column) => !column.generated);
     outputs.push({ name, table, columns: columns.map(({ name: n, type, typeOid }) => ({ name: n, type, typeOid })) });
   }
@@ -237,16 +238,4 @@ async function tableColumns(client: pg.ClientBase, table: string): Promise<Catal
     [table],
   );
   return rows.map((row) => ({ name: row.name, type: row.type, typeOid: row.type_oid, generated: row.generated }));
-}
-
-/** A planning failure of the run itself: the run fails with this message. */
-class SqlError extends Error {}
-
-/** An error that belongs to the run (PostgreSQL raised it, or planning found it), not to the engine. */
-function isSqlError(error: unknown): error is Error {
-  if (error instanceof SqlError) return true;
-  // A SQLSTATE, not any code: Node's (ECONNRESET of a lost connection) are the engine's too.
-  const code = sqlStateOf(error);
-  // Connection trouble (class 08) and shutdowns (57P0x) are the engine's: the run is left queued.
-  return code !== null && !code.startsWith('08') && !code.startsWith('57P');
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import type { FinishedSegment } from './finished-segment.js';
+import { isRunError } from './run-error.js';
 import type { SegmentOutcome } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
@@ -124,14 +125,7 @@ export class SegmentCommitter {
   }
 }
 
-/** An error that belongs to the run (PostgreSQL refused its data), not to the engine's connection. */
-function isRunError(error: unknown): error is Error & { where?: string } {
-  // A SQLSTATE, not any five-letter code: Node's (EPIPE of a broken connection, EPERM) are the engine's.
-  const code = sqlStateOf(error);
-  return code !== null && !code.startsWith('08') && !code.startsWith('57P');
-}
-
 /** PostgreSQL's message, with where it happened (the COPY line) when it says. */
-function describeError(error: Error & { where?: string }): string {
+function describeError(error: Error & { readonly where?: string }): string {
   return error.where === undefined ? error.message : `${error.message} (${error.where})`;
 }
