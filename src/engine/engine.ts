@@ -1,25 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import path from 'node:path';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
+import { ClaimLoop } from './claim-loop.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
-import { planDataRuns, type ResolvedOutput, type StagedInput } from './run-planner.js';
-import { SegmentReporter } from './segment-reporter.js';
-import {
-  type DataFormat,
-  type Executor,
-  plainParams,
-  type SegmentOutcome,
-  StopReason,
-  type TableFile,
-} from './segment-task.js';
-import { loadOutputFiles, outputFiles, shareOf, writeInputFiles } from './table-files.js';
-import { TYPES } from './types/index.js';
-import { checkParameters, withDefaults } from './types/procedure-type.js';
-import { sqlStateOf } from './sql-state.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { BUILT_IN_LANGUAGE } from './run-built-in.js';
+import { SegmentCommitter } from './segment-committer.js';
+import { SegmentRunner } from './segment-runner.js';
+import { type Executor, StopReason } from './segment-task.js';
+import { queueStartupRuns } from './sql/queue-startup-runs.js';
+import { serverVersion } from './sql/server-version.js';
 
 export interface EngineOptions {
   /** Segments this engine runs at once. */
@@ -41,49 +34,6 @@ export interface EngineOptions {
   readonly filesDir?: string | undefined;
 }
 
-/** A segment this engine is running. */
-interface RunningSegment {
-  readonly runId: string;
-  readonly segment: number;
-  readonly attempt: number;
-  readonly abort: AbortController;
-  readonly done: Promise<void>;
-}
-
-interface ClaimedRow {
-  readonly run_id: string;
-  readonly segment: number;
-  readonly attempt: number;
-  readonly segment_count: number;
-  readonly procedure_id: string;
-  readonly language: string;
-  readonly command: string | null;
-  readonly args: string[];
-  readonly params: Record<string, unknown>;
-  readonly timeout_ms: string | null;
-  readonly max_output_lines: number;
-  readonly submitted_by: string;
-  readonly staged_inputs: StagedInput[];
-  readonly resolved_outputs: ResolvedOutput[];
-  readonly type_name: string | null;
-}
-
-/** What a segment's run left to record: its outcome, and the files its outputs are in. */
-interface Finished {
-  readonly outcome: SegmentOutcome;
-  readonly outputs: readonly TableFile[];
-  readonly format: DataFormat;
-  readonly rowsIn: number | null;
-  /** A built-in type writes its output rows itself, in the completion's transaction. */
-  readonly load?: (client: pg.PoolClient) => Promise<number>;
-}
-
-/** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
-const COMPLETE_ATTEMPTS = 4;
-
-/** The language of procedures of a built-in type (TYPE 'name'), run by TYPES' modules. */
-const TYPE_LANGUAGE = 'type';
-
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
 const RUNS_CHANNEL = 'procgate_runs';
 
@@ -94,6 +44,11 @@ const RUNS_CHANNEL = 'procgate_runs';
  * its (worker, attempt), and sweeps segments whose worker was lost. A
  * LISTEN on `procgate_runs` wakes it the moment a run is submitted or
  * killed; a slow poll covers a missed notification.
+ *
+ * Each job has its file: claiming (claim-loop.ts), running a segment
+ * (segment-runner.ts, with run-with-executor.ts and run-built-in.ts),
+ * recording its end (segment-committer.ts), leases (lease-keeper.ts); the
+ * SQL of each operation is in sql/.
  *
  * @example
  * const engine = new Engine({ slots: 4, logger });
@@ -113,17 +68,12 @@ export class Engine {
   private readonly filesDir: string | undefined;
   private readonly executors: ReadonlyMap<string, Executor>;
   private readonly javascript: JavascriptExecutor;
-  private readonly running = new Map<string, RunningSegment>();
   private pool: pg.Pool | undefined;
-  private listener: pg.Client | undefined;
+  private listener: ReconnectingListener | undefined;
+  private claims: ClaimLoop | undefined;
+  private leases: LeaseKeeper | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
-  private claiming: Promise<void> | undefined;
-  private claimAgain = false;
-  private checking: Promise<void> | undefined;
-  private sweeping: Promise<void> | undefined;
-  /** COPY's HEADER MATCH (PostgreSQL 15) checks the header of a csv output. */
-  private headerMatch = false;
 
   constructor(options: EngineOptions) {
     if (!Number.isInteger(options.slots) || options.slots < 1) throw new RangeError('slots must be a positive integer');
@@ -165,32 +115,71 @@ export class Engine {
       options: `-c idle_in_transaction_session_timeout=${String(Math.max(60_000, this.leaseMs * 6))}`,
     });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
-    let listener: pg.Client;
+    let listener: ReconnectingListener;
     try {
-      listener = await this.listen(config);
+      // A lost connection is opened again; a round of claims, heartbeat and sweep then
+      // makes up for notifications missed meanwhile, and the safety poll covers the gap.
+      listener = await ReconnectingListener.open({
+        config: { ...config, application_name: 'procgate engine listener', keepAlive: true },
+        channel: RUNS_CHANNEL,
+        logger: this.logger,
+        onNotification: (payload) => this.onNotification(payload),
+        onReconnect: () => this.onNotification(),
+      });
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
     }
     this.pool = pool;
     this.listener = listener;
-    const version = await pool.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
-    this.headerMatch = (version.rows[0]?.v ?? 0) >= 150_000;
+    const committer = new SegmentCommitter({
+      pool,
+      workerId: this.workerId,
+      retryMs: this.heartbeatMs,
+      headerMatch: (await serverVersion(pool)) >= 150_000,
+    });
+    const runner = new SegmentRunner({
+      pool,
+      workerId: this.workerId,
+      logger: this.logger,
+      executors: this.executors,
+      builtIns: { pool, filesDir: this.filesDir },
+      committer,
+      keepFailedWorkdirs: this.keepFailedWorkdirs,
+    });
+    const claims = new ClaimLoop({
+      pool,
+      slots: this.slots,
+      workerId: this.workerId,
+      leaseMs: this.leaseMs,
+      languages: [...this.executors.keys(), BUILT_IN_LANGUAGE],
+      logger: this.logger,
+      run: (row, signal) => runner.run(row, signal),
+    });
+    const leases = new LeaseKeeper({
+      pool,
+      workerId: this.workerId,
+      leaseMs: this.leaseMs,
+      logger: this.logger,
+      claims,
+    });
+    this.claims = claims;
+    this.leases = leases;
     this.timers = [
-      setInterval(() => this.wake(), this.pollMs),
-      setInterval(() => void this.heartbeat(), this.heartbeatMs),
-      setInterval(() => void this.sweep(), this.sweepMs),
+      setInterval(() => claims.wake(), this.pollMs),
+      setInterval(() => void leases.heartbeat(), this.heartbeatMs),
+      setInterval(() => void leases.sweep(), this.sweepMs),
     ];
     this.logger.info({ worker: this.workerId, slots: this.slots }, 'engine started');
     // Runs registered with execute_at_startup: each engine start queues one of each.
     try {
-      const startup = await pool.query('SELECT * FROM procgate_internal.engine_startup($1)', [this.workerId]);
-      this.logger.info({ worker: this.workerId, runs: startup.rowCount ?? 0 }, 'startup runs queued');
+      const startup = await queueStartupRuns(pool, this.workerId);
+      this.logger.info({ worker: this.workerId, runs: startup.length }, 'startup runs queued');
     } catch (error) {
       this.logger.error({ err: error }, 'could not queue startup runs');
     }
-    void this.sweep();
-    this.wake();
+    void leases.sweep();
+    claims.wake();
   }
 
   /**
@@ -201,55 +190,11 @@ export class Engine {
     if (this.stopping) return;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
-    await this.claiming;
-    for (const segment of this.running.values()) segment.abort.abort(StopReason.engineStopped);
-    await Promise.allSettled([...this.running.values()].map((segment) => segment.done));
-    await Promise.allSettled([this.checking, this.sweeping]);
-    await Promise.allSettled([this.listener?.end(), this.pool?.end(), this.javascript.close()]);
+    const leasesStopped = this.leases?.stop();
+    await this.claims?.stop(StopReason.engineStopped);
+    await leasesStopped;
+    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript.close()]);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
-  }
-
-  /**
-   * Opens the connection that LISTENs for submitted and killed runs. If it
-   * is lost, it is opened again (every second until it works) and a round
-   * of claims, heartbeat and sweep makes up for notifications missed
-   * meanwhile; the safety poll covers the gap.
-   */
-  private async listen(config: pg.ClientConfig): Promise<pg.Client> {
-    const listener = new pg.Client({ ...config, application_name: 'procgate engine listener', keepAlive: true });
-    let lost = false;
-    const onLost = (error?: Error): void => {
-      if (lost || this.stopping) return;
-      lost = true;
-      this.logger.warn({ err: error }, 'engine listener connection lost; reconnecting');
-      void listener.end().catch(() => undefined);
-      const retry = (): void => {
-        if (this.stopping) return;
-        this.listen(config).then(
-          (fresh) => {
-            this.listener = fresh;
-            this.logger.info('engine listener reconnected');
-            this.onNotification();
-          },
-          () => {
-            setTimeout(retry, 1000).unref();
-          },
-        );
-      };
-      setTimeout(retry, 1000).unref();
-    };
-    listener.on('error', onLost);
-    listener.on('end', () => onLost());
-    listener.on('notification', (message) => this.onNotification(message.payload));
-    try {
-      await listener.connect();
-      await listener.query(`LISTEN ${RUNS_CHANNEL}`);
-    } catch (error) {
-      lost = true;
-      await listener.end().catch(() => undefined);
-      throw error;
-    }
-    return listener;
   }
 
   /**
@@ -258,421 +203,11 @@ export class Engine {
    * runs of it here and sweep, then look for work.
    */
   private onNotification(payload?: string): void {
+    if (this.stopping || this.claims === undefined || this.leases === undefined) return;
     if (payload === undefined || payload.startsWith('kill:')) {
-      if (this.running.size > 0) void this.heartbeat();
-      void this.sweep();
+      if (this.claims.busy) void this.leases.heartbeat();
+      void this.leases.sweep();
     }
-    this.wake();
+    this.claims.wake();
   }
-
-  /** Claims work for free slots; calls arriving meanwhile cause one more round. */
-  private wake(): void {
-    if (this.stopping) return;
-    if (this.claiming !== undefined) {
-      this.claimAgain = true;
-      return;
-    }
-    this.claiming = this.claimRounds().finally(() => {
-      this.claiming = undefined;
-    });
-  }
-
-  private async claimRounds(): Promise<void> {
-    do {
-      this.claimAgain = false;
-      try {
-        await this.claimOnce();
-      } catch (error) {
-        this.logger.error({ err: error }, 'could not claim segments');
-        return;
-      }
-    } while (this.claimAgain && !this.stopping);
-  }
-
-  private async claimOnce(): Promise<void> {
-    const free = this.slots - this.running.size;
-    if (free <= 0 || this.pool === undefined) return;
-    await planDataRuns(this.pool, this.slots, free, this.logger);
-    const { rows } = await this.pool.query<ClaimedRow>(
-      'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
-      [this.workerId, free, `${String(this.leaseMs)} milliseconds`, [...this.executors.keys(), TYPE_LANGUAGE]],
-    );
-    for (const row of rows) this.begin(row);
-    // A full batch may mean more is waiting.
-    if (rows.length === free) this.claimAgain = true;
-  }
-
-  private begin(row: ClaimedRow): void {
-    const abort = new AbortController();
-    const key = segmentKey(row.run_id, row.segment);
-    const done = this.runSegment(row, abort.signal)
-      .catch((error: unknown) => {
-        this.logger.error({ err: error, run_id: row.run_id, segment: row.segment }, 'segment could not be finished');
-      })
-      .finally(() => {
-        this.running.delete(key);
-        this.wake();
-      });
-    this.running.set(key, { runId: row.run_id, segment: row.segment, attempt: row.attempt, abort, done });
-  }
-
-  private async runSegment(row: ClaimedRow, signal: AbortSignal): Promise<void> {
-    const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
-    log.info('segment started');
-    const directory = await mkdtemp(path.join(tmpdir(), 'procgate-segment-'));
-    let state: SegmentOutcome['state'] | undefined;
-    const reporter = new SegmentReporter(this.requirePool(), this.workerId, row, log);
-    try {
-      const finished = await this.execute(row, directory, signal, reporter, log).catch(
-        (error: unknown): Finished => ({
-          outcome: {
-            state: 'failed',
-            exitCode: null,
-            message: `could not run the segment: ${(error as Error).message}`,
-            results: null,
-            output: [],
-          },
-          outputs: [],
-          format: 'csv',
-          rowsIn: null,
-        }),
-      );
-      await reporter.close();
-      const completed = await this.complete(row, finished, log);
-      state = completed === false ? undefined : completed.state;
-      if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
-      else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');
-    } finally {
-      if (this.keepFailedWorkdirs && state !== 'succeeded') {
-        log.info({ dir: directory }, 'kept the directory of a segment that did not succeed');
-      } else {
-        await rm(directory, { recursive: true, force: true }).catch((error: unknown) => {
-          log.warn({ err: error, dir: directory }, 'could not remove a segment directory');
-        });
-      }
-    }
-  }
-
-  /**
-   * Records a segment's end; a failed attempt (PostgreSQL restarting, a
-   * lost connection) is retried while the lease may still hold. If it never
-   * succeeds the segment is no longer renewed, so the sweeper fails it.
-   * Returns the outcome recorded (a succeeded segment whose output could not
-   * be loaded is recorded failed), or false when the lease was lost.
-   */
-  private async complete(row: ClaimedRow, finished: Finished, log: Logger): Promise<SegmentOutcome | false> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.commitSegment(row, finished);
-      } catch (error) {
-        if (attempt >= COMPLETE_ATTEMPTS) throw error;
-        log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
-        await new Promise((resolve) => setTimeout(resolve, this.heartbeatMs));
-      }
-    }
-  }
-
-  /**
-   * One transaction: the output rows loaded into the INTO tables (as the
-   * caller), then the segment's end, fenced by (worker, attempt). Lost the
-   * lease: everything rolls back, so a zombie never writes a row.
-   */
-  private async commitSegment(row: ClaimedRow, finished: Finished): Promise<SegmentOutcome | false> {
-    const pool = this.requirePool();
-    if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
-      // Nothing to load: the completion alone, in one round trip.
-      const completed = await this.recordEnd(pool, row, finished.outcome, finished.rowsIn, null);
-      return completed ? finished.outcome : false;
-    }
-    const client = await pool.connect();
-    let outcome = finished.outcome;
-    let rowsOut: number;
-    try {
-      await client.query('BEGIN');
-      await client.query('SAVEPOINT outputs');
-      try {
-        rowsOut =
-          finished.load === undefined
-            ? await loadOutputFiles(
-                client,
-                row.submitted_by,
-                row.resolved_outputs,
-                finished.outputs,
-                finished.format,
-                this.headerMatch,
-              )
-            : await finished.load(client);
-        await client.query('RELEASE SAVEPOINT outputs');
-      } catch (error) {
-        if (!isRunError(error)) throw error;
-        await client.query('ROLLBACK TO SAVEPOINT outputs');
-        outcome = {
-          ...outcome,
-          state: 'failed',
-          message: `could not load the output: ${describeError(error)}`,
-          errorCode: sqlStateOf(error),
-        };
-        rowsOut = 0;
-      }
-      const rowsIn = finished.load === undefined ? finished.rowsIn : rowsOut;
-      if (!(await this.recordEnd(client, row, outcome, rowsIn, rowsOut))) {
-        await client.query('ROLLBACK');
-        return false;
-      }
-      await client.query('COMMIT');
-      return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  /** engine_complete: true when the segment was still this engine's at this attempt. */
-  private async recordEnd(
-    client: pg.Pool | pg.PoolClient,
-    row: ClaimedRow,
-    outcome: SegmentOutcome,
-    rowsIn: number | null,
-    rowsOut: number | null,
-  ): Promise<boolean> {
-    const { rows } = await client.query<{ completed: boolean }>(
-      'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS completed',
-      [
-        this.workerId,
-        row.run_id,
-        row.segment,
-        row.attempt,
-        outcome.state,
-        outcome.exitCode,
-        outcome.message,
-        outcome.results === null || outcome.results === undefined ? null : JSON.stringify(outcome.results),
-        JSON.stringify(outcome.output),
-        rowsIn,
-        rowsOut,
-        outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
-      ],
-    );
-    return rows[0]?.completed === true;
-  }
-
-  private async execute(
-    row: ClaimedRow,
-    directory: string,
-    signal: AbortSignal,
-    reporter: SegmentReporter,
-    log: Logger,
-  ): Promise<Finished> {
-    if (row.language === TYPE_LANGUAGE) return this.runType(row, signal, reporter);
-    const executor = this.executors.get(row.language);
-    if (executor === undefined) throw new Error(`no executor for language "${row.language}"`);
-    if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
-    const pool = this.requirePool();
-    // One round trip: the environment on every row, and a row per file (one without files).
-    const loaded = await pool.query<{
-      environment: { variables: Record<string, string>; path_prefix: string[] } | null;
-      path: string | null;
-      content: Buffer | null;
-    }>(
-      `SELECT procgate_internal.engine_environment($1) AS environment, f.path, f.content
-         FROM (VALUES (1)) AS one (x) LEFT JOIN procgate_internal.engine_files($1) AS f ON true`,
-      [row.procedure_id],
-    );
-    const registered = loaded.rows[0]?.environment ?? null;
-    const files = loaded.rows.flatMap((file) =>
-      file.path === null || file.content === null ? [] : [{ path: file.path, content: file.content }],
-    );
-    let inputs: TableFile[] = [];
-    let rowsIn: number | null = null;
-    if (row.staged_inputs.length > 0) {
-      const client = await pool.connect();
-      try {
-        const written = await writeInputFiles(
-          client,
-          row.staged_inputs,
-          row.segment,
-          row.segment_count,
-          directory,
-          executor.dataFormat,
-        );
-        inputs = written.files;
-        rowsIn = written.rows;
-      } finally {
-        client.release();
-      }
-      reporter.report({ rowsIn });
-    }
-    const outputs = outputFiles(row.resolved_outputs, directory, executor.dataFormat);
-    const outcome = await executor.run({
-      runId: row.run_id,
-      segment: row.segment,
-      segmentCount: row.segment_count,
-      attempt: row.attempt,
-      directory,
-      inputs,
-      outputs,
-      environment:
-        registered === null ? undefined : { variables: registered.variables, pathPrefix: registered.path_prefix },
-      report: (event) => {
-        if (event.kind === 'progress') reporter.report({ progress: event.fraction });
-        else if (event.kind === 'message') reporter.report({ message: event.text });
-        else reporter.report({ results: { [event.key]: event.value } });
-      },
-      command: row.command ?? '',
-      args: row.args,
-      files,
-      params: row.params,
-      timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
-      maxOutputLines: row.max_output_lines,
-      signal,
-      onStart: (pid) => {
-        log.debug({ pid }, 'segment process started');
-        pool
-          .query('SELECT procgate_internal.engine_set_pid($1, $2, $3, $4, $5)', [
-            this.workerId,
-            row.run_id,
-            row.segment,
-            row.attempt,
-            pid,
-          ])
-          .catch((error: unknown) => log.warn({ err: error }, 'could not record the segment process id'));
-      },
-    });
-    return { outcome, outputs, format: executor.dataFormat, rowsIn };
-  }
-
-  /**
-   * A segment of a built-in type (TYPE 'name'): its module runs it inside
-   * PostgreSQL; parameters that do not fit the type fail the run.
-   */
-  private async runType(row: ClaimedRow, signal: AbortSignal, reporter: SegmentReporter): Promise<Finished> {
-    const ended = (state: SegmentOutcome['state'], message: string, errorCode: string | null = null): Finished => ({
-      outcome: { state, exitCode: null, message, errorCode, results: null, output: [] },
-      outputs: [],
-      format: 'csv',
-      rowsIn: null,
-    });
-    const failed = (message: string, errorCode: string | null = null): Finished => ended('failed', message, errorCode);
-    const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
-    if (type === undefined) return failed(`unknown procedure type "${String(row.type_name)}"`);
-    const given = plainParams(row.params);
-    try {
-      checkParameters(type, given, row.staged_inputs.map((input) => input.name));
-      const params = withDefaults(type, given);
-      const outcome = await type.run({
-        runId: row.run_id,
-        segment: row.segment,
-        segmentCount: row.segment_count,
-        params,
-        pool: this.requirePool(),
-        role: row.submitted_by,
-        inputs: row.staged_inputs,
-        outputs: row.resolved_outputs,
-        shareOf: (input) => shareOf(input, row.segment, row.segment_count),
-        report: (event) => {
-          if (event.kind === 'progress') reporter.report({ progress: event.fraction });
-        },
-        signal,
-        filesDir: this.filesDir,
-      });
-      if (signal.aborted) {
-        return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
-      }
-      return {
-        outcome: {
-          state: 'succeeded',
-          exitCode: null,
-          message: null,
-          results: outcome.results ?? null,
-          output: outcome.output ?? [],
-        },
-        outputs: [],
-        format: 'csv',
-        rowsIn: outcome.rowsIn ?? null,
-        ...(outcome.load === undefined ? {} : { load: outcome.load }),
-      };
-    } catch (error) {
-      if (signal.aborted) {
-        return signal.reason === StopReason.killed ? ended('killed', 'killed') : failed('engine stopped');
-      }
-      return failed((error as Error).message, sqlStateOf(error));
-    }
-  }
-
-  /**
-   * Renews the leases of the segments still running here and stops those
-   * whose run was killed; one call at a time.
-   */
-  private heartbeat(): Promise<void> {
-    if (this.checking !== undefined) return this.checking;
-    const pool = this.pool;
-    if (this.stopping || pool === undefined) return Promise.resolve();
-    this.checking = (async () => {
-      try {
-        const held = [...this.running.values()];
-        const { rows } = await pool.query<{ run_id: string; segment: number; attempt: number }>(
-          'SELECT * FROM procgate_internal.engine_heartbeat($1, $2::interval, $3::uuid[], $4::int[], $5::int[])',
-          [
-            this.workerId,
-            `${String(this.leaseMs)} milliseconds`,
-            held.map((segment) => segment.runId),
-            held.map((segment) => segment.segment),
-            held.map((segment) => segment.attempt),
-          ],
-        );
-        for (const row of rows) {
-          const segment = this.running.get(segmentKey(row.run_id, row.segment));
-          if (segment === undefined || segment.attempt !== row.attempt || segment.abort.signal.aborted) continue;
-          this.logger.info({ run_id: row.run_id, segment: row.segment }, 'killing segment');
-          segment.abort.abort(StopReason.killed);
-        }
-      } catch (error) {
-        this.logger.error({ err: error }, 'heartbeat failed');
-      } finally {
-        this.checking = undefined;
-      }
-    })();
-    return this.checking;
-  }
-
-  /** Fails segments whose lease expired and finishes killed runs with nothing running; one at a time. */
-  private sweep(): Promise<void> {
-    if (this.sweeping !== undefined) return this.sweeping;
-    const pool = this.pool;
-    if (this.stopping || pool === undefined) return Promise.resolve();
-    this.sweeping = (async () => {
-      try {
-        const { rows } = await pool.query<{ swept: number }>('SELECT procgate_internal.engine_sweep() AS swept');
-        const swept = rows[0]?.swept ?? 0;
-        if (swept > 0) this.logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
-        await pool.query('SELECT procgate_internal.engine_drop_staged()');
-      } catch (error) {
-        this.logger.error({ err: error }, 'sweep failed');
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
-  }
-
-  private requirePool(): pg.Pool {
-    if (this.pool === undefined) throw new Error('the engine is not started');
-    return this.pool;
-  }
-}
-
-/** An error that belongs to the run (PostgreSQL refused its data), not to the engine's connection. */
-function isRunError(error: unknown): error is Error & { where?: string } {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && code.length === 5 && !code.startsWith('08') && !code.startsWith('57P');
-}
-
-/** PostgreSQL's message, with where it happened (the COPY line) when it says. */
-function describeError(error: Error & { where?: string }): string {
-  return error.where === undefined ? error.message : `${error.message} (${error.where})`;
-}
-
-function segmentKey(runId: string, segment: number): string {
-  return `${runId}/${String(segment)}`;
 }

@@ -1,55 +1,16 @@
 import type pg from 'pg';
+import type { InputQuery } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
+import type { ResolvedOutput, StagedInput } from './planned-tables.js';
+import { isRunError, RunError } from './run-error.js';
 import type { TableColumn } from './segment-task.js';
+import { dataRunWaiting, type DataRun, lockDataRun } from './sql/lock-data-run.js';
+import { failRunPlanning, recordRunPlan } from './sql/record-run-plan.js';
 import { sqlStateOf } from './sql-state.js';
 
-/** A TABLE argument read into its staging table. */
-export interface StagedInput {
-  readonly name: string;
-  /** In schema procgate_staging. */
-  readonly table: string;
-  /** With PARTITION BY: a `procgate_segment` column says each row's segment. */
-  readonly partitioned: boolean;
-  /** Without PARTITION BY: the table's size in blocks, split evenly between segments. */
-  readonly blocks: number;
-  readonly columns: readonly TableColumn[];
-}
-
-/** An INTO table, resolved (and created if missing) as the caller. */
-export interface ResolvedOutput {
-  /** As written in INTO. */
-  readonly name: string;
-  /** Schema-qualified and quoted. */
-  readonly table: string;
-  readonly columns: readonly TableColumn[];
-}
-
-interface InputQuery {
-  readonly name: string | null;
-  readonly query: string;
-  readonly placeholders: Record<string, { value: unknown; type: string }>;
-  readonly partition_by: string[];
-}
-
-interface DataRun {
-  readonly run_id: string;
-  readonly submitted_by: string;
-  readonly input_queries: InputQuery[];
-  readonly output_tables: string[];
-  readonly options: Record<string, { value: unknown } | undefined>;
-  readonly returns: Array<{ name: string; type: string }> | null;
-  readonly execution_mode: 'distributed' | 'nondistributed';
-}
-
-/** Queued distributed runs with table data that no engine has planned yet. */
-const DATA_RUNS_WAITING = `
-  SELECT r.run_id, r.submitted_by, r.input_queries, r.output_tables, r.options, p.returns, p.execution_mode
-    FROM procgate_internal.runs r
-    JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-   WHERE r.state = 'queued' AND r.segments_total IS NULL AND r.has_table_data
-     AND (p.execution_mode = 'distributed' OR p.language = 'type')`;
+export type { ResolvedOutput, StagedInput } from './planned-tables.js';
 
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';
@@ -68,21 +29,14 @@ export async function planDataRuns(
   max: number,
   logger: Logger,
 ): Promise<number> {
-  // The common case, runs without table data, costs one cheap look.
-  const waiting = await pool.query<{ waiting: boolean }>(
-    `SELECT EXISTS (${DATA_RUNS_WAITING}) AS waiting`,
-  );
-  if (waiting.rows[0]?.waiting !== true) return 0;
+  if (!(await dataRunWaiting(pool))) return 0;
   let planned = 0;
   while (planned < max) {
     const client = await pool.connect();
     let runId: string | undefined;
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<DataRun>(
-        `${DATA_RUNS_WAITING} ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED`,
-      );
-      const run = rows[0];
+      const run = await lockDataRun(client);
       if (run === undefined) {
         await client.query('COMMIT');
         return planned;
@@ -90,24 +44,15 @@ export async function planDataRuns(
       runId = run.run_id;
       const { segments, staged } = await stageInputs(client, run, defaultSegments);
       const outputs = await resolveOutputs(client, run, staged);
-      await client.query('SELECT procgate_internal.engine_plan_data_run($1, $2, $3, $4)', [
-        run.run_id,
-        segments,
-        JSON.stringify(staged),
-        JSON.stringify(outputs),
-      ]);
+      await recordRunPlan(client, run.run_id, segments, staged, outputs);
       await client.query('COMMIT');
       logger.info({ run_id: run.run_id, segments }, 'run planned');
       planned += 1;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (runId === undefined || !isSqlError(error)) throw error;
+      if (runId === undefined || !isRunError(error)) throw error;
       logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
-      await pool.query('SELECT procgate_internal.engine_fail_planning($1, $2, $3)', [
-        runId,
-        error.message,
-        sqlStateOf(error),
-      ]);
+      await failRunPlanning(pool, runId, error.message, sqlStateOf(error));
     } finally {
       client.release();
     }
@@ -239,7 +184,7 @@ async function resolveOutputs(
     if ((await lookUp(client, run.submitted_by, quoted)) === null) {
       const columns = run.returns ?? staged[index]?.columns;
       if (columns === undefined) {
-        throw new SqlError(
+        throw new RunError(
           `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,
         );
       }
@@ -248,7 +193,7 @@ async function resolveOutputs(
       await executeAsRole(client, run.submitted_by, `CREATE TABLE IF NOT EXISTS ${quoted} (${list})`);
     }
     const table = await lookUp(client, run.submitted_by, quoted);
-    if (table === null) throw new SqlError(`INTO table "${name}" could not be created`);
+    if (table === null) throw new RunError(`INTO table "${name}" could not be created`);
     const columns = (await tableColumns(client, table)).filter((column) => !column.generated);
     outputs.push({ name, table, columns: columns.map(({ name: n, type, typeOid }) => ({ name: n, type, typeOid })) });
   }
@@ -293,15 +238,4 @@ async function tableColumns(client: pg.ClientBase, table: string): Promise<Catal
     [table],
   );
   return rows.map((row) => ({ name: row.name, type: row.type, typeOid: row.type_oid, generated: row.generated }));
-}
-
-/** A planning failure of the run itself: the run fails with this message. */
-class SqlError extends Error {}
-
-/** An error that belongs to the run (PostgreSQL raised it, or planning found it), not to the engine. */
-function isSqlError(error: unknown): error is Error & { code?: string } {
-  if (error instanceof SqlError) return true;
-  const code = (error as { code?: unknown }).code;
-  // Connection trouble (class 08) and shutdowns (57P0x) are the engine's: the run is left queued.
-  return typeof code === 'string' && !code.startsWith('08') && !code.startsWith('57P');
 }

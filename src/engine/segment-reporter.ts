@@ -1,14 +1,9 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import type { SegmentClaim } from './sql/claim-segments.js';
+import { reportSegment, type SegmentFigures } from './sql/report-segment.js';
 
-/** Live figures of a running segment; a figure left out stays as it was. */
-export interface SegmentFigures {
-  readonly progress?: number;
-  readonly rowsIn?: number;
-  readonly message?: string;
-  /** Keys to merge into the segment's results. */
-  readonly results?: Readonly<Record<string, unknown>>;
-}
+export type { SegmentFigures } from './sql/report-segment.js';
 
 /** Reports are written at most this often per segment; the latest figures win. */
 const REPORT_INTERVAL_MS = 250;
@@ -29,7 +24,7 @@ export class SegmentReporter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly workerId: string,
-    private readonly segment: { readonly run_id: string; readonly segment: number; readonly attempt: number },
+    private readonly segment: SegmentClaim,
     private readonly log: Logger,
   ) {}
 
@@ -61,16 +56,7 @@ export class SegmentReporter {
     this.lastWrite = Date.now();
     this.writing = this.writing
       .then(() =>
-        this.pool.query('SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7, $8)', [
-          this.workerId,
-          this.segment.run_id,
-          this.segment.segment,
-          this.segment.attempt,
-          figures.progress ?? null,
-          figures.rowsIn ?? null,
-          figures.message ?? null,
-          figures.results === undefined ? null : JSON.stringify(figures.results),
-        ]),
+        reportSegment(this.pool, this.workerId, this.segment, figures),
       )
       .then(
         () => undefined,

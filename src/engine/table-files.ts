@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { executeAsRole } from './as-caller.js';
-import type { ResolvedOutput, StagedInput } from './run-planner.js';
+import type { ResolvedOutput, StagedInput } from './planned-tables.js';
 import type { DataFormat, TableFile } from './segment-task.js';
 
 /**

@@ -23,3 +23,15 @@ export const SqlState = {
 } as const;
 
 export type SqlState = (typeof SqlState)[keyof typeof SqlState];
+
+/**
+ * Leading characters SQLSTATEs share: a class (two characters) or a family
+ * within one. Both below mean trouble of the connection or the server, not
+ * of a statement's data.
+ */
+export const SqlStateClass = {
+  /** Class 08, connection exception. */
+  connectionException: '08',
+  /** 57P01..57P05: the server shuts down, crashed, cannot connect now, the database was dropped, an idle session timed out. */
+  serverGone: '57P',
+} as const;

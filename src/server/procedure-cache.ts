@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { catalogQueries, type ProceduresTable } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
+import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import type { DeclaredParameter, ProcedureCatalog, ProcedureInfo } from '../sql/procedure-catalog.js';
 
 /** The channel the SQL API notifies, with a procedure's name, when a procedure is created, changed or dropped. */
@@ -23,18 +24,22 @@ const allProcedures = catalogQueries.selectFrom('procgate_internal.procedures').
  */
 export class ProcedureCache implements ProcedureCatalog {
   private procedures = new Map<string, ProcedureInfo>();
-  private client: pg.Client | undefined;
-  private closed = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private listener: ReconnectingListener | undefined;
 
-  private constructor(
-    private readonly connectionString: string,
-    private readonly logger: Logger,
-  ) {}
+  private constructor(private readonly logger: Logger) {}
 
   static async open(connectionString: string, logger: Logger): Promise<ProcedureCache> {
-    const cache = new ProcedureCache(connectionString, logger);
-    await cache.connect();
+    const cache = new ProcedureCache(logger);
+    cache.listener = await ReconnectingListener.open({
+      config: { connectionString, application_name: 'procgate catalog' },
+      channel: CATALOG_CHANNEL,
+      logger,
+      // Loaded after LISTEN on every connection, so no change between the two is missed.
+      onConnect: (client) => cache.loadAll(client),
+      onNotification: (name) => {
+        if (name !== undefined) void cache.reload(name);
+      },
+    });
     return cache;
   }
 
@@ -43,52 +48,26 @@ export class ProcedureCache implements ProcedureCatalog {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    await this.client?.end().catch(() => undefined);
+    await this.listener?.close();
   }
 
-  private async connect(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.connectionString,
-      application_name: 'procgate catalog',
-    });
-    client.on('error', (error) => this.reconnect(error));
-    client.on('notification', (message) => {
-      if (message.channel === CATALOG_CHANNEL && message.payload !== undefined)
-        void this.reload(message.payload);
-    });
-    await client.connect();
-    // Listen before loading, so no change between the two is missed.
-    await client.query(`LISTEN ${CATALOG_CHANNEL}`);
+  private async loadAll(client: pg.Client): Promise<void> {
     const result = await client.query<ProcedureRow>(
       'SELECT name, parameters FROM procgate_internal.procedures',
     );
     this.procedures = new Map(result.rows.map((row) => [row.name, toInfo(row)]));
-    this.client = client;
   }
 
   private async reload(name: string): Promise<void> {
     try {
       const { sql, parameters } = allProcedures.where('name', '=', name).compile();
-      const result = await this.client?.query<ProcedureRow>(sql, [...parameters]);
+      const result = await this.listener?.client?.query<ProcedureRow>(sql, [...parameters]);
       const row = result?.rows[0];
       if (row === undefined) this.procedures.delete(name);
       else this.procedures.set(name, toInfo(row));
     } catch (error) {
       this.logger.warn({ err: error, name }, 'could not reload a procedure into the catalog cache');
     }
-  }
-
-  private reconnect(error: unknown): void {
-    if (this.closed) return;
-    this.logger.warn({ err: error }, 'catalog cache lost its connection; reconnecting');
-    void this.client?.end().catch(() => undefined);
-    this.client = undefined;
-    this.retryTimer = setTimeout(() => {
-      this.connect().catch((failure: unknown) => this.reconnect(failure));
-    }, 1000);
-    this.retryTimer.unref();
   }
 }
 

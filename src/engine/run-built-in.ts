@@ -1,0 +1,73 @@
+import type pg from 'pg';
+import { endedSegment, type FinishedSegment } from './finished-segment.js';
+import type { SegmentReporter } from './segment-reporter.js';
+import { plainParams, StopReason } from './segment-task.js';
+import { sqlStateOf } from './sql-state.js';
+import type { ClaimedSegment } from './sql/claim-segments.js';
+import { shareOf } from './table-files.js';
+import { TYPES } from './types/index.js';
+import { checkParameters, withDefaults } from './types/procedure-type.js';
+
+/** The language of procedures of a built-in type (TYPE 'name'), run by TYPES' modules. */
+export const BUILT_IN_LANGUAGE = 'type';
+
+/** What a built-in type's module is given besides the segment. */
+export interface BuiltInContext {
+  readonly pool: pg.Pool;
+  /** The directory TYPE 'import.csv' and 'export.csv' read and write; without it they fail. */
+  readonly filesDir: string | undefined;
+}
+
+/**
+ * Runs a segment of a built-in type (TYPE 'name'): its module runs it
+ * inside PostgreSQL; parameters that do not fit the type fail the run.
+ */
+export async function runBuiltIn(
+  row: ClaimedSegment,
+  context: BuiltInContext,
+  signal: AbortSignal,
+  reporter: SegmentReporter,
+): Promise<FinishedSegment> {
+  const stopped = (): FinishedSegment =>
+    signal.reason === StopReason.killed ? endedSegment('killed', 'killed') : endedSegment('failed', 'engine stopped');
+  const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
+  if (type === undefined) return endedSegment('failed', `unknown procedure type "${String(row.type_name)}"`);
+  const given = plainParams(row.params);
+  try {
+    checkParameters(type, given, row.staged_inputs.map((input) => input.name));
+    const params = withDefaults(type, given);
+    const outcome = await type.run({
+      runId: row.run_id,
+      segment: row.segment,
+      segmentCount: row.segment_count,
+      params,
+      pool: context.pool,
+      role: row.submitted_by,
+      inputs: row.staged_inputs,
+      outputs: row.resolved_outputs,
+      shareOf: (input) => shareOf(input, row.segment, row.segment_count),
+      report: (event) => {
+        if (event.kind === 'progress') reporter.report({ progress: event.fraction });
+      },
+      signal,
+      filesDir: context.filesDir,
+    });
+    if (signal.aborted) return stopped();
+    return {
+      outcome: {
+        state: 'succeeded',
+        exitCode: null,
+        message: null,
+        results: outcome.results ?? null,
+        output: outcome.output ?? [],
+      },
+      outputs: [],
+      format: 'csv',
+      rowsIn: outcome.rowsIn ?? null,
+      ...(outcome.load === undefined ? {} : { load: outcome.load }),
+    };
+  } catch (error) {
+    if (signal.aborted) return stopped();
+    return endedSegment('failed', (error as Error).message, sqlStateOf(error));
+  }
+}

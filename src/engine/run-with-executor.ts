@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import type { FinishedSegment } from './finished-segment.js';
+import type { SegmentReporter } from './segment-reporter.js';
+import type { Executor, TableFile } from './segment-task.js';
+import type { ClaimedSegment } from './sql/claim-segments.js';
+import { loadProcedureSetup } from './sql/load-procedure-setup.js';
+import { recordSegmentPid } from './sql/record-segment-pid.js';
+import { outputFiles, writeInputFiles } from './table-files.js';
+
+/** A segment to run in a directory of its own, and where its figures go. */
+export interface SegmentRun {
+  readonly row: ClaimedSegment;
+  readonly directory: string;
+  readonly signal: AbortSignal;
+  readonly reporter: SegmentReporter;
+  readonly log: Logger;
+}
+
+/**
+ * Runs a segment with an executor (command, javascript): loads the
+ * procedure's files and environment, writes the segment's share of each
+ * TABLE input to a file, runs it, and says where its outputs are.
+ */
+export async function runWithExecutor(
+  executor: Executor,
+  { row, directory, signal, reporter, log }: SegmentRun,
+  pool: pg.Pool,
+  workerId: string,
+): Promise<FinishedSegment> {
+  if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
+  const { environment: registered, files } = await loadProcedureSetup(pool, row.procedure_id);
+  let inputs: TableFile[] = [];
+  let rowsIn: number | null = null;
+  if (row.staged_inputs.length > 0) {
+    const client = await pool.connect();
+    try {
+      const written = await writeInputFiles(
+        client,
+        row.staged_inputs,
+        row.segment,
+        row.segment_count,
+        directory,
+        executor.dataFormat,
+      );
+      inputs = written.files;
+      rowsIn = written.rows;
+    } finally {
+      client.release();
+    }
+    reporter.report({ rowsIn });
+  }
+  const outputs = outputFiles(row.resolved_outputs, directory, executor.dataFormat);
+  const outcome = await executor.run({
+    runId: row.run_id,
+    segment: row.segment,
+    segmentCount: row.segment_count,
+    attempt: row.attempt,
+    directory,
+    inputs,
+    outputs,
+    environment:
+      registered === null ? undefined : { variables: registered.variables, pathPrefix: registered.path_prefix },
+    report: (event) => {
+      if (event.kind === 'progress') reporter.report({ progress: event.fraction });
+      else if (event.kind === 'message') reporter.report({ message: event.text });
+      else reporter.report({ results: { [event.key]: event.value } });
+    },
+    command: row.command ?? '',
+    args: row.args,
+    files,
+    params: row.params,
+    timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
+    maxOutputLines: row.max_output_lines,
+    signal,
+    onStart: (pid) => {
+      log.debug({ pid }, 'segment process started');
+      recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not record the segment process id'),
+      );
+    },
+  });
+  return { outcome, outputs, format: executor.dataFormat, rowsIn };
+}

@@ -1,0 +1,131 @@
+import type pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import type { FinishedSegment } from './finished-segment.js';
+import { isRunError } from './run-error.js';
+import type { SegmentOutcome } from './segment-task.js';
+import { sqlStateOf } from './sql-state.js';
+import type { ClaimedSegment } from './sql/claim-segments.js';
+import { completeSegment } from './sql/complete-segment.js';
+import { loadOutputFiles } from './table-files.js';
+
+export interface SegmentCommitterOptions {
+  readonly pool: pg.Pool;
+  readonly workerId: string;
+  /** Between attempts to record a segment's end. */
+  readonly retryMs: number;
+  /** COPY's HEADER MATCH (PostgreSQL 15) checks the header of a csv output. */
+  readonly headerMatch: boolean;
+}
+
+/** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
+const COMPLETE_ATTEMPTS = 4;
+
+/**
+ * Records the end of segments: the output rows loaded into the INTO tables
+ * and the segment's end in one transaction, fenced by the claim, so a
+ * segment whose lease was lost (a zombie) never writes a row.
+ */
+export class SegmentCommitter {
+  constructor(private readonly options: SegmentCommitterOptions) {}
+
+  /**
+   * Records a segment's end; a failed attempt (PostgreSQL restarting, a
+   * lost connection) is retried while the lease may still hold. If it never
+   * succeeds the segment is no longer renewed, so the sweeper fails it.
+   * Returns the outcome recorded (a succeeded segment whose output could not
+   * be loaded is recorded failed), or false when the lease was lost.
+   */
+  async complete(row: ClaimedSegment, finished: FinishedSegment, log: Logger): Promise<SegmentOutcome | false> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.commit(row, finished);
+      } catch (error) {
+        if (attempt >= COMPLETE_ATTEMPTS) throw error;
+        log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
+      }
+    }
+  }
+
+  /**
+   * One transaction: the output rows loaded into the INTO tables (as the
+   * caller), then the segment's end, fenced by (worker, attempt). Lost the
+   * lease: everything rolls back, so a zombie never writes a row.
+   */
+  private async commit(row: ClaimedSegment, finished: FinishedSegment): Promise<SegmentOutcome | false> {
+    const { pool } = this.options;
+    if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
+      // Nothing to load: the completion alone, in one round trip.
+      const completed = await this.recordEnd(pool, row, finished.outcome, finished.rowsIn, null);
+      return completed ? finished.outcome : false;
+    }
+    const client = await pool.connect();
+    let outcome = finished.outcome;
+    let rowsOut: number;
+    try {
+      await client.query('BEGIN');
+      await client.query('SAVEPOINT outputs');
+      try {
+        rowsOut =
+          finished.load === undefined
+            ? await loadOutputFiles(
+                client,
+                row.submitted_by,
+                row.resolved_outputs,
+                finished.outputs,
+                finished.format,
+                this.options.headerMatch,
+              )
+            : await finished.load(client);
+        await client.query('RELEASE SAVEPOINT outputs');
+      } catch (error) {
+        if (!isRunError(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT outputs');
+        outcome = {
+          ...outcome,
+          state: 'failed',
+          message: `could not load the output: ${describeError(error)}`,
+          errorCode: sqlStateOf(error),
+        };
+        rowsOut = 0;
+      }
+      const rowsIn = finished.load === undefined ? finished.rowsIn : rowsOut;
+      if (!(await this.recordEnd(client, row, outcome, rowsIn, rowsOut))) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** engine_complete: true when the segment was still this engine's at this attempt. */
+  private recordEnd(
+    client: pg.Pool | pg.PoolClient,
+    row: ClaimedSegment,
+    outcome: SegmentOutcome,
+    rowsIn: number | null,
+    rowsOut: number | null,
+  ): Promise<boolean> {
+    return completeSegment(client, this.options.workerId, row, {
+      state: outcome.state,
+      exit_code: outcome.exitCode,
+      message: outcome.message,
+      results: outcome.results,
+      output: outcome.output,
+      rows_in: rowsIn,
+      rows_out: rowsOut,
+      error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
+    });
+  }
+}
+
+/** PostgreSQL's message, with where it happened (the COPY line) when it says. */
+function describeError(error: Error & { readonly where?: string }): string {
+  return error.where === undefined ? error.message : `${error.message} (${error.where})`;
+}

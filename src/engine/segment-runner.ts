@@ -1,0 +1,60 @@
+import type pg from 'pg';
+import type { Logger } from '../log/logger.js';
+import { endedSegment, type FinishedSegment } from './finished-segment.js';
+import { type BuiltInContext, BUILT_IN_LANGUAGE, runBuiltIn } from './run-built-in.js';
+import { runWithExecutor, type SegmentRun } from './run-with-executor.js';
+import type { SegmentCommitter } from './segment-committer.js';
+import { SegmentDirectory } from './segment-directory.js';
+import { SegmentReporter } from './segment-reporter.js';
+import type { Executor, SegmentOutcome } from './segment-task.js';
+import type { ClaimedSegment } from './sql/claim-segments.js';
+
+export interface SegmentRunnerOptions {
+  readonly pool: pg.Pool;
+  readonly workerId: string;
+  readonly logger: Logger;
+  /** By procedure language; built-in types (TYPE 'name') are run apart. */
+  readonly executors: ReadonlyMap<string, Executor>;
+  readonly builtIns: BuiltInContext;
+  readonly committer: SegmentCommitter;
+  /** Keep the directory of a segment that failed or was killed. */
+  readonly keepFailedWorkdirs: boolean;
+}
+
+/**
+ * Runs one claimed segment from start to recorded end: a directory of its
+ * own, the executor of its language (or its built-in type's module), live
+ * reports while it runs, and its end committed. A segment that cannot be
+ * run fails with the reason.
+ */
+export class SegmentRunner {
+  constructor(private readonly options: SegmentRunnerOptions) {}
+
+  async run(row: ClaimedSegment, signal: AbortSignal): Promise<void> {
+    const log = this.options.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
+    log.info('segment started');
+    const directory = await SegmentDirectory.make();
+    let state: SegmentOutcome['state'] | undefined;
+    const reporter = new SegmentReporter(this.options.pool, this.options.workerId, row, log);
+    try {
+      const finished = await this.execute({ row, directory: directory.path, signal, reporter, log }).catch(
+        (error: unknown): FinishedSegment => endedSegment('failed', `could not run the segment: ${(error as Error).message}`),
+      );
+      await reporter.close();
+      const completed = await this.options.committer.complete(row, finished, log);
+      state = completed === false ? undefined : completed.state;
+      if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
+      else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');
+    } finally {
+      await directory.release(this.options.keepFailedWorkdirs && state !== 'succeeded', log);
+    }
+  }
+
+  private execute(run: SegmentRun): Promise<FinishedSegment> {
+    const { row } = run;
+    if (row.language === BUILT_IN_LANGUAGE) return runBuiltIn(row, this.options.builtIns, run.signal, run.reporter);
+    const executor = this.options.executors.get(row.language);
+    if (executor === undefined) return Promise.reject(new Error(`no executor for language "${row.language}"`));
+    return runWithExecutor(executor, run, this.options.pool, this.options.workerId);
+  }
+}

@@ -1,0 +1,51 @@
+import type { RunOutputTable, RunSegmentsTable } from '../../catalog/index.js';
+import type { SegmentClaim } from './claim-segments.js';
+import type { Queryable } from './queryable.js';
+import type { RowOf } from './row-of.js';
+
+type Segment = RowOf<RunSegmentsTable>;
+
+/** How a segment ended, as engine_complete records it. */
+export interface SegmentEnd {
+  readonly state: Exclude<Segment['state'], 'queued' | 'running' | 'cancelling'>;
+  readonly exit_code: Segment['exit_code'];
+  readonly message: Segment['message'];
+  /** Stored as jsonb; null or undefined: none. */
+  readonly results: unknown;
+  /** The last lines of each stream, for run_output. */
+  readonly output: ReadonlyArray<Pick<RowOf<RunOutputTable>, 'stream' | 'line'> & { readonly line_no: number }>;
+  readonly rows_in: number | null;
+  readonly rows_out: number | null;
+  readonly error_code: Segment['error_code'];
+}
+
+/**
+ * engine_complete: records a segment's end if `worker` still holds its
+ * claim, and returns whether it did. Inside the transaction that loaded the
+ * segment's output rows, false means: roll back.
+ */
+export async function completeSegment(
+  db: Queryable,
+  worker: string,
+  claim: SegmentClaim,
+  end: SegmentEnd,
+): Promise<boolean> {
+  const { rows } = await db.query<{ completed: boolean }>(
+    'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS completed',
+    [
+      worker,
+      claim.run_id,
+      claim.segment,
+      claim.attempt,
+      end.state,
+      end.exit_code,
+      end.message,
+      end.results === null || end.results === undefined ? null : JSON.stringify(end.results),
+      JSON.stringify(end.output),
+      end.rows_in,
+      end.rows_out,
+      end.error_code,
+    ],
+  );
+  return rows[0]?.completed === true;
+}
