@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/generate-synthetic.ts [rows=100000] [features=8] [classes=3] [seed=1] > synthetic.csv
  */
-import { seededRandom } from '../src/engine/types/classifier/random.js';
+import { seededRandom } from '../src/builtins/learners/random.js';
 
 export function* syntheticRows(rows: number, features: number, classes: number, seed: number): Generator<string> {
   const random = seededRandom(seed);

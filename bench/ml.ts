@@ -41,9 +41,9 @@ import { performance } from 'node:perf_hooks';
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import pg from 'pg';
-import { seededRandom, shuffledIndexes } from '../src/engine/types/classifier/random.js';
-import { forestModel } from '../src/engine/types/forest.js';
-import { readStagedRows } from '../src/engine/types/staged-rows.js';
+import { seededRandom, shuffledIndexes } from '../src/builtins/learners/random.js';
+import { forestModel } from '../src/builtins/learners/forest.js';
+import { readStagedRows } from '../src/builtins/learners/staged-rows.js';
 import { report, type Training } from './ml/report.js';
 import { scoringPhase } from './ml/scoring.js';
 import {

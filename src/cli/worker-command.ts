@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import pg from 'pg';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
-import { TYPES } from '../engine/types/index.js';
+import { TYPES } from '../builtins/index.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {

@@ -5,8 +5,8 @@ import { plainParams, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { shareOf } from './table-files.js';
-import { TYPES } from './types/index.js';
-import { checkParameters, withDefaults } from './types/procedure-type.js';
+import { TYPES } from '../builtins/index.js';
+import { checkParameters, withDefaults } from './procedure-type.js';
 
 /** The language of procedures of a built-in type (TYPE 'name'), run by TYPES' modules. */
 export const BUILT_IN_LANGUAGE = 'type';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
-import { TYPES } from '../engine/types/index.js';
+import { TYPES } from '../builtins/index.js';
 import type { Logger } from '../log/logger.js';
 import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';

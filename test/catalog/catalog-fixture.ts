@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { migrate, syncProcedureTypes } from '../../src/catalog/index.js';
-import { TYPES } from '../../src/engine/types/index.js';
+import { TYPES } from '../../src/builtins/index.js';
 import { adminConfig, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /** A test database with the procgate schema, and a superuser session in it. */

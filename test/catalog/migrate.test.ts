@@ -6,7 +6,7 @@ import { SchemaTooNewError } from '../../src/catalog/errors.js';
 import { migrate } from '../../src/catalog/migrate.js';
 import { syncProcedureTypes } from '../../src/catalog/procedure-types.js';
 import { migrations } from '../../src/catalog/schema/index.js';
-import { TYPES } from '../../src/engine/types/index.js';
+import { TYPES } from '../../src/builtins/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
-import { predictScores, type ScoreModel } from '../../src/engine/types/classifier/score-models.js';
+import { predictScores, type ScoreModel } from '../../src/builtins/learners/classifier/score-models.js';
 import { useEngine } from '../support/engine-fixture.js';
 import { IRIS_FEATURES, irisRows, loadIris } from '../support/iris.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';

@@ -1,6 +1,6 @@
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
-import { seededRandom, shuffledIndexes } from '../../src/engine/types/classifier/random.js';
+import { seededRandom, shuffledIndexes } from '../../src/builtins/learners/random.js';
 import { useEngine } from '../support/engine-fixture.js';
 import { IRIS_FEATURES, type IrisRow, irisRows, loadIris } from '../support/iris.js';
 import { useProxiedDatabase } from '../support/test-database.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStagedRows } from '../../src/engine/types/staged-rows.js';
+import { readStagedRows } from '../../src/builtins/learners/staged-rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 let db: TestDatabase;

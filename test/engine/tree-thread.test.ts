@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TreeThread } from '../../src/engine/types/tree-thread.js';
+import { TreeThread } from '../../src/builtins/learners/tree-thread.js';
 
 const X = [[1], [2], [3], [4], [5], [6]];
 const Y = [0, 0, 0, 1, 1, 1];

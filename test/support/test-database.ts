@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { migrate, syncProcedureTypes } from '../../src/catalog/index.js';
-import { TYPES } from '../../src/engine/types/index.js';
+import { TYPES } from '../../src/builtins/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProxyServer, type TlsFiles } from '../../src/proxy/proxy-server.js';
 import { ProcedureCache } from '../../src/server/procedure-cache.js';

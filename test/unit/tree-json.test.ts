@@ -1,6 +1,6 @@
 import { DecisionTreeClassifier } from 'ml-cart';
 import { describe, expect, it } from 'vitest';
-import { type TreeNodeJson, treeClasses } from '../../src/engine/types/classifier/tree-json.js';
+import { type TreeNodeJson, treeClasses } from '../../src/builtins/learners/classifier/tree-json.js';
 import { irisRows } from '../support/iris.js';
 
 describe('treeClasses', () => {

@@ -1,10 +1,10 @@
 import { type kmeans, kmeansGenerator } from 'ml-kmeans';
 import type pg from 'pg';
-import { executeAsRole } from '../as-caller.js';
-import type { ResolvedOutput, StagedInput } from '../run-planner.js';
+import { executeAsRole } from '../../engine/as-caller.js';
+import type { ResolvedOutput, StagedInput } from '../../engine/run-planner.js';
 import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
 import { readStagedRows } from './staged-rows.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */

@@ -1,4 +1,4 @@
-import { type ProcedureType, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
 import { predictorOf, readRegressionData, regressionMetrics } from './regression/model.js';
 
 /**

@@ -1,10 +1,10 @@
 import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
-import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import { seededRandom, shuffledIndexes } from './random.js';
 import { leafOf } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest } from './forest.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
 import {
   readRegressionData,
   regressionMetrics,

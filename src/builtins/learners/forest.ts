@@ -1,5 +1,5 @@
-import { seededRandom, shuffledIndexes } from './classifier/random.js';
-import type { TypeContext, TypeParameter } from './procedure-type.js';
+import { seededRandom, shuffledIndexes } from './random.js';
+import type { TypeContext, TypeParameter } from '../../engine/procedure-type.js';
 import { type TreeOptions, TreeThread } from './tree-thread.js';
 
 /**

@@ -1,15 +1,15 @@
 import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
-import type { StagedInput } from '../run-planner.js';
-import { seededRandom, shuffledIndexes } from './classifier/random.js';
+import type { StagedInput } from '../../engine/run-planner.js';
+import { seededRandom, shuffledIndexes } from './random.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest, treeOptions } from './forest.js';
 import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
 import { createFunction, decisionTreeBody, forestBody, sqlIdentifier } from './classifier/sql-function.js';
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { readStagedRows } from './staged-rows.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
 import { TreeThread } from './tree-thread.js';
 
 /** The algorithms, by the name `algorithm` takes. */

@@ -1,6 +1,6 @@
-import { executeAsRole } from '../as-caller.js';
+import { executeAsRole } from '../../engine/as-caller.js';
 import { findModel } from './classifier/stored-model.js';
-import { type ProcedureType, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
 
 /**
  * `model.apply`: batch scoring. Each segment writes its share of the TABLE

@@ -1,7 +1,7 @@
-import { executeAsRole } from '../as-caller.js';
+import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './classifier/sql-function.js';
-import { type ProcedureType, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them, as in training. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { ResolvedOutput, StagedInput } from '../run-planner.js';
-import type { OutputLine, SegmentReport } from '../segment-task.js';
+import type { ResolvedOutput, StagedInput } from './run-planner.js';
+import type { OutputLine, SegmentReport } from './segment-task.js';
 
 /**
  * A built-in procedure type (`CREATE PROCEDURE p TYPE 'name'`), MLDB's

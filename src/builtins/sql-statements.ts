@@ -1,6 +1,6 @@
-import { lex, TokenKind } from '../../sql/lexer.js';
-import { executeAsRole } from '../as-caller.js';
-import type { ProcedureType } from './procedure-type.js';
+import { lex, TokenKind } from '../sql/lexer.js';
+import { executeAsRole } from '../engine/as-caller.js';
+import type { ProcedureType } from '../engine/procedure-type.js';
 
 /** Rows of the last statement kept in the run's results. */
 const MAX_RESULT_ROWS = 1000;

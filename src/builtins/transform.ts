@@ -1,5 +1,5 @@
-import { executeAsRole } from '../as-caller.js';
-import { type ProcedureType, TypeParameterError } from './procedure-type.js';
+import { executeAsRole } from '../engine/as-caller.js';
+import { type ProcedureType, TypeParameterError } from '../engine/procedure-type.js';
 
 /**
  * `transform` (MLDB's name): the TABLE query does the transforming; each

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { sqlIdentifier } from './classifier/sql-function.js';
-import { type TypeContext, TypeParameterError } from './procedure-type.js';
+import { type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
 
 /** One model as procgate_internal.models keeps it, with the function that applies it. */
 export interface NewModel {

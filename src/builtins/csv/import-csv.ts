@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { executeAsRole } from '../as-caller.js';
-import type { ResolvedOutput } from '../run-planner.js';
-import type { OutputLine } from '../segment-task.js';
+import { executeAsRole } from '../../engine/as-caller.js';
+import type { ResolvedOutput } from '../../engine/run-planner.js';
+import type { OutputLine } from '../../engine/segment-task.js';
 import {
   type BadLine,
   confinedPath,
@@ -14,7 +14,7 @@ import {
   CsvRecordSplitter,
   requireFilesDir,
 } from './csv-files.js';
-import { type ProcedureType, TypeParameterError } from './procedure-type.js';
+import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
 
 /** The temporary table a file is copied into before its rows go to the INTO table. */
 const SCRATCH = 'procgate_import';
