@@ -1,5 +1,6 @@
 import { executeAsRole } from '../engine/as-caller.js';
-import { type ProcedureType, TypeParameterError } from '../engine/procedure-type.js';
+import type { ProcedureType } from '../engine/procedure-type.js';
+import { TypeParameterError } from '../engine/type-parameter-error.js';
 
 /**
  * `transform` (MLDB's name): the TABLE query does the transforming; each

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import pg from 'pg';
+import { TYPES } from '../builtins/index.js';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
-import { TYPES } from '../builtins/index.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
@@ -56,6 +56,7 @@ async function work(options: WorkerOptions): Promise<void> {
     logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
+    procedureTypes: TYPES,
     ...leaseTimings(options.leaseMs),
   });
   try {

@@ -7,6 +7,7 @@ import { ClaimLoop } from './claim-loop.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE } from './run-built-in.js';
 import { SegmentCommitter } from './segment-committer.js';
 import { SegmentRunner } from './segment-runner.js';
@@ -32,6 +33,11 @@ export interface EngineOptions {
   readonly keepFailedWorkdirs?: boolean;
   /** The directory TYPE 'import.csv' and 'export.csv' read and write; without it they fail. */
   readonly filesDir?: string | undefined;
+  /**
+   * The built-in procedure types this engine runs (TYPE 'name'), by name:
+   * `serve` and `worker` give src/builtins' TYPES; the engine imports none.
+   */
+  readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
 }
 
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
@@ -51,7 +57,7 @@ const RUNS_CHANNEL = 'procgate_runs';
  * SQL of each operation is in sql/.
  *
  * @example
- * const engine = new Engine({ slots: 4, logger });
+ * const engine = new Engine({ slots: 4, logger, procedureTypes: TYPES });
  * await engine.start('postgres://procgate@localhost/procgate');
  * // ...
  * await engine.stop();
@@ -66,6 +72,7 @@ export class Engine {
   private readonly sweepMs: number;
   private readonly keepFailedWorkdirs: boolean;
   private readonly filesDir: string | undefined;
+  private readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
   private readonly executors: ReadonlyMap<string, Executor>;
   private readonly javascript: JavascriptExecutor;
   private pool: pg.Pool | undefined;
@@ -86,6 +93,7 @@ export class Engine {
     this.sweepMs = options.sweepMs ?? 2_000;
     this.keepFailedWorkdirs = options.keepFailedWorkdirs ?? false;
     this.filesDir = options.filesDir;
+    this.procedureTypes = options.procedureTypes;
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
     const javascript = new JavascriptExecutor({
       logger: this.logger,
@@ -143,7 +151,7 @@ export class Engine {
       workerId: this.workerId,
       logger: this.logger,
       executors: this.executors,
-      builtIns: { pool, filesDir: this.filesDir },
+      builtIns: { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes },
       committer,
       keepFailedWorkdirs: this.keepFailedWorkdirs,
     });

@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import type { ResolvedOutput, StagedInput } from './run-planner.js';
 import type { OutputLine, SegmentReport } from './segment-task.js';
+import { TypeParameterError } from './type-parameter-error.js';
 
 /**
  * A built-in procedure type (`CREATE PROCEDURE p TYPE 'name'`), MLDB's
  * typed procedures: a module with its parameters and a runner that works
- * inside PostgreSQL through the engine's connections. Adding a type is
- * adding a module to TYPES (./index.ts).
+ * inside PostgreSQL through the engine's connections. The engine defines
+ * this contract; the types themselves live in src/builtins, whose TYPES
+ * `serve` and `worker` hand to the engine (EngineOptions.procedureTypes).
  */
 export interface ProcedureType {
   readonly name: string;
@@ -59,9 +61,6 @@ export interface TypeOutcome {
    */
   readonly load?: (client: pg.PoolClient) => Promise<number>;
 }
-
-/** A run's parameters that do not fit its type: the run fails with this message. */
-export class TypeParameterError extends Error {}
 
 /**
  * The run's plain parameters checked against the type's: unknown names,

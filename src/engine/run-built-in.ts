@@ -1,14 +1,13 @@
 import type pg from 'pg';
 import { endedSegment, type FinishedSegment } from './finished-segment.js';
+import { checkParameters, type ProcedureType, withDefaults } from './procedure-type.js';
 import type { SegmentReporter } from './segment-reporter.js';
 import { plainParams, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { shareOf } from './table-files.js';
-import { TYPES } from '../builtins/index.js';
-import { checkParameters, withDefaults } from './procedure-type.js';
 
-/** The language of procedures of a built-in type (TYPE 'name'), run by TYPES' modules. */
+/** The language of procedures of a built-in type (TYPE 'name'), run by BuiltInContext.procedureTypes. */
 export const BUILT_IN_LANGUAGE = 'type';
 
 /** What a built-in type's module is given besides the segment. */
@@ -16,6 +15,8 @@ export interface BuiltInContext {
   readonly pool: pg.Pool;
   /** The directory TYPE 'import.csv' and 'export.csv' read and write; without it they fail. */
   readonly filesDir: string | undefined;
+  /** The built-in types by name (EngineOptions.procedureTypes). */
+  readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
 }
 
 /**
@@ -30,7 +31,7 @@ export async function runBuiltIn(
 ): Promise<FinishedSegment> {
   const stopped = (): FinishedSegment =>
     signal.reason === StopReason.killed ? endedSegment('killed', 'killed') : endedSegment('failed', 'engine stopped');
-  const type = row.type_name === null ? undefined : TYPES.get(row.type_name);
+  const type = row.type_name === null ? undefined : context.procedureTypes.get(row.type_name);
   if (type === undefined) return endedSegment('failed', `unknown procedure type "${String(row.type_name)}"`);
   const given = plainParams(row.params);
   try {

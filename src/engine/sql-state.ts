@@ -1,5 +1,5 @@
 import { SqlState } from '../errors/sqlstate.js';
-import { TypeParameterError } from './procedure-type.js';
+import { TypeParameterError } from './type-parameter-error.js';
 
 /**
  * The SQLSTATE a failed segment reports: a PostgreSQL error's own, or one a

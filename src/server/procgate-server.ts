@@ -1,7 +1,7 @@
 import pg from 'pg';
+import { TYPES } from '../builtins/index.js';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
-import { TYPES } from '../builtins/index.js';
 import type { Logger } from '../log/logger.js';
 import { EMBEDDED_DATABASE, startEmbeddedCluster } from '../postgres/embedded-cluster.js';
 import { openExternalDatabase } from '../postgres/external-database.js';
@@ -161,6 +161,7 @@ async function startEngine(
     logger: options.logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
+    procedureTypes: TYPES,
     ...options.leaseTimings,
   });
   try {

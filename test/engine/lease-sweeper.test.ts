@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TYPES } from '../../src/builtins/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
@@ -39,7 +40,7 @@ async function runOfLostWorker(procedure = 'napper', retries = 0): Promise<strin
 describe('leases', () => {
   it('fails a segment whose lease expired with "worker lost"', async () => {
     const runId = await runOfLostWorker();
-    const engine = new Engine({ slots: 1, logger: silentLogger(), sweepMs: 100 });
+    const engine = new Engine({ slots: 1, logger: silentLogger(), sweepMs: 100, procedureTypes: TYPES });
     await engine.start(t.db.direct);
     try {
       const { rows } = await eventually(
@@ -63,7 +64,7 @@ describe('leases', () => {
                                               args => ARRAY['-c', 'echo done'], execution_mode => 'nondistributed')`);
     // Lost once with retries = 1: a live engine takes the second attempt and finishes it.
     const retried = await runOfLostWorker('quick', 1);
-    const engine = new Engine({ slots: 1, logger: silentLogger(), sweepMs: 100 });
+    const engine = new Engine({ slots: 1, logger: silentLogger(), sweepMs: 100, procedureTypes: TYPES });
     await engine.start(t.db.direct);
     try {
       const { rows } = await eventually(
@@ -113,7 +114,14 @@ describe('leases', () => {
   });
 
   it('renews the leases of running segments, and stops them when the engine stops', async () => {
-    const engine = new Engine({ slots: 1, logger: silentLogger(), killGraceMs: 200, leaseMs: 600, heartbeatMs: 150 });
+    const engine = new Engine({
+      slots: 1,
+      logger: silentLogger(),
+      killGraceMs: 200,
+      leaseMs: 600,
+      heartbeatMs: 150,
+      procedureTypes: TYPES,
+    });
     await engine.start(t.db.direct);
     const { rows } = await client.query<{ run_id: string }>(`SELECT run_id FROM procgate.execute('napper')`);
     const runId = rows[0]?.run_id;

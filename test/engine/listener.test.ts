@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TYPES } from '../../src/builtins/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
@@ -15,7 +16,7 @@ beforeAll(async () => {
     SELECT * FROM procgate.create_procedure(name => 'hello', language => 'command', command => 'echo',
                                             args => ARRAY['hi'], execution_mode => 'nondistributed')`);
   // No safety poll to speak of: only notifications can start runs quickly here.
-  engine = new Engine({ slots: 1, logger: silentLogger(), pollMs: 60_000 });
+  engine = new Engine({ slots: 1, logger: silentLogger(), pollMs: 60_000, procedureTypes: TYPES });
   await engine.start(t.db.direct);
 });
 

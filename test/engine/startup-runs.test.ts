@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TYPES } from '../../src/builtins/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { adminConfig, eventually, useProxiedDatabase } from '../support/test-database.js';
@@ -36,7 +37,7 @@ interface RunRow {
 
 /** Starts an engine, as `procgate serve` or `procgate worker` does, and gives it back to stop. */
 async function startEngine(logger = silentLogger()): Promise<Engine> {
-  const engine = new Engine({ slots: 2, logger, killGraceMs: 500 });
+  const engine = new Engine({ slots: 2, logger, killGraceMs: 500, procedureTypes: TYPES });
   await engine.start(t.db.direct);
   return engine;
 }

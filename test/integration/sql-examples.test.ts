@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { TYPES } from '../../src/builtins/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createTestDatabase, startTestProxy } from '../support/test-database.js';
@@ -53,7 +54,9 @@ describe('sql-examples', () => {
     // Each script gets a database of its own, as a newcomer's fresh procgate would be.
     const db = await createTestDatabase('example');
     const proxy = await startTestProxy({ statements: db });
-    const engine = WITH_ENGINE.has(script) ? new Engine({ slots: 4, logger: silentLogger() }) : undefined;
+    const engine = WITH_ENGINE.has(script)
+      ? new Engine({ slots: 4, logger: silentLogger(), procedureTypes: TYPES })
+      : undefined;
     let output: string;
     try {
       await engine?.start(db.direct);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { TYPES } from '../../src/builtins/index.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createLogger, type LogLevel, silentLogger } from '../../src/log/logger.js';
 import { eventually, type ProxiedDatabase } from './test-database.js';
@@ -29,7 +30,7 @@ export function useEngine<Row extends { state: string }>(
     // PROCGATE_TEST_LOG=debug shows the engine's log while debugging a test.
     const level = process.env['PROCGATE_TEST_LOG'] as LogLevel | undefined;
     const logger = level === undefined ? silentLogger() : createLogger(level);
-    engine = new Engine({ slots: 4, logger, killGraceMs: 500, ...options });
+    engine = new Engine({ slots: 4, logger, killGraceMs: 500, procedureTypes: TYPES, ...options });
     await engine.start(t.db.direct);
     client = new pg.Client(t.proxy.config(t.db.name));
     await client.connect();

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import type pg from 'pg';
-import { TypeParameterError } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /**
  * What import.csv and export.csv share: files confined to the engine's

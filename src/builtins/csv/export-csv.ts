@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { confinedPath, copyOptions, csvOptions, requireFilesDir } from './csv-files.js';
-import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /**
  * `export.csv`: the rows of a TABLE (select) into a CSV file of the

@@ -14,7 +14,8 @@ import {
   CsvRecordSplitter,
   requireFilesDir,
 } from './csv-files.js';
-import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /** The temporary table a file is copied into before its rows go to the INTO table. */
 const SCRATCH = 'procgate_import';

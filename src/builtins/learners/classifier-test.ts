@@ -1,7 +1,8 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './classifier/sql-function.js';
-import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them, as in training. */
 const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);

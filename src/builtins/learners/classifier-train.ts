@@ -9,7 +9,8 @@ import { createFunction, decisionTreeBody, forestBody, sqlIdentifier } from './c
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { readStagedRows } from './staged-rows.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { TreeThread } from './tree-thread.js';
 
 /** The algorithms, by the name `algorithm` takes. */

@@ -4,7 +4,8 @@ import { executeAsRole } from '../../engine/as-caller.js';
 import type { ResolvedOutput, StagedInput } from '../../engine/run-planner.js';
 import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { readStagedRows } from './staged-rows.js';
 
 /** PostgreSQL's numeric types (oids): a feature must be one of them. */

@@ -1,6 +1,7 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { findModel } from './classifier/stored-model.js';
-import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /**
  * `model.apply`: batch scoring. Each segment writes its share of the TABLE

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { sqlIdentifier } from './classifier/sql-function.js';
-import { type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
+import type { TypeContext } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /** One model as procgate_internal.models keeps it, with the function that applies it. */
 export interface NewModel {

@@ -1,4 +1,5 @@
-import { type ProcedureType, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { predictorOf, readRegressionData, regressionMetrics } from './regression/model.js';
 
 /**

@@ -4,7 +4,8 @@ import { seededRandom, shuffledIndexes } from './random.js';
 import { leafOf } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest } from './forest.js';
-import { type ProcedureType, type TypeContext, TypeParameterError } from '../../engine/procedure-type.js';
+import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
+import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import {
   readRegressionData,
   regressionMetrics,

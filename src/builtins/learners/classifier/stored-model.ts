@@ -2,7 +2,7 @@ import { DecisionTreeClassifier } from 'ml-cart';
 import { RandomForestClassifier } from 'ml-random-forest';
 import type pg from 'pg';
 import { checkModelName } from '../model-store.js';
-import { TypeParameterError } from '../../../engine/procedure-type.js';
+import { TypeParameterError } from '../../../engine/type-parameter-error.js';
 import { predictScores, type ScoreModel } from './score-models.js';
 
 /** A row of procgate.models as `role` may see it (any type). */

@@ -8,7 +8,7 @@ import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import type pg from 'pg';
 import type { StagedInput } from '../../../engine/run-planner.js';
 import { sqlIdentifier } from '../classifier/sql-function.js';
-import { TypeParameterError } from '../../../engine/procedure-type.js';
+import { TypeParameterError } from '../../../engine/type-parameter-error.js';
 import { readStagedRows } from '../staged-rows.js';
 
 /** PostgreSQL's numeric types (oids): features and the label must be one of them. */
