@@ -1,11 +1,9 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
-import { sqlIdentifier } from './classifier/sql-function.js';
+import { sqlIdentifier } from './sql-quoting.js';
+import { NUMERIC_TYPES } from './staged-rows.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-
-/** PostgreSQL's numeric types (oids): a feature must be one of them, as in training. */
-const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
 
 /** The columns a confusion-matrix INTO table must have (by name). */
 const MATRIX_COLUMNS = ['actual', 'predicted', 'n'] as const;

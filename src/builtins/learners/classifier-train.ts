@@ -5,10 +5,11 @@ import type { StagedInput } from '../../engine/run-planner.js';
 import { seededRandom, shuffledIndexes } from './random.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest, treeOptions } from './forest.js';
 import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from './classifier/score-models.js';
-import { createFunction, decisionTreeBody, forestBody, sqlIdentifier } from './classifier/sql-function.js';
+import { createFunction, decisionTreeBody, forestBody } from './classifier/sql-function.js';
+import { sqlIdentifier } from './sql-quoting.js';
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
-import { readStagedRows } from './staged-rows.js';
+import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { TreeThread } from './tree-thread.js';
@@ -16,9 +17,6 @@ import { TreeThread } from './tree-thread.js';
 /** The algorithms, by the name `algorithm` takes. */
 export const ALGORITHMS = ['random_forest', 'decision_tree', 'logistic_regression', 'naive_bayes'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
-
-/** PostgreSQL's numeric types (oids): a feature must be one of them. */
-const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
 
 interface Dataset {
   readonly features: readonly string[];

@@ -2,14 +2,11 @@ import { type kmeans, kmeansGenerator } from 'ml-kmeans';
 import type pg from 'pg';
 import { executeAsRole } from '../../engine/as-caller.js';
 import type { ResolvedOutput, StagedInput } from '../../engine/run-planner.js';
-import { sqlIdentifier, sqlLiteral } from './classifier/sql-function.js';
+import { sqlIdentifier, sqlLiteral } from './sql-quoting.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-import { readStagedRows } from './staged-rows.js';
-
-/** PostgreSQL's numeric types (oids): a feature must be one of them. */
-const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
+import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
 
 /** The column of both INTO tables that holds the cluster number. */
 const CLUSTER = 'cluster';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { sqlIdentifier } from './classifier/sql-function.js';
+import { sqlIdentifier } from './sql-quoting.js';
 import type { TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 

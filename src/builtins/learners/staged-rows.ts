@@ -44,6 +44,9 @@ export async function readStagedRows(pool: pg.Pool, query: StagedRowsQuery): Pro
   return decoder.sorted();
 }
 
+/** PostgreSQL's numeric types (oids): the columns read as doubles (features, a numeric label) must be one of them. */
+export const NUMERIC_TYPES: ReadonlySet<number> = new Set([20, 21, 23, 700, 701, 1700]);
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**

@@ -10,7 +10,7 @@
  * fits no intercept, and ml-naivebayes 4.0.0's GaussianNB scored 0.73 on
  * iris and fails to predict an input of features + 1 rows.
  */
-import { sqlLiteral } from './sql-function.js';
+import { sqlLiteral } from '../sql-quoting.js';
 
 /** score_k = intercepts[k] + Σ_j weights[k][j] * x_j */
 export interface LogisticModel {

@@ -5,16 +5,8 @@
  * (same comparisons on the same doubles, same tie rules).
  */
 
+import { sqlIdentifier, sqlLiteral } from '../sql-quoting.js';
 import { isSplit, leafClass, type TreeNodeJson } from './tree-json.js';
-
-/** A SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1). */
-export function sqlLiteral(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-export function sqlIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 /**
  * A tree as a CASE expression: `feature(column)` is the SQL for the tree's

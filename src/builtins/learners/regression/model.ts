@@ -7,12 +7,9 @@ import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import type pg from 'pg';
 import type { StagedInput } from '../../../engine/run-planner.js';
-import { sqlIdentifier } from '../classifier/sql-function.js';
+import { sqlIdentifier } from '../sql-quoting.js';
 import { TypeParameterError } from '../../../engine/type-parameter-error.js';
-import { readStagedRows } from '../staged-rows.js';
-
-/** PostgreSQL's numeric types (oids): features and the label must be one of them. */
-const NUMERIC_TYPES = new Set([20, 21, 23, 700, 701, 1700]);
+import { NUMERIC_TYPES, readStagedRows } from '../staged-rows.js';
 
 export interface RegressionDataset {
   readonly features: readonly string[];

@@ -5,7 +5,7 @@
  * doubles in the same order as ml-regression-multivariate-linear and
  * ml-random-forest, so they return the same values.
  */
-import { sqlIdentifier, sqlLiteral } from '../classifier/sql-function.js';
+import { sqlIdentifier, sqlLiteral } from '../sql-quoting.js';
 
 /** A node of ml-cart's serialised regression tree: a leaf has its mean as `distribution`. */
 export interface RegressionNodeJson {

@@ -1,4 +1,4 @@
-/** The parts of ml-cart (2.1.1), which has no types of its own, that procgate uses. */
+/** The parts of ml-cart (2.1.1), which has no types of its own, that procgate uses: its classification and regression trees. */
 declare module 'ml-cart' {
   export interface DecisionTreeOptions {
     gainFunction?: 'gini';
@@ -13,5 +13,12 @@ declare module 'ml-cart' {
     predict(rows: number[][]): number[];
     toJSON(): { options: DecisionTreeOptions; root: unknown; name: 'DTClassifier' };
     static load(model: unknown): DecisionTreeClassifier;
+  }
+  export class DecisionTreeRegression {
+    constructor(options?: DecisionTreeOptions);
+    train(trainingSet: number[][], values: number[]): void;
+    predict(rows: number[][]): number[];
+    toJSON(): { options: DecisionTreeOptions; root: unknown; name: 'DTRegression' };
+    static load(model: unknown): DecisionTreeRegression;
   }
 }
