@@ -8,7 +8,8 @@ import { predictScores, scoreModelBody, trainLogistic, trainNaiveBayes } from '.
 import { createFunction, decisionTreeBody, forestBody } from './classifier/sql-function.js';
 import { sqlIdentifier } from './sql-quoting.js';
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
-import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
+import { saveModel, writeMetrics } from './model-store.js';
+import { checkTrainingParameters, trainingParameters } from './training-parameters.js';
 import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -60,12 +61,13 @@ export const classifierTrain: ProcedureType = {
   summary:
     'trains a classifier (random forest, decision tree, logistic regression, naive Bayes) on a table; the model becomes a SQL function',
   parameters: [
-    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): feature columns and the label column' },
-    { name: 'label', kind: 'text', required: false, default: 'label', description: 'the label column' },
-    { name: 'algorithm', kind: 'text', required: false, default: 'random_forest', description: ALGORITHMS.join(' | ') },
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
-    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the accuracy, in [0, 1)' },
-    { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
+    ...trainingParameters({
+      trainingData: 'TABLE (select): feature columns and the label column',
+      label: 'the label column',
+      algorithms: ALGORITHMS,
+      defaultAlgorithm: 'random_forest',
+      heldOutFor: 'accuracy',
+    }),
     ...forestParameters('ceil(sqrt(features))', 'random_forest, decision_tree'),
     { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
     { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },

@@ -7,6 +7,7 @@ import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
+import { MODEL_NAME_PARAMETER } from './training-parameters.js';
 
 /** The column of both INTO tables that holds the cluster number. */
 const CLUSTER = 'cluster';
@@ -48,7 +49,7 @@ export const kmeansTrain: ProcedureType = {
     { name: 'k', kind: 'integer', required: true, description: 'the number of clusters, at least 1 and at most the rows' },
     { name: 'iterations', kind: 'integer', required: false, default: 100, description: 'the most iterations (it stops earlier when converged)' },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'the k-means++ start: same data and seed, same centroids' },
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
+    MODEL_NAME_PARAMETER,
     { name: 'assign', kind: 'boolean', required: false, default: false, description: 'write each input row and its cluster INTO the second table' },
   ],
   async run(context) {

@@ -32,32 +32,6 @@ export function checkModelName(name: unknown): string {
   return name;
 }
 
-/**
- * The parameters the training types share: the algorithm (one of
- * `algorithms`), the model name, `test_split` in [0, 1), and tree sizes
- * that are at least 1 (min_samples at least 0).
- */
-export function checkTrainingParameters<A extends string>(
-  params: Readonly<Record<string, unknown>>,
-  algorithms: readonly A[],
-): { algorithm: A; modelName: string; testSplit: number } {
-  const algorithm = params['algorithm'] as A;
-  if (!algorithms.includes(algorithm)) {
-    throw new TypeParameterError(`unknown algorithm "${algorithm}" (the choices: ${algorithms.join(', ')})`);
-  }
-  const modelName = checkModelName(params['model_name']);
-  const testSplit = params['test_split'] as number;
-  if (!(testSplit >= 0 && testSplit < 1)) throw new TypeParameterError('test_split must be in [0, 1)');
-  for (const name of ['n_estimators', 'max_features', 'max_depth', 'max_samples', 'min_samples']) {
-    const least = name === 'min_samples' ? 0 : 1;
-    const value = params[name];
-    if (value !== undefined && (value as number) < least) {
-      throw new TypeParameterError(`${name} must be at least ${String(least)}`);
-    }
-  }
-  return { algorithm, modelName, testSplit };
-}
-
 /** A model name taken by another role: the run fails (a run error, not the engine's). */
 export class ModelOwnerError extends Error {
   readonly code = '42501';

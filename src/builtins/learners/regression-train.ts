@@ -2,7 +2,8 @@ import { RandomForestRegression } from 'ml-random-forest';
 import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import { seededRandom, shuffledIndexes } from './random.js';
 import { leafOf } from './classifier/tree-json.js';
-import { checkTrainingParameters, saveModel, writeMetrics } from './model-store.js';
+import { saveModel, writeMetrics } from './model-store.js';
+import { checkTrainingParameters, trainingParameters } from './training-parameters.js';
 import { forestHyperparameters, forestOptions, forestParameters, growForest } from './forest.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -55,12 +56,13 @@ export const regressionTrain: ProcedureType = {
   name: 'regression.train',
   summary: 'trains a regression (linear, random forest) on a table; the model becomes a SQL function',
   parameters: [
-    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): numeric feature columns and the numeric label column' },
-    { name: 'label', kind: 'text', required: false, default: 'label', description: 'the numeric target column' },
-    { name: 'algorithm', kind: 'text', required: false, default: 'linear', description: REGRESSION_ALGORITHMS.join(' | ') },
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) and its function procgate_models.<model_name>' },
-    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: 'the share of rows held out for the metrics, in [0, 1)' },
-    { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
+    ...trainingParameters({
+      trainingData: 'TABLE (select): numeric feature columns and the numeric label column',
+      label: 'the numeric target column',
+      algorithms: REGRESSION_ALGORITHMS,
+      defaultAlgorithm: 'linear',
+      heldOutFor: 'metrics',
+    }),
     ...forestParameters('all', 'random_forest'),
   ],
   async run(context) {
