@@ -2,6 +2,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import type pg from 'pg';
+import { SqlState } from '../../errors/sqlstate.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /**
@@ -13,7 +14,7 @@ import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
 /** A path that leaves --files-dir: the run fails with this (PostgreSQL's 42501, insufficient_privilege). */
 export class FilePermissionError extends Error {
-  readonly code = '42501';
+  readonly code = SqlState.insufficientPrivilege;
 }
 
 /** The engine's --files-dir, or the run fails. */
@@ -25,7 +26,7 @@ export function requireFilesDir(filesDir: string | undefined, type: string): str
 }
 
 function outside(given: string): FilePermissionError {
-  return new FilePermissionError(`permission denied: path "${given}" is outside --files-dir (42501)`);
+  return new FilePermissionError(`permission denied: path "${given}" is outside --files-dir (${SqlState.insufficientPrivilege})`);
 }
 
 function inside(root: string, candidate: string): boolean {

@@ -3,6 +3,7 @@ import { open, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { SqlState } from '../../errors/sqlstate.js';
 import { confinedPath, copyOptions, csvOptions, requireFilesDir } from './csv-files.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -50,7 +51,7 @@ export const exportCsv: ProcedureType = {
       if (code === 'EEXIST') {
         throw new Error(`file "${given}" exists (export.csv replaces a file only with overwrite => true)`);
       }
-      if (code === 'ELOOP') throw new Error(`permission denied: path "${given}" is a symbolic link (42501)`);
+      if (code === 'ELOOP') throw new Error(`permission denied: path "${given}" is a symbolic link (${SqlState.insufficientPrivilege})`);
       throw error;
     });
     // The stream owns the file from here: it closes it when it ends or fails.

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SqlState } from '../../errors/sqlstate.js';
 import { sqlIdentifier } from './sql-quoting.js';
 import type { TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -34,7 +35,7 @@ export function checkModelName(name: unknown): string {
 
 /** A model name taken by another role: the run fails (a run error, not the engine's). */
 export class ModelOwnerError extends Error {
-  readonly code = '42501';
+  readonly code = SqlState.insufficientPrivilege;
 }
 
 /** Per-step metrics, written at once (not in the completion): they show while the run trains. */
