@@ -12,7 +12,7 @@ const MAX_RESULT_ROWS = 1000;
  * query: SELECT, VALUES, TABLE, WITH) become the run's results, the first
  * MAX_RESULT_ROWS of them.
  */
-export const sql: ProcedureType = {
+export const sqlStatements: ProcedureType = {
   name: 'sql',
   summary: 'runs SQL statements in order as the caller; the last one\'s rows become the results',
   parameters: [
