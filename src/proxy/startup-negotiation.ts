@@ -67,6 +67,18 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
       return false;
     };
 
+    /**
+     * Closes without a word, as PostgreSQL does for what cannot be a request
+     * (a bad length: garbage, or a Terminate sent before the StartupMessage);
+     * false so the caller stops reading.
+     */
+    const drop = (reason: string): false => {
+      options.logger.debug({ reason }, 'dropped client before startup');
+      current.end();
+      finish({ kind: 'closed' });
+      return false;
+    };
+
     const onClose = (): void => finish({ kind: 'closed' });
 
     const onData = (chunk: Buffer): void => {
@@ -80,13 +92,13 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
     const handleNextPacket = (): boolean => {
       const frame = frameStartupPacket(buffered);
       if (frame.kind === 'incomplete') return false;
-      if (frame.kind === 'invalid') return fail(frame.reason);
+      if (frame.kind === 'invalid') return drop(frame.reason);
       const packet = buffered.subarray(0, frame.length);
       const rest = buffered.subarray(frame.length);
       const message = parseStartupPacket(packet);
       switch (message.kind) {
         case 'invalid':
-          return fail(message.reason);
+          return drop(message.reason);
         case 'ssl-request':
           if (sslDone) return fail('unsupported frontend protocol 1234.5679: SSL already negotiated');
           sslDone = true;
@@ -111,6 +123,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
           finish({ kind: 'closed' });
           return false;
         case 'startup':
+        case 'unreadable-startup':
           // Held until the session is wired up, so no byte is read without a listener.
           current.pause();
           finish({
@@ -118,7 +131,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
             socket: current,
             tls: current !== socket,
             packet,
-            parameters: message.parameters,
+            parameters: message.kind === 'startup' ? message.parameters : new Map(),
             leftover: rest,
           });
           return false;
