@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +78,20 @@ describe('bad input', () => {
       const expected = await replyBeforeStartup(direct.port, direct.host, bytes, end);
       expect(await replyBeforeStartup(t.proxy.port, t.proxy.host, bytes, end), name).toEqual(expected);
     }
+  });
+
+  it('closes a direct TLS handshake without a reply when TLS is not configured, as PostgreSQL without ssl', async () => {
+    const attempt = (host: string, port: number): Promise<unknown> =>
+      new Promise((resolve) => {
+        const received: Buffer[] = [];
+        const socket = tls.connect({ host, port, ALPNProtocols: ['postgresql'], rejectUnauthorized: false });
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.once('secureConnect', () => resolve('handshake completed'));
+        socket.once('error', (error) => resolve({ error: error.message, received: Buffer.concat(received) }));
+      });
+    const expected = await attempt(String(t.db.direct.host), Number(t.db.direct.port));
+    expect(expected).toMatchObject({ received: Buffer.alloc(0) });
+    expect(await attempt(t.proxy.host, t.proxy.port)).toEqual(expected);
   });
 
   it('lets node-postgres end a client it has only begun to connect, as PostgreSQL does', async () => {
