@@ -97,6 +97,15 @@ function queryBytes(text: Buffer): Buffer {
   return out;
 }
 
+/** An unnamed Parse message carrying exactly `text`, without parameter types. */
+function parseBytes(text: Buffer): Buffer {
+  const out = Buffer.alloc(9 + text.length);
+  out[0] = 0x50;
+  out.writeInt32BE(8 + text.length, 1);
+  text.copy(out, 6);
+  return out;
+}
+
 /** The fields of an ErrorResponse body that a client shows, by their codes. */
 function errorFieldsOf(body: Buffer): Record<string, Buffer> {
   const fields: Record<string, Buffer> = {};
@@ -250,6 +259,12 @@ describe('texts in the client encoding', () => {
     const { W: _where, ...fields } = errorOfReplies(expected!);
     expect(fields.M).toEqual(latin1('procedure "caf\xe9" does not exist'));
     expect(errorOfReplies(replies!)).toEqual(fields);
+    // The same through the extended protocol.
+    const [, extended] = await rawSession(t.proxy.config(t.db.name), [
+      setLatin1,
+      [parseBytes(latin1('SHOW PROCEDURE "caf\xe9"')), serialize.bind({}), serialize.execute({}), serialize.sync()],
+    ]);
+    expect(errorOfReplies(extended!)).toEqual(fields);
   });
 
   it('leaves a text that is not valid in the client encoding to PostgreSQL, which rejects it', async () => {
