@@ -2,6 +2,10 @@ import { PgError } from '../errors/pg-error.js';
 import { readMessageLength } from '../wire/message-header.js';
 import { HEADER_LENGTH } from '../wire/protocol.js';
 
+const STREAM = 0;
+const OBSERVE = 1;
+const WHOLE = 2;
+
 export interface MessageFramerOptions {
   /** Largest declared message length accepted, as PostgreSQL's 1 GiB limit. */
   readonly maxMessageSize: number;
@@ -12,6 +16,14 @@ export interface MessageFramerOptions {
    * bytes to send in its place, or undefined to forward it untouched.
    */
   readonly inspect: (type: number, message: Buffer) => Buffer | undefined;
+  /** Type bytes of streamed messages whose start `observe` is shown (to count replies, read a name). */
+  readonly observedTypes?: ReadonlySet<number>;
+  /**
+   * Sees the start of a message of a type in `observedTypes` as it streams
+   * by: its header and as much of its body as the chunk holds (a view, not a
+   * copy), which may be all of it or only part of it.
+   */
+  readonly observe?: (type: number, head: Buffer) => void;
   /** Sends bytes to PostgreSQL; false when its socket buffer is full (backpressure). */
   readonly write: (bytes: Buffer) => boolean;
 }
@@ -25,8 +37,9 @@ export interface MessageFramerOptions {
  */
 export class MessageFramer {
   private readonly options: MessageFramerOptions;
-  /** Which types are handed whole to `inspect`; a session changes it as its phase changes. */
-  wholeMessageTypes: ReadonlySet<number>;
+  /** What to do on each type byte, looked up once per message (cheaper than sets on the hot path). */
+  private readonly actions = new Uint8Array(256);
+  private whole: ReadonlySet<number> = new Set();
   /** Bytes of a streamed message still to come in later chunks. */
   private skip = 0;
   /** Pieces of a whole message being collected across chunks. */
@@ -37,7 +50,19 @@ export class MessageFramer {
 
   constructor(options: MessageFramerOptions) {
     this.options = options;
+    for (const type of options.observedTypes ?? []) this.actions[type] = OBSERVE;
     this.wholeMessageTypes = options.wholeMessageTypes;
+  }
+
+  /** Which types are handed whole to `inspect`; a session changes it as its phase changes. */
+  get wholeMessageTypes(): ReadonlySet<number> {
+    return this.whole;
+  }
+
+  set wholeMessageTypes(types: ReadonlySet<number>) {
+    for (const type of this.whole) this.actions[type] = this.options.observedTypes?.has(type) ? OBSERVE : STREAM;
+    for (const type of types) this.actions[type] = WHOLE;
+    this.whole = types;
   }
 
   /**
@@ -88,7 +113,9 @@ export class MessageFramer {
         throw PgError.protocolViolation(`invalid message length ${length}`);
       }
       const total = length + 1;
-      if (!this.wholeMessageTypes.has(type)) {
+      const action = this.actions[type];
+      if (action !== WHOLE) {
+        if (action === OBSERVE) this.options.observe?.(type, chunk.subarray(pos, Math.min(pos + total, end)));
         if (pos + total <= end) {
           pos += total;
         } else {

@@ -6,6 +6,7 @@ import { parseBackendKeyData } from '../wire/backend-key-data.js';
 import { writeErrorResponse } from '../wire/error-response.js';
 import { parseParameterStatus } from '../wire/parameter-status.js';
 import { BackendType } from '../wire/protocol.js';
+import { codecFor } from '../wire/text-codec.js';
 import type { BackendAddress } from './backend-address.js';
 import { connectBackend } from './backend-address.js';
 import type { CancelRegistry } from './cancel-registry.js';
@@ -76,12 +77,16 @@ export class Session {
       maxMessageSize: options.maxMessageSize,
       wholeMessageTypes: this.rewriter === undefined ? NONE : StatementRewriter.frontendTypes,
       inspect: (type, message) => this.rewriter?.fromClient(type, message),
+      observedTypes: this.rewriter === undefined ? NONE : StatementRewriter.observedFrontendTypes,
+      observe: (type, head) => this.rewriter?.observeClient(type, head),
       write: (bytes) => this.backend.write(bytes),
     });
     this.toClient = new MessageFramer({
       maxMessageSize: MAX_BACKEND_MESSAGE,
       wholeMessageTypes: STARTUP_BACKEND_MESSAGES,
       inspect: (type, message) => this.inspectBackend(type, message),
+      observedTypes: this.rewriter === undefined ? NONE : StatementRewriter.observedBackendTypes,
+      observe: (type) => this.rewriter?.observeServer(type),
       write: (bytes) => this.client.write(bytes),
     });
     this.closed = new Promise((resolve) => {
@@ -180,6 +185,7 @@ export class Session {
         if (this.rewriter === undefined) return undefined;
         const { name, value } = parseParameterStatus(message);
         if (name === 'standard_conforming_strings') this.rewriter.standardConformingStrings = value === 'on';
+        if (name === 'client_encoding') this.rewriter.codec = codecFor(value);
         return undefined;
       }
       default:

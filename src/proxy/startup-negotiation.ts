@@ -6,6 +6,14 @@ import { writeErrorResponse } from '../wire/error-response.js';
 import { EncryptionResponse, frameStartupPacket, parseStartupPacket } from '../wire/startup-packet.js';
 import type { CancelRegistry } from './cancel-registry.js';
 
+/** The ALPN protocol name of PostgreSQL's wire protocol over TLS. */
+const ALPN_PROTOCOL = 'postgresql';
+
+/** TLS record type 22 (handshake): a direct TLS ClientHello; no startup packet length starts with it. */
+function isTlsHandshake(bytes: Buffer): boolean {
+  return bytes[0] === 0x16;
+}
+
 /** The outcome of the exchange before a StartupMessage. */
 export type Negotiation =
   | {
@@ -32,8 +40,9 @@ export interface NegotiationOptions {
 /**
  * Answers what a client sends before its StartupMessage, in any order:
  * SSLRequest (TLS when configured, else 'N'), GSSENCRequest ('N') and
- * CancelRequest (forwarded to the owning PostgreSQL). Resolves with the
- * StartupMessage, or once the connection is closed.
+ * CancelRequest (forwarded to the owning PostgreSQL); a TLS handshake as the
+ * very first bytes is direct TLS. Resolves with the StartupMessage, or once
+ * the connection is closed.
  * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
  */
 export function negotiateStartup(socket: net.Socket, options: NegotiationOptions): Promise<Negotiation> {
@@ -42,6 +51,8 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
     let buffered: Buffer = Buffer.alloc(0);
     let sslDone = false;
     let gssDone = false;
+    /** Whether the first bytes have been looked at for a direct TLS handshake. */
+    let firstBytesSeen = false;
     let settled = false;
 
     const timer = setTimeout(() => {
@@ -67,6 +78,18 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
       return false;
     };
 
+    /**
+     * Closes without a word, as PostgreSQL does for what cannot be a request
+     * (a bad length: garbage, or a Terminate sent before the StartupMessage);
+     * false so the caller stops reading.
+     */
+    const drop = (reason: string): false => {
+      options.logger.debug({ reason }, 'dropped client before startup');
+      current.end();
+      finish({ kind: 'closed' });
+      return false;
+    };
+
     const onClose = (): void => finish({ kind: 'closed' });
 
     const onData = (chunk: Buffer): void => {
@@ -78,19 +101,28 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
 
     /** Answers the next whole packet; false when more bytes are needed or the exchange is over. */
     const handleNextPacket = (): boolean => {
+      if (!firstBytesSeen) {
+        firstBytesSeen = true;
+        if (isTlsHandshake(buffered)) {
+          if (options.secureContext === undefined) return drop('direct TLS connection, but TLS is not configured');
+          directTls(options.secureContext);
+          return false;
+        }
+      }
       const frame = frameStartupPacket(buffered);
       if (frame.kind === 'incomplete') return false;
-      if (frame.kind === 'invalid') return fail(frame.reason);
+      if (frame.kind === 'invalid') return drop(frame.reason);
       const packet = buffered.subarray(0, frame.length);
       const rest = buffered.subarray(frame.length);
       const message = parseStartupPacket(packet);
       switch (message.kind) {
         case 'invalid':
-          return fail(message.reason);
+          return drop(message.reason);
         case 'ssl-request':
           if (sslDone) return fail('unsupported frontend protocol 1234.5679: SSL already negotiated');
           sslDone = true;
-          if (options.secureContext === undefined) {
+          // Over direct TLS, PostgreSQL refuses a second TLS layer.
+          if (options.secureContext === undefined || current !== socket) {
             current.write(EncryptionResponse.refused);
             buffered = rest;
             return true;
@@ -111,6 +143,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
           finish({ kind: 'closed' });
           return false;
         case 'startup':
+        case 'unreadable-startup':
           // Held until the session is wired up, so no byte is read without a listener.
           current.pause();
           finish({
@@ -118,7 +151,7 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
             socket: current,
             tls: current !== socket,
             packet,
-            parameters: message.parameters,
+            parameters: message.kind === 'startup' ? message.parameters : new Map(),
             leftover: rest,
           });
           return false;
@@ -129,13 +162,44 @@ export function negotiateStartup(socket: net.Socket, options: NegotiationOptions
       current.removeListener('data', onData);
       current.removeListener('close', onClose);
       current.write(EncryptionResponse.accepted);
-      const secure = new tls.TLSSocket(current, { isServer: true, secureContext });
+      startTls(secureContext, false);
+      buffered = Buffer.alloc(0);
+    };
+
+    /**
+     * PostgreSQL 17's direct TLS (`sslnegotiation=direct`): the client's
+     * first bytes are a TLS ClientHello, which must name the ALPN protocol
+     * `postgresql`. The bytes read so far go back to the socket, for the
+     * TLS layer to read them first.
+     * @see https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+     */
+    const directTls = (secureContext: tls.SecureContext): void => {
+      current.pause();
+      current.removeListener('data', onData);
+      current.removeListener('close', onClose);
+      current.unshift(buffered);
+      buffered = Buffer.alloc(0);
+      startTls(secureContext, true);
+    };
+
+    const startTls = (secureContext: tls.SecureContext, direct: boolean): void => {
+      // As PostgreSQL, offer ALPN `postgresql`: a client asking for another protocol fails the handshake.
+      const secure = new tls.TLSSocket(current, { isServer: true, secureContext, ALPNProtocols: [ALPN_PROTOCOL] });
       secure.on('error', (error) => {
         options.logger.debug({ err: error }, 'TLS handshake with client failed');
         secure.destroy();
         finish({ kind: 'closed' });
       });
-      buffered = Buffer.alloc(0);
+      if (direct) {
+        secure.once('secure', () => {
+          // A direct TLS client must have negotiated ALPN; PostgreSQL closes without a word otherwise.
+          if (secure.alpnProtocol !== ALPN_PROTOCOL) {
+            options.logger.debug('direct TLS connection without ALPN protocol negotiation');
+            secure.destroy();
+            finish({ kind: 'closed' });
+          }
+        });
+      }
       current = secure;
       current.on('data', onData);
       current.on('close', onClose);

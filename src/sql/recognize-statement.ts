@@ -3,7 +3,7 @@ import type { ProcedureCatalog } from './procedure-catalog.js';
 
 /**
  * Decides from a statement's tokens whether it is one of ours, the way
- * DESIGN.md draws the line with PostgreSQL's own statements:
+ * docs/design.md draws the line with PostgreSQL's own statements:
  * - CREATE PROCEDURE is ours with `LANGUAGE command|javascript` or `TYPE '...'`;
  *   with any other language (sql, plpgsql ...) it is PostgreSQL's.
  * - EXECUTE PROCEDURE name(...) is ours; `EXECUTE stmt(...)` runs a prepared
@@ -11,7 +11,11 @@ import type { ProcedureCatalog } from './procedure-catalog.js';
  * - CALL, DROP PROCEDURE and GRANT/REVOKE EXECUTE ON PROCEDURE are ours when
  *   the name is one of our procedures, else PostgreSQL's.
  * - KILL and SHOW PROCEDURE[S] are always ours (PostgreSQL has no KILL, and
- *   SHOW takes a setting name).
+ *   SHOW takes a setting name), except SHOW of a custom setting such as
+ *   `procedure.retries`, which is PostgreSQL's.
+ *
+ * Names are read whole: in `probe.type` or `procedure.retries` neither word
+ * is a keyword, and `GRANT ... ON PROCEDURE s.p` is not about our `s`.
  */
 export function isProcgateStatement(tokens: readonly Token[], catalog: ProcedureCatalog): boolean {
   switch (word(tokens, 0)) {
@@ -28,7 +32,7 @@ export function isProcgateStatement(tokens: readonly Token[], catalog: Procedure
     case 'kill':
       return word(tokens, 1) === 'run' || word(tokens, 1) === 'runs';
     case 'show':
-      return word(tokens, 1) === 'procedures' || word(tokens, 1) === 'procedure';
+      return (word(tokens, 1) === 'procedures' || word(tokens, 1) === 'procedure') && !isDot(tokens[2]);
     case 'grant':
     case 'revoke':
       return (
@@ -36,6 +40,7 @@ export function isProcgateStatement(tokens: readonly Token[], catalog: Procedure
         word(tokens, 2) === 'on' &&
         word(tokens, 3) === 'procedure' &&
         isName(tokens[4]) &&
+        !isDot(tokens[5]) &&
         catalog.lookup(nameOf(tokens[4]!)) !== undefined
       );
     default:
@@ -56,6 +61,17 @@ function isName(token: Token | undefined): boolean {
   );
 }
 
+function isDot(token: Token | undefined): boolean {
+  return token?.kind === TokenKind.Punctuation && token.value === '.';
+}
+
+/** The index just past the (possibly qualified) name starting at `index`. */
+function skipName(tokens: readonly Token[], index: number): number {
+  let i = index;
+  while (isName(tokens[i]) && isDot(tokens[i + 1])) i += 2;
+  return i + 1;
+}
+
 function nameOf(token: Token): string {
   return token.value ?? '';
 }
@@ -66,14 +82,15 @@ function isOurCreate(tokens: readonly Token[]): boolean {
   if (word(tokens, index) !== 'procedure') return false;
   // Look at the clauses after the name and its parameter list, outside parentheses.
   let depth = 0;
-  for (let i = index + 2; i < tokens.length; i += 1) {
+  for (let i = skipName(tokens, index + 1); i < tokens.length; i += 1) {
     const token = tokens[i]!;
     if (token.kind === TokenKind.Punctuation) {
       if (token.value === '(') depth += 1;
       else if (token.value === ')') depth -= 1;
       continue;
     }
-    if (depth !== 0 || token.kind !== TokenKind.Identifier) continue;
+    // A word next to a dot is part of a qualified name, never a clause keyword.
+    if (depth !== 0 || token.kind !== TokenKind.Identifier || isDot(tokens[i - 1]) || isDot(tokens[i + 1])) continue;
     if (token.value === 'language') {
       const language = word(tokens, i + 1);
       return language === 'command' || language === 'javascript';

@@ -39,7 +39,15 @@ export type QueryRewrite =
     readonly effects: readonly CatalogEffect[];
     /** The text has a CALL of ours, which must commit its run and so cannot run in a transaction block. */
     readonly hasCall: boolean;
+    /** Our statements, by their index among all the statements of the text, and which are CALLs. */
+    readonly ours: readonly OurStatement[];
   };
+
+/** One of our statements in a text: the how-manieth statement it is (from 0), and whether it is a CALL. */
+export interface OurStatement {
+  readonly index: number;
+  readonly call: boolean;
+}
 
 const PASSTHROUGH: QueryRewrite = { kind: 'passthrough' };
 
@@ -62,14 +70,15 @@ export const ERROR_MARKER = 'procgate_statement_error';
  */
 export function rewriteQuery(text: string, context: RewriteContext): QueryRewrite {
   if (!LEADING_WORDS.test(text)) return PASSTHROUGH;
-  const ours = splitStatements(text, context).filter((statement) =>
-    isProcgateStatement(statement.tokens, context.catalog),
-  );
+  const ours = splitStatements(text, context)
+    .map((statement, index) => ({ ...statement, index }))
+    .filter((statement) => isProcgateStatement(statement.tokens, context.catalog));
   if (ours.length === 0) return PASSTHROUGH;
 
   const b = new SqlBuilder(text);
   const rewritten: RewrittenStatement[] = [];
   const effects: CatalogEffect[] = [];
+  const statements: OurStatement[] = [];
   let hasCall = false;
   let copied = 0;
   for (const span of ours) {
@@ -83,12 +92,14 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
       writeStatement(statement, text, parsed, context);
       b.append(statement);
       hasCall ||= parsed.kind === 'call-procedure';
+      statements.push({ index: span.index, call: parsed.kind === 'call-procedure' });
       const effect = catalogEffect(text, parsed);
       if (effect !== undefined) effects.push(effect);
     } catch (caught) {
       if (!(caught instanceof StatementError)) throw caught;
       error = caught.toPgError(toPgPosition(text, caught.offset));
       b.sql(ERROR_MARKER);
+      statements.push({ index: span.index, call: false });
     }
     rewritten.push({
       outputStart,
@@ -106,6 +117,7 @@ export function rewriteQuery(text: string, context: RewriteContext): QueryRewrit
     positions: new PositionMap(text, output, b.sourcePieces(), rewritten),
     effects,
     hasCall,
+    ours: statements,
   };
 }
 

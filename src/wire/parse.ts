@@ -1,4 +1,5 @@
 import { FrontendType } from './protocol.js';
+import { type TextCodec, UTF8_CODEC } from './text-codec.js';
 
 /**
  * A Parse message. Only its text is decoded: the statement name and the
@@ -11,25 +12,32 @@ export interface ParseMessage {
   /** The prepared statement's name with its terminating NUL. */
   readonly name: Buffer;
   readonly text: string;
+  /** The text as the client sent it, in its encoding (a view). */
+  readonly textBytes: Buffer;
   /** The Int16 count of parameter types and their Int32 OIDs. */
   readonly parameterTypes: Buffer;
 }
 
-/** Reads a whole Parse message. */
-export function parseParse(message: Buffer): ParseMessage {
+/** Reads a whole Parse message, its text in the client's encoding. */
+export function parseParse(message: Buffer, codec: TextCodec = UTF8_CODEC): ParseMessage {
   const nameEnd = message.indexOf(0, 5);
   const textEnd = message.indexOf(0, nameEnd + 1);
+  const textBytes = message.subarray(nameEnd + 1, textEnd);
   return {
     name: message.subarray(5, nameEnd + 1),
-    text: message.toString('utf8', nameEnd + 1, textEnd),
+    text: codec.decode(textBytes),
+    textBytes,
     parameterTypes: message.subarray(textEnd + 1),
   };
 }
 
-/** Writes a Parse message. */
-export function writeParse(parse: ParseMessage): Buffer {
+/** Writes a Parse message with `text` in the client's encoding. */
+export function writeParse(
+  parse: Omit<ParseMessage, 'textBytes'>,
+  codec: TextCodec = UTF8_CODEC,
+): Buffer {
   const { name, parameterTypes } = parse;
-  const text = Buffer.from(`${parse.text}\0`, 'utf8');
+  const text = Buffer.concat([codec.encode(parse.text), Buffer.from([0])]);
   const length = 4 + name.length + text.length + parameterTypes.length;
   const out = Buffer.allocUnsafe(1 + length);
   out[0] = FrontendType.parse;

@@ -16,6 +16,12 @@ export type StartupPacket =
     readonly minor: number;
     readonly parameters: ReadonlyMap<string, string>;
   }
+  /**
+   * A StartupMessage procgate cannot read (another major version, a broken
+   * parameter list): PostgreSQL judges it and answers in its own words.
+   */
+  | { readonly kind: 'unreadable-startup'; readonly reason: string }
+  /** A packet PostgreSQL drops without a reply (it only logs why). */
   | { readonly kind: 'invalid'; readonly reason: string };
 
 /**
@@ -65,13 +71,12 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
   const major = code >>> 16;
   const minor = code & 0xffff;
   if (major !== PROTOCOL_MAJOR) {
-    return invalid(
-      `unsupported frontend protocol ${major}.${minor}: server supports ${PROTOCOL_MAJOR}.0 to ${PROTOCOL_MAJOR}.x`,
-    );
+    return { kind: 'unreadable-startup', reason: `unsupported frontend protocol ${major}.${minor}` };
   }
   const parameters = parseParameters(packet.subarray(8));
-  if (parameters === undefined)
-    return invalid('invalid startup packet layout: expected terminator as last byte');
+  if (parameters === undefined) {
+    return { kind: 'unreadable-startup', reason: 'invalid startup packet layout: expected terminator as last byte' };
+  }
   return { kind: 'startup', major, minor, parameters };
 }
 

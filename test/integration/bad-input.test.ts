@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { DatabaseError } from 'pg-protocol';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countBackends, eventually, useProxiedDatabase } from '../support/test-database.js';
 import { codePacket, rawConnect, startupPacket, withTimeout } from '../support/wire-client.js';
@@ -29,10 +29,6 @@ afterEach(async () => {
   ).toBe(baseline);
 });
 
-function fatalOf(messages: ReadonlyArray<{ name: string }>): DatabaseError | undefined {
-  return messages.find((m) => m.name === 'error') as DatabaseError | undefined;
-}
-
 /** A connected pg client and its socket, to inject raw bytes into an authenticated session. */
 async function sessionWithSocket(): Promise<{
   client: pg.Client;
@@ -49,38 +45,71 @@ async function sessionWithSocket(): Promise<{
   return { client, socket, failed };
 }
 
+/** What a server sends back to `bytes` sent first on a new connection, until it closes. */
+async function replyBeforeStartup(port: number, host: string, bytes: Buffer, end: boolean): Promise<unknown> {
+  const conn = await rawConnect(port, host);
+  if (end) conn.socket.end(bytes);
+  else conn.socket.write(bytes);
+  await withTimeout(conn.closed, 5000, 'close before startup');
+  return conn.messages.map((message) => ({ ...message }));
+}
+
 describe('bad input', () => {
-  it('answers garbage before startup with FATAL 08P01 and closes', async () => {
-    const conn = await rawConnect(t.proxy.port);
-    conn.socket.write('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
-    await withTimeout(conn.closed, 5000, 'close after garbage');
-    expect(fatalOf(conn.messages)).toMatchObject({ severity: 'FATAL', code: '08P01' });
+  it('answers what comes before a StartupMessage as PostgreSQL does (differential)', async () => {
+    const hugeLength = Buffer.alloc(8);
+    hugeLength.writeInt32BE(0x7fffffff, 0);
+    hugeLength.writeInt32BE(196608, 4);
+    // Sent as they are; the truncated one then ends the connection, which is what the server answers.
+    const cases: Record<string, Buffer> = {
+      garbage: Buffer.from('GET / HTTP/1.1\r\nHost: example\r\n\r\n'),
+      // node-postgres's connect(); end() sends Terminate before its StartupMessage.
+      'terminate first': Buffer.from([0x58, 0, 0, 0, 4]),
+      'huge length': hugeLength,
+      'length 7': Buffer.from([0, 0, 0, 7, 0, 3, 0, 0]),
+      'truncated startup': startupPacket(196608, { user: 'procgate', database: t.db.name }).subarray(0, 11),
+      'cancel request of 12 bytes': Buffer.from([0, 0, 0, 12, 0x4, 0xd2, 0x16, 0x2e, 0, 0, 0, 1]),
+      'protocol 4.0': startupPacket(4 << 16, { user: 'procgate', database: t.db.name }),
+      'parameters without terminator': Buffer.from([0, 0, 0, 14, 0, 3, 0, 0, 0x75, 0, 0x76, 0x76, 0x76, 0x76]),
+      'no user': startupPacket(196608, { database: t.db.name }),
+    };
+    const direct = { host: String(t.db.direct.host), port: Number(t.db.direct.port) };
+    for (const [name, bytes] of Object.entries(cases)) {
+      const end = name === 'truncated startup';
+      const expected = await replyBeforeStartup(direct.port, direct.host, bytes, end);
+      expect(await replyBeforeStartup(t.proxy.port, t.proxy.host, bytes, end), name).toEqual(expected);
+    }
   });
 
-  it('closes quietly on a truncated startup packet followed by close', async () => {
-    const conn = await rawConnect(t.proxy.port);
-    conn.socket.end(startupPacket(196608, { user: 'procgate', database: t.db.name }).subarray(0, 11));
-    await withTimeout(conn.closed, 5000, 'close after truncated packet');
-    expect(conn.messages).toEqual([]);
+  it('closes a direct TLS handshake without a reply when TLS is not configured, as PostgreSQL without ssl', async () => {
+    const attempt = (host: string, port: number): Promise<unknown> =>
+      new Promise((resolve) => {
+        const received: Buffer[] = [];
+        const socket = tls.connect({ host, port, ALPNProtocols: ['postgresql'], rejectUnauthorized: false });
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.once('secureConnect', () => resolve('handshake completed'));
+        socket.once('error', (error) => resolve({ error: error.message, received: Buffer.concat(received) }));
+      });
+    const expected = await attempt(String(t.db.direct.host), Number(t.db.direct.port));
+    expect(expected).toMatchObject({ received: Buffer.alloc(0) });
+    expect(await attempt(t.proxy.host, t.proxy.port)).toEqual(expected);
   });
 
-  it('rejects protocol 4.0 with FATAL 08P01', async () => {
-    const conn = await rawConnect(t.proxy.port);
-    conn.socket.write(startupPacket(4 << 16, { user: 'procgate', database: t.db.name }));
-    await withTimeout(conn.closed, 5000, 'close after protocol 4.0');
-    const error = fatalOf(conn.messages);
-    expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' });
-    expect(error?.message).toContain('unsupported frontend protocol 4.0');
-  });
-
-  it('rejects a startup packet with a huge length prefix', async () => {
-    const conn = await rawConnect(t.proxy.port);
-    const packet = Buffer.alloc(8);
-    packet.writeInt32BE(0x7fffffff, 0);
-    packet.writeInt32BE(196608, 4);
-    conn.socket.write(packet);
-    await withTimeout(conn.closed, 5000, 'close after huge startup length');
-    expect(fatalOf(conn.messages)).toMatchObject({ code: '08P01' });
+  it('lets node-postgres end a client it has only begun to connect, as PostgreSQL does', async () => {
+    const attempt = async (config: pg.ClientConfig): Promise<unknown> => {
+      const client = new pg.Client(config);
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.message));
+      const connected = client.connect().then(
+        () => 'connected',
+        (error: Error) => `rejected: ${error.message}`,
+      );
+      await client.end();
+      // PostgreSQL closes without a word: pg ends the client and its connect() never settles.
+      const settled = await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 300, 'pending'))]);
+      return { connected: settled, errors };
+    };
+    const expected = await attempt(t.db.direct);
+    expect(await attempt(t.proxy.config(t.db.name))).toEqual(expected);
   });
 
   it('closes a session whose message declares a length over --max-message-size, before reading it', async () => {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useProxiedDatabase } from '../support/test-database.js';
+import pg from 'pg';
+import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('psql');
 
@@ -19,6 +20,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
+
+/** How many sessions of the test database run `SELECT pg_sleep(10)` now. */
+async function sleepingQueries(): Promise<number> {
+  const client = new pg.Client(t.db.direct);
+  await client.connect();
+  const result = await client.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query = 'SELECT pg_sleep(10)'",
+    [t.db.name],
+  );
+  await client.end();
+  return result.rows[0]?.n ?? 0;
+}
 
 /** Runs psql against procgate; returns stdout. */
 async function psql(...args: string[]): Promise<string> {
@@ -95,7 +108,8 @@ describe('psql through procgate', () => {
       stderr += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Interrupted only once the query runs: before that, a busy machine may not have psql's handler in place yet.
+    await eventually(sleepingQueries, (n) => n === 1, 10_000);
     const started = Date.now();
     child.kill('SIGINT');
     const code = await exited;

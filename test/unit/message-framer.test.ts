@@ -50,6 +50,25 @@ const stream = Buffer.concat([
 ]);
 
 describe('MessageFramer', () => {
+  it('shows observed messages by the start the chunk holds, and forwards them untouched', () => {
+    const written: Buffer[] = [];
+    const observed: string[] = [];
+    const framer = new MessageFramer({
+      maxMessageSize: 1024,
+      wholeMessageTypes: new Set([Q]),
+      inspect: () => undefined,
+      observedTypes: new Set([0x42, 0x45]), // Bind, Execute
+      observe: (type, head) => observed.push(`${String.fromCharCode(type)}:${head.length}`),
+      write: (bytes) => written.push(Buffer.from(bytes)) > 0,
+    });
+    const bind = serialize.bind({ statement: 's1', values: ['x'.repeat(100)] });
+    // The Bind is cut after 20 bytes: its observer sees those, the rest streams by.
+    framer.push(Buffer.concat([serialize.query('SELECT 1'), bind.subarray(0, 20)]));
+    framer.push(Buffer.concat([bind.subarray(20), serialize.execute({})]));
+    expect(observed).toEqual(['B:20', 'E:10']);
+    expect(Buffer.concat(written).equals(Buffer.concat([serialize.query('SELECT 1'), bind, serialize.execute({})]))).toBe(true);
+  });
+
   it('forwards a whole stream unchanged and as one write when nothing is replaced', () => {
     const { framer, written, inspected } = harness();
     expect(framer.push(stream)).toBe(true);

@@ -34,6 +34,12 @@ describe('rewriteQuery: golden rewrites', () => {
       'CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW EXECUTE PROCEDURE f()',
       'GRANT EXECUTE ON PROCEDURE native_proc TO alice',
       'SHOW search_path',
+      // Custom settings and schema-qualified names are read whole.
+      'SHOW procedure.retries',
+      'SHOW procedures . retries',
+      'CREATE PROCEDURE probe.type() LANGUAGE sql AS $$ SELECT 1 $$',
+      'CREATE PROCEDURE "probe" . type(a int) LANGUAGE sql AS $$ SELECT 1 $$',
+      'GRANT EXECUTE ON PROCEDURE free.x TO alice',
     ]) {
       expect(rewrite(text), text).toBe('passthrough');
     }

@@ -47,14 +47,19 @@ describe('parseStartupPacket', () => {
     expect(parsed.kind === 'cancel-request' && parsed.key.toString('hex')).toBe('00003039deadbeef');
   });
 
-  it('rejects other protocol versions and malformed parameter lists', () => {
+  it('leaves other protocol versions and malformed parameter lists to PostgreSQL', () => {
     expect(parseStartupPacket(startupPacket(4 << 16, { user: 'u' }))).toMatchObject({
-      kind: 'invalid',
+      kind: 'unreadable-startup',
       reason: expect.stringContaining('unsupported frontend protocol 4.0'),
     });
-    expect(parseStartupPacket(startupPacket(2 << 16, { user: 'u' }))).toMatchObject({ kind: 'invalid' });
+    expect(parseStartupPacket(startupPacket(2 << 16, { user: 'u' }))).toMatchObject({
+      kind: 'unreadable-startup',
+    });
     const unterminated = Buffer.from([0, 0, 0, 14, 0, 3, 0, 0, 0x75, 0, 0x76, 0x76, 0x76, 0x76]);
-    expect(parseStartupPacket(unterminated)).toMatchObject({ kind: 'invalid' });
+    expect(parseStartupPacket(unterminated)).toMatchObject({ kind: 'unreadable-startup' });
+  });
+
+  it('rejects a cancel request of the wrong length', () => {
     expect(parseStartupPacket(Buffer.from([0, 0, 0, 12, 0x4, 0xd2, 0x16, 0x2e, 0, 0, 0, 1]))).toMatchObject({
       kind: 'invalid',
     });
