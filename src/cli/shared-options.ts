@@ -65,7 +65,12 @@ export function parsePositiveInteger(value: string): number {
   return number;
 }
 
-/** Runs `stop` once on the first SIGINT or SIGTERM. */
+/**
+ * Runs `stop` once, on the first SIGINT or SIGTERM; later ones are ignored
+ * rather than left to kill the process halfway through its stop. Ctrl-C in
+ * a terminal under `npm start` delivers SIGINT twice: the terminal sends it
+ * to the whole foreground group, and npm forwards its own copy.
+ */
 export function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
@@ -73,6 +78,6 @@ export function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
     stopping = true;
     stop(signal);
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }
