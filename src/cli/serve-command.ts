@@ -13,6 +13,7 @@ import {
   logLevelOption,
   onStopSignal,
   parsePositiveInteger,
+  runDirOption,
   slotsOption,
 } from './shared-options.js';
 
@@ -28,6 +29,7 @@ interface ServeOptions {
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
+  readonly runDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
@@ -74,6 +76,7 @@ export function serveCommand(): Command {
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
+    .addOption(runDirOption(true))
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: ServeOptions) => {
@@ -104,6 +107,7 @@ async function serve(options: ServeOptions): Promise<void> {
       slots: options.slots,
       keepFailedWorkdirs: options.keepFailedWorkdirs === true,
       filesDir: options.filesDir,
+      runDirectory: options.runDir,
       leaseTimings: leaseTimings(options.leaseMs),
       logger,
     });

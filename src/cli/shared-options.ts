@@ -29,6 +29,16 @@ export function filesDirOption(): Option {
   ).env('PROCGATE_FILES_DIR');
 }
 
+export function runDirOption(embeddedDefault: boolean): Option {
+  const where = embeddedDefault
+    ? '<data-dir>/run with the embedded PostgreSQL, else <tmpdir>/procgate-<uid>'
+    : '<tmpdir>/procgate-<uid>';
+  return new Option(
+    '--run-dir <dir>',
+    `where the engine keeps its run-time files (segments' working directories and table files, the javascript module cache), in a folder of its own removed when it stops; an engine removes what killed engines left there (default: ${where})`,
+  ).env('PROCGATE_RUN_DIR');
+}
+
 /** Engine defaults: a 10 s lease, renewed every fifth of it. */
 const DEFAULT_LEASE_MS = 10_000;
 

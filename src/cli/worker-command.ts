@@ -13,6 +13,7 @@ import {
   leaseTimings,
   logLevelOption,
   onStopSignal,
+  runDirOption,
   slotsOption,
 } from './shared-options.js';
 
@@ -21,6 +22,7 @@ interface WorkerOptions {
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
+  readonly runDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
 }
@@ -37,6 +39,7 @@ export function workerCommand(): Command {
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
+    .addOption(runDirOption(false))
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .action(async (options: WorkerOptions) => {
@@ -56,6 +59,7 @@ async function work(options: WorkerOptions): Promise<void> {
     logger,
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
+    runDirectory: options.runDir,
     ...leaseTimings(options.leaseMs),
   });
   try {
