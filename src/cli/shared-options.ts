@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS } from '../log/logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/logger.js';
 
 /** Options that `serve` and `worker` share, so both read the same flags and environment. */
 
@@ -67,6 +67,15 @@ export function logLevelOption(): Option {
     .env('PROCGATE_LOG_LEVEL')
     .default('info')
     .choices(LOG_LEVELS);
+}
+
+export function logFormatOption(): Option {
+  return new Option(
+    '--log-format <format>',
+    'log lines for a person (pretty) or for a machine (json, one object a line); default: pretty when stderr is a terminal, else json',
+  )
+    .env('PROCGATE_LOG_FORMAT')
+    .choices(LOG_FORMATS);
 }
 
 export function parsePositiveInteger(value: string): number {

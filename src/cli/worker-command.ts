@@ -3,7 +3,7 @@ import pg from 'pg';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
 import { TYPES } from '../engine/types/index.js';
-import { createLogger, type LogLevel } from '../log/logger.js';
+import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
   databaseOption,
@@ -11,6 +11,7 @@ import {
   keepFailedWorkdirsOption,
   leaseOption,
   leaseTimings,
+  logFormatOption,
   logLevelOption,
   onStopSignal,
   runDirOption,
@@ -25,6 +26,7 @@ interface WorkerOptions {
   readonly runDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
+  readonly logFormat?: LogFormat;
 }
 
 /**
@@ -42,13 +44,14 @@ export function workerCommand(): Command {
     .addOption(runDirOption(false))
     .addOption(leaseOption())
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (options: WorkerOptions) => {
       await work(options);
     });
 }
 
 async function work(options: WorkerOptions): Promise<void> {
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat ?? defaultLogFormat());
   if (options.database === '') {
     process.stderr.write('procgate: --database (or PROCGATE_DATABASE_URL) is required\n');
     process.exitCode = 1;
@@ -62,17 +65,19 @@ async function work(options: WorkerOptions): Promise<void> {
     runDirectory: options.runDir,
     ...leaseTimings(options.leaseMs),
   });
+  const starting = startWorker(options.database, engine, logger);
+  // Before anything is printed: a signal during the start stops the engine once it has started.
+  onStopSignal((signal) =>
+    stopGracefully(
+      signal,
+      async () => {
+        if (await starting.then(() => true, () => false)) await engine.stop();
+      },
+      logger,
+    ),
+  );
   try {
-    // Idempotent and locked: a worker may well start before any server.
-    const client = new pg.Client({ connectionString: options.database, application_name: 'procgate migrate' });
-    await client.connect();
-    try {
-      await migrate(client, logger);
-      await syncProcedureTypes(client, TYPES.values());
-    } finally {
-      await client.end();
-    }
-    await engine.start(options.database);
+    await starting;
   } catch (error) {
     const message = `could not start: ${(error as Error).message}`;
     logger.fatal({ err: error }, message);
@@ -82,5 +87,17 @@ async function work(options: WorkerOptions): Promise<void> {
     return;
   }
   process.stdout.write(`procgate worker ready: ${engine.workerId} (${String(options.slots)} slots)\n`);
-  onStopSignal((signal) => stopGracefully(signal, () => engine.stop(), logger));
+}
+
+async function startWorker(database: string, engine: Engine, logger: Logger): Promise<void> {
+  // Idempotent and locked: a worker may well start before any server.
+  const client = new pg.Client({ connectionString: database, application_name: 'procgate migrate' });
+  await client.connect();
+  try {
+    await migrate(client, logger);
+    await syncProcedureTypes(client, TYPES.values());
+  } finally {
+    await client.end();
+  }
+  await engine.start(database);
 }
