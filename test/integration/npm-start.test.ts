@@ -112,4 +112,40 @@ describe('npm start', () => {
     },
     60_000,
   );
+
+  it('stops cleanly on Ctrl-C in a terminal, which signals npm, procgate and PostgreSQL at once', async () => {
+    // script(1) runs npm start on a terminal of its own; ^C typed there is the terminal's SIGINT to its foreground group.
+    const terminal = spawn('script', ['-qefc', `npm start -- --port 0 --data-dir '${dataDir}'`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(terminal);
+    let output = '';
+    terminal.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      terminal.stdout.on('data', () => {
+        if (output.includes('procgate ready: ')) resolve();
+      });
+      void exited.then(() => reject(new Error(`npm start exited before ready: ${output.slice(-2000)}`)));
+    });
+    const procgatePid = await pidIn(path.join(dataDir, 'procgate.pid'));
+    started.push(procgatePid);
+    const postmasterPid = await pidIn(path.join(dataDir, 'pgdata', 'postmaster.pid'));
+    terminal.stdin.write('\x03');
+    const result = await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), STOP_BOUND_MS)),
+    ]);
+    expect(result, output.slice(-2000)).toEqual({ code: 0, signal: null });
+    expect(isLiveProcess(procgatePid)).toBe(false);
+    expect(isLiveProcess(postmasterPid)).toBe(false);
+    expect(existsSync(path.join(dataDir, 'procgate.pid'))).toBe(false);
+    // Colours and npm's spinner are terminal codes: left out.
+    const text = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[mGK]`, 'g'), '');
+    // In order: the engine and the sessions first, PostgreSQL (which had its own process group) last.
+    expect(text).toMatch(/INFO: shutting down \{"signal":"SIGINT"\}/);
+    expect(text).toMatch(/INFO: stopped/);
+    expect(text).not.toMatch(/WARN|ERROR/);
+  }, 60_000);
 });
