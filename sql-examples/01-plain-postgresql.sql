@@ -1,5 +1,5 @@
 -- Everything that is not one of procgate's statements is PostgreSQL's, untouched.
--- Run with: psql "<the URL procgate printed>" -f sql-examples/01-plain-postgresql.sql
+-- Run with: psql '<the URL procgate printed>' --echo-all -f sql-examples/01-plain-postgresql.sql
 CREATE TEMP TABLE docs (id serial PRIMARY KEY, lang text, body text);
 INSERT INTO docs (lang, body) VALUES
   ('en', 'the quick brown fox'),

@@ -3,12 +3,13 @@
 -- it never saw, and score a table in batch.
 SET client_min_messages = warning;
 
--- The data: 150 flowers, 50 of each species, four measurements each (data/iris.csv).
+-- The data: 150 flowers, 50 of each species, four measurements each (data/iris.csv;
+-- the path is the repository's root's, where the README runs the examples from).
 CREATE TABLE iris (
   id int GENERATED ALWAYS AS IDENTITY,
   sepal_length float8, sepal_width float8, petal_length float8, petal_width float8,
   species text);
-\copy iris (sepal_length, sepal_width, petal_length, petal_width, species) FROM '../data/iris.csv' WITH (FORMAT csv, HEADER)
+\copy iris (sepal_length, sepal_width, petal_length, petal_width, species) FROM 'data/iris.csv' WITH (FORMAT csv, HEADER)
 SELECT species, count(*) FROM iris GROUP BY species ORDER BY species;
 
 -- Every fifth flower is kept aside for the evaluation further down; the forest

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE TABLE iris (
   sepal_length float8, sepal_width float8, petal_length float8, petal_width float8,
   species text);
-\copy iris FROM '../data/iris.csv' WITH (FORMAT csv, HEADER)
+\copy iris FROM 'data/iris.csv' WITH (FORMAT csv, HEADER)
 
 -- The centroids go INTO a table with a cluster column and one column per
 -- feature: declare that shape with RETURNS TABLE so the engine creates it.

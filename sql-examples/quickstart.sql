@@ -1,9 +1,12 @@
--- procgate quickstart: the whole cycle in one script.
---   psql "<the URL procgate printed>" -f sql-examples/quickstart.sql
+-- procgate quickstart: the whole cycle in one script. From the repository's root:
+--   psql '<the URL procgate printed>' --echo-all -f sql-examples/quickstart.sql
+-- (--echo-all shows each statement before its result; quickstart.expected is what it prints.)
 -- Create a procedure, start a run, wait for it, look at what it did, then
 -- kill a run. Everything that is not a procgate statement is PostgreSQL.
 -- The script can be run again: it starts by removing what it made.
 \set ON_ERROR_STOP on
+-- Some rows are wider than a terminal: print them all rather than page them.
+\pset pager off
 DROP PROCEDURE IF EXISTS sensor_stats;
 DROP PROCEDURE IF EXISTS nap;
 DROP TABLE IF EXISTS readings, sensor_summary;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
+import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { DataDirBusyError } from '../postgres/data-dir-lock.js';
 import { startProcgateServer } from '../server/procgate-server.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/protocol.js';
@@ -10,9 +10,11 @@ import {
   keepFailedWorkdirsOption,
   leaseOption,
   leaseTimings,
+  logFormatOption,
   logLevelOption,
   onStopSignal,
   parsePositiveInteger,
+  runDirOption,
   slotsOption,
 } from './shared-options.js';
 
@@ -28,8 +30,10 @@ interface ServeOptions {
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
+  readonly runDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
+  readonly logFormat?: LogFormat;
 }
 
 /** `procgate serve`: the wire front end in front of PostgreSQL. */
@@ -74,15 +78,17 @@ export function serveCommand(): Command {
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
+    .addOption(runDirOption(true))
     .addOption(leaseOption())
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat ?? defaultLogFormat());
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new InvalidArgumentError('--tls-cert and --tls-key go together');
   }
@@ -91,22 +97,28 @@ async function serve(options: ServeOptions): Promise<void> {
       ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) }
       : undefined;
 
-  let server: Awaited<ReturnType<typeof startProcgateServer>>;
+  const starting = startProcgateServer({
+    databaseUrl: options.database,
+    dataDir: options.dataDir,
+    password: options.password,
+    host: options.host,
+    port: options.port,
+    tls,
+    maxMessageSize: options.maxMessageSize,
+    slots: options.slots,
+    keepFailedWorkdirs: options.keepFailedWorkdirs === true,
+    filesDir: options.filesDir,
+    runDirectory: options.runDir,
+    leaseTimings: leaseTimings(options.leaseMs),
+    logger,
+  });
+  // Before anything is printed: a signal during the start stops what has started, once it has.
+  onStopSignal((signal) =>
+    stopGracefully(signal, async () => (await starting.catch(() => undefined))?.stop(), logger),
+  );
+  let server: Awaited<typeof starting>;
   try {
-    server = await startProcgateServer({
-      databaseUrl: options.database,
-      dataDir: options.dataDir,
-      password: options.password,
-      host: options.host,
-      port: options.port,
-      tls,
-      maxMessageSize: options.maxMessageSize,
-      slots: options.slots,
-      keepFailedWorkdirs: options.keepFailedWorkdirs === true,
-      filesDir: options.filesDir,
-      leaseTimings: leaseTimings(options.leaseMs),
-      logger,
-    });
+    server = await starting;
   } catch (error) {
     const message =
       error instanceof DataDirBusyError ? error.message : `could not start: ${(error as Error).message}`;
@@ -117,10 +129,9 @@ async function serve(options: ServeOptions): Promise<void> {
     return;
   }
 
-  process.stdout.write(`procgate ready: ${server.url}\n`);
   logger.info({ host: server.host, port: server.port }, 'procgate ready');
-
-  onStopSignal((signal) => stopGracefully(signal, () => server.stop(), logger));
+  // Last, so on a terminal the URL to paste is the line the eye finds.
+  process.stdout.write(`procgate ready: ${server.url}\n`);
 }
 
 /** Logs the shutdown and its end; a failure sets a non-zero exit code. */

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS } from '../log/logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/logger.js';
 
 /** Options that `serve` and `worker` share, so both read the same flags and environment. */
 
@@ -27,6 +27,16 @@ export function filesDirOption(): Option {
     '--files-dir <dir>',
     'the directory whose files TYPE \'import.csv\' and \'export.csv\' read and write (paths are relative to it, and cannot leave it); without it those types fail',
   ).env('PROCGATE_FILES_DIR');
+}
+
+export function runDirOption(embeddedDefault: boolean): Option {
+  const where = embeddedDefault
+    ? '<data-dir>/run with the embedded PostgreSQL, else <tmpdir>/procgate-<uid>'
+    : '<tmpdir>/procgate-<uid>';
+  return new Option(
+    '--run-dir <dir>',
+    `where the engine keeps its run-time files (segments' working directories and table files, the javascript module cache), in a folder of its own removed when it stops; an engine removes what killed engines left there (default: ${where})`,
+  ).env('PROCGATE_RUN_DIR');
 }
 
 /** Engine defaults: a 10 s lease, renewed every fifth of it. */
@@ -59,13 +69,27 @@ export function logLevelOption(): Option {
     .choices(LOG_LEVELS);
 }
 
+export function logFormatOption(): Option {
+  return new Option(
+    '--log-format <format>',
+    'log lines for a person (pretty) or for a machine (json, one object a line); default: pretty when stderr is a terminal, else json',
+  )
+    .env('PROCGATE_LOG_FORMAT')
+    .choices(LOG_FORMATS);
+}
+
 export function parsePositiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number <= 0) throw new InvalidArgumentError('not a positive integer');
   return number;
 }
 
-/** Runs `stop` once on the first SIGINT or SIGTERM. */
+/**
+ * Runs `stop` once, on the first SIGINT or SIGTERM; later ones are ignored
+ * rather than left to kill the process halfway through its stop. Ctrl-C in
+ * a terminal under `npm start` delivers SIGINT twice: the terminal sends it
+ * to the whole foreground group, and npm forwards its own copy.
+ */
 export function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
@@ -73,6 +97,6 @@ export function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
     stopping = true;
     stop(signal);
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }

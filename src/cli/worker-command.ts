@@ -3,7 +3,7 @@ import pg from 'pg';
 import { TYPES } from '../builtins/index.js';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
-import { createLogger, type LogLevel } from '../log/logger.js';
+import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
   databaseOption,
@@ -11,8 +11,10 @@ import {
   keepFailedWorkdirsOption,
   leaseOption,
   leaseTimings,
+  logFormatOption,
   logLevelOption,
   onStopSignal,
+  runDirOption,
   slotsOption,
 } from './shared-options.js';
 
@@ -21,8 +23,10 @@ interface WorkerOptions {
   readonly slots: number;
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
+  readonly runDir?: string;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
+  readonly logFormat?: LogFormat;
 }
 
 /**
@@ -37,15 +41,17 @@ export function workerCommand(): Command {
     .addOption(slotsOption())
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
+    .addOption(runDirOption(false))
     .addOption(leaseOption())
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (options: WorkerOptions) => {
       await work(options);
     });
 }
 
 async function work(options: WorkerOptions): Promise<void> {
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat ?? defaultLogFormat());
   if (options.database === '') {
     process.stderr.write('procgate: --database (or PROCGATE_DATABASE_URL) is required\n');
     process.exitCode = 1;
@@ -57,19 +63,22 @@ async function work(options: WorkerOptions): Promise<void> {
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
     procedureTypes: TYPES,
+    runDirectory: options.runDir,
     ...leaseTimings(options.leaseMs),
   });
+  const starting = startWorker(options.database, engine, logger);
+  // Before anything is printed: a signal during the start stops the engine once it has started.
+  onStopSignal((signal) =>
+    stopGracefully(
+      signal,
+      async () => {
+        if (await starting.then(() => true, () => false)) await engine.stop();
+      },
+      logger,
+    ),
+  );
   try {
-    // Idempotent and locked: a worker may well start before any server.
-    const client = new pg.Client({ connectionString: options.database, application_name: 'procgate migrate' });
-    await client.connect();
-    try {
-      await migrate(client, logger);
-      await syncProcedureTypes(client, TYPES.values());
-    } finally {
-      await client.end();
-    }
-    await engine.start(options.database);
+    await starting;
   } catch (error) {
     const message = `could not start: ${(error as Error).message}`;
     logger.fatal({ err: error }, message);
@@ -79,5 +88,17 @@ async function work(options: WorkerOptions): Promise<void> {
     return;
   }
   process.stdout.write(`procgate worker ready: ${engine.workerId} (${String(options.slots)} slots)\n`);
-  onStopSignal((signal) => stopGracefully(signal, () => engine.stop(), logger));
+}
+
+async function startWorker(database: string, engine: Engine, logger: Logger): Promise<void> {
+  // Idempotent and locked: a worker may well start before any server.
+  const client = new pg.Client({ connectionString: database, application_name: 'procgate migrate' });
+  await client.connect();
+  try {
+    await migrate(client, logger);
+    await syncProcedureTypes(client, TYPES.values());
+  } finally {
+    await client.end();
+  }
+  await engine.start(database);
 }

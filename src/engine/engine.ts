@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import { ClaimLoop } from './claim-loop.js';
+import { defaultRunDirectory, EngineDirectory } from './engine-directory.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -38,6 +40,12 @@ export interface EngineOptions {
    * `serve` and `worker` give src/builtins' TYPES; the engine imports none.
    */
   readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
+  /**
+   * Where the engine keeps its run-time files, in a folder of its own
+   * (segments' directories, the javascript module cache; see
+   * EngineDirectory); default `<tmpdir>/procgate-<uid>`.
+   */
+  readonly runDirectory?: string | undefined;
 }
 
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
@@ -75,6 +83,9 @@ export class Engine {
   private readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
   private readonly executors: ReadonlyMap<string, Executor>;
   private readonly javascript: JavascriptExecutor;
+  /** This engine's folder in the run directory, made at start and removed at stop. */
+  private readonly folder: string;
+  private directory: EngineDirectory | undefined;
   private pool: pg.Pool | undefined;
   private listener: ReconnectingListener | undefined;
   private claims: ClaimLoop | undefined;
@@ -94,11 +105,13 @@ export class Engine {
     this.keepFailedWorkdirs = options.keepFailedWorkdirs ?? false;
     this.filesDir = options.filesDir;
     this.procedureTypes = options.procedureTypes;
+    this.folder = EngineDirectory.planned(options.runDirectory ?? defaultRunDirectory());
     const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
     const javascript = new JavascriptExecutor({
       logger: this.logger,
       killGraceMs: options.killGraceMs,
       poolSize: this.slots,
+      moduleCacheDirectory: path.join(this.folder, 'js-modules'),
     });
     this.javascript = javascript;
     this.executors = new Map<string, Executor>([
@@ -109,6 +122,8 @@ export class Engine {
 
   /** Connects, listens for runs and starts claiming. */
   async start(connection: string | pg.ClientConfig): Promise<void> {
+    // First, as it also removes what engines killed on this machine left behind.
+    const directory = await EngineDirectory.open(this.folder, this.logger);
     const config: pg.ClientConfig =
       typeof connection === 'string' ? { connectionString: connection } : { ...connection };
     // Each running segment may hold a connection while its data moves, besides claims, heartbeats and sweeps.
@@ -136,8 +151,10 @@ export class Engine {
       });
     } catch (error) {
       await pool.end().catch(() => undefined);
+      await directory.close(this.logger);
       throw error;
     }
+    this.directory = directory;
     this.pool = pool;
     this.listener = listener;
     const committer = new SegmentCommitter({
@@ -153,7 +170,8 @@ export class Engine {
       executors: this.executors,
       builtIns: { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes },
       committer,
-      keepFailedWorkdirs: this.keepFailedWorkdirs,
+      segmentsDirectory: directory.segments,
+      keptDirectory: this.keepFailedWorkdirs ? directory.kept : undefined,
     });
     const claims = new ClaimLoop({
       pool,
@@ -202,6 +220,7 @@ export class Engine {
     await this.claims?.stop(StopReason.engineStopped);
     await leasesStopped;
     await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript.close()]);
+    await this.directory?.close(this.logger);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
   }
 

@@ -17,8 +17,10 @@ export interface SegmentRunnerOptions {
   readonly executors: ReadonlyMap<string, Executor>;
   readonly builtIns: BuiltInContext;
   readonly committer: SegmentCommitter;
-  /** Keep the directory of a segment that failed or was killed. */
-  readonly keepFailedWorkdirs: boolean;
+  /** Where segments' directories are made (EngineDirectory.segments). */
+  readonly segmentsDirectory: string;
+  /** Where the directory of a segment that failed or was killed is moved; without it, removed. */
+  readonly keptDirectory: string | undefined;
 }
 
 /**
@@ -33,7 +35,7 @@ export class SegmentRunner {
   async run(row: ClaimedSegment, signal: AbortSignal): Promise<void> {
     const log = this.options.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
     log.info('segment started');
-    const directory = await SegmentDirectory.make();
+    const directory = await SegmentDirectory.make(this.options.segmentsDirectory);
     let state: SegmentOutcome['state'] | undefined;
     const reporter = new SegmentReporter(this.options.pool, this.options.workerId, row, log);
     try {
@@ -46,7 +48,7 @@ export class SegmentRunner {
       if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
       else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');
     } finally {
-      await directory.release(this.options.keepFailedWorkdirs && state !== 'succeeded', log);
+      await directory.release(state === 'succeeded' ? undefined : this.options.keptDirectory, log);
     }
   }
 

@@ -205,7 +205,8 @@ function freePort(): Promise<number> {
 /**
  * Starts the postmaster and resolves once it accepts connections. Where
  * `setpriv` exists it is asked to deliver SIGINT to PostgreSQL if procgate
- * dies, so even a SIGKILL of procgate leaves no server running.
+ * dies, so even a SIGKILL of procgate leaves no server running (the
+ * server's own process group keeps it from a terminal's Ctrl-C).
  */
 async function launch(
   postgresBin: string,
@@ -233,6 +234,10 @@ async function launch(
     ...(runAs ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LC_MESSAGES: 'C' },
+    // A process group of its own: Ctrl-C in procgate's terminal signals the whole foreground
+    // group, and PostgreSQL must not shut down under the engine and the sessions; procgate
+    // stops it last, in order.
+    detached: true,
   });
   const log = logger.child({ component: 'postgres' });
   await new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import pg from 'pg';
 import { TYPES } from '../builtins/index.js';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
@@ -24,6 +25,12 @@ export interface ProcgateServerOptions {
   readonly keepFailedWorkdirs?: boolean;
   /** The directory TYPE 'import.csv' and 'export.csv' read and write. */
   readonly filesDir?: string | undefined;
+  /**
+   * Where the engine keeps its run-time files (see EngineDirectory);
+   * default: the data dir's `run/` with the embedded PostgreSQL, the
+   * engine's default (`<tmpdir>/procgate-<uid>`) with another.
+   */
+  readonly runDirectory?: string | undefined;
   /** The engine's lease, heartbeat and sweep periods; the engine's defaults without it. */
   readonly leaseTimings?: Pick<EngineOptions, 'leaseMs' | 'heartbeatMs' | 'sweepMs'>;
   readonly logger: Logger;
@@ -63,7 +70,7 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
       database.backend,
       database.database ?? database.user ?? '',
     );
-    const engine = await startEngine(options, options.databaseUrl, async () => {
+    const engine = await startEngine(options, options.runDirectory, options.databaseUrl, async () => {
       await front.proxy.close(0);
       await front.catalog.close();
     });
@@ -93,7 +100,8 @@ export async function startProcgateServer(options: ProcgateServerOptions): Promi
     await cluster.stop();
     throw error;
   }
-  const engine = await startEngine(options, cluster.url(), async () => {
+  const runDirectory = options.runDirectory ?? path.join(path.resolve(options.dataDir), 'run');
+  const engine = await startEngine(options, runDirectory, cluster.url(), async () => {
     await front.proxy.close(0);
     await front.catalog.close();
     await cluster.stop();
@@ -153,6 +161,7 @@ async function startFrontEnd(
 /** Starts the built-in engine after the front end; if it cannot start, `undo` takes the rest down. */
 async function startEngine(
   options: ProcgateServerOptions,
+  runDirectory: string | undefined,
   connectionString: string,
   undo: () => Promise<void>,
 ): Promise<Engine> {
@@ -162,6 +171,7 @@ async function startEngine(
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
     procedureTypes: TYPES,
+    runDirectory,
     ...options.leaseTimings,
   });
   try {

@@ -3,7 +3,8 @@ import type { ProcedureCatalog } from './procedure-catalog.js';
 
 /**
  * Decides from a statement's tokens whether it is one of ours, the way
- * docs/design.md draws the line with PostgreSQL's own statements:
+ * docs/design.md ("How a statement flows") draws the line with
+ * PostgreSQL's own statements:
  * - CREATE PROCEDURE is ours with `LANGUAGE command|javascript` or `TYPE '...'`;
  *   with any other language (sql, plpgsql ...) it is PostgreSQL's.
  * - EXECUTE PROCEDURE name(...) is ours; `EXECUTE stmt(...)` runs a prepared

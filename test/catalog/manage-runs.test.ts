@@ -139,7 +139,7 @@ describe('the procgate views', () => {
     return result.rows.map((r) => r.col);
   }
 
-  it('have exactly the columns DESIGN.md lists, with types BI tools can chart', async () => {
+  it('have exactly the columns users and BI tools rely on, with types BI tools can chart', async () => {
     expect(await columns('procgate.procedures')).toEqual([
       'name text',
       'type text',

@@ -55,8 +55,8 @@ describe('psql through procgate serve', () => {
   });
 
   it('runs sql-examples/quickstart.sql from start to end', async () => {
-    // As the README says: psql "$URL" -f sql-examples/quickstart.sql (the script stops at the first error).
-    const { stdout } = await execFileAsync('psql', [procgate().url, '-X', '-f', 'sql-examples/quickstart.sql']);
+    // As the README says: psql "$URL" --echo-all -f sql-examples/quickstart.sql (the script stops at the first error).
+    const { stdout } = await execFileAsync('psql', [procgate().url, '-X', '--echo-all', '-f', 'sql-examples/quickstart.sql']);
     expect(stdout).toMatch(/^run [0-9a-f-]{36} is queued$/m);
     expect(stdout).toContain(' sensor 0 | 10 |   33');
     expect(stdout).toMatch(/\| cancelling\s*$/m);

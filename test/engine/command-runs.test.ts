@@ -2,6 +2,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultRunDirectory } from '../../src/engine/engine-directory.js';
 import { useEngine } from '../support/engine-fixture.js';
 import { liveGroupMembers } from '../support/processes.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
@@ -172,14 +173,14 @@ $py$)`);
     ]);
   });
 
-  it('runs each segment in a fresh working directory under the temporary directory, removed afterwards', async () => {
+  it("runs each segment in a fresh working directory in its engine's folder of the run directory, removed afterwards", async () => {
     await fixture.client.query(`
       CREATE PROCEDURE where_am_i LANGUAGE command COMMAND './where.sh' EXECUTION MODE NONDISTRIBUTED
         FILES ('where.sh' = E'#!/bin/sh\\npwd\\necho "$PROCGATE_CONTROL_FILE"\\nls\\n')`);
     const runId = await execute(`EXECUTE PROCEDURE where_am_i()`);
     expect((await finished(runId)).state).toBe('succeeded');
     const [cwd, control, listing] = (await output(runId)).map((o) => o.line);
-    expect(cwd?.startsWith(path.join(realpathSync(tmpdir()), 'procgate-segment-'))).toBe(true);
+    expect(cwd).toMatch(new RegExp(`^${realpathSync(defaultRunDirectory())}/engine\\.[^/]+/segments/segment-[^/]+/work$`));
     expect(listing).toBe('where.sh');
     // The directory goes just after the segment's end is recorded, so the run may read succeeded first.
     const gone = async (): Promise<boolean> => !existsSync(cwd ?? '') && !existsSync(control ?? '');

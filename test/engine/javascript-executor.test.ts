@@ -24,6 +24,8 @@ let db: TestDatabase;
 let client: pg.Client;
 let executor: JavascriptExecutor;
 const directories: string[] = [];
+/** Holds the module cache, as an engine's folder would. */
+let modules: string;
 
 beforeAll(async () => {
   // Set before the pool's threads start: they must not see it.
@@ -31,11 +33,18 @@ beforeAll(async () => {
   db = await createTestDatabase('javascript_executor');
   client = new pg.Client(db.direct);
   await client.connect();
-  executor = new JavascriptExecutor({ logger: silentLogger(), killGraceMs: KILL_GRACE_MS, poolSize: 2 });
+  modules = await mkdtemp(path.join(tmpdir(), 'procgate-js-modules-test-'));
+  executor = new JavascriptExecutor({
+    logger: silentLogger(),
+    killGraceMs: KILL_GRACE_MS,
+    poolSize: 2,
+    moduleCacheDirectory: path.join(modules, 'js-modules'),
+  });
 });
 
 afterAll(async () => {
   await executor.close();
+  await rm(modules, { recursive: true, force: true });
   await client.end();
   await db.drop();
   delete process.env['PROCGATE_TEST_SECRET'];
@@ -273,7 +282,12 @@ describe('JavascriptExecutor: the thread pool', () => {
   });
 
   it('replaces a thread once it has run its share of segments', async () => {
-    const recycling = new JavascriptExecutor({ logger: silentLogger(), poolSize: 1, recycleAfter: 2 });
+    const recycling = new JavascriptExecutor({
+      logger: silentLogger(),
+      poolSize: 1,
+      recycleAfter: 2,
+      moduleCacheDirectory: path.join(modules, 'js-modules'),
+    });
     try {
       const results: unknown[] = [];
       for (let i = 0; i < 3; i += 1) results.push((await recycling.run(await segmentTask(counter))).results);
@@ -363,7 +377,7 @@ describe('JavascriptExecutor: the thread pool', () => {
           secretHidden: process.env.PROCGATE_TEST_SECRET === undefined && ctx.env.PROCGATE_TEST_SECRET === undefined,
           workdir: ctx.workdir,
           filesCopied: existsSync(ctx.workdir + '/lib/data.txt'),
-          cached: import.meta.url.includes('/procgate-js-modules/'),
+          cached: import.meta.url.includes('/js-modules/'),
         };
       }`,
       {

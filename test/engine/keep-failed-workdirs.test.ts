@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,22 +7,28 @@ import { useEngine } from '../support/engine-fixture.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
 const t = useProxiedDatabase('engine_keep_workdirs', { statements: true });
-const fixture = useEngine<{ state: string; error: string | null }>(t, { keepFailedWorkdirs: true });
+const runDirectory = mkdtempSync(path.join(tmpdir(), 'procgate-keep-'));
+const fixture = useEngine<{ state: string; error: string | null }>(t, { keepFailedWorkdirs: true, runDirectory });
 
-/** Segment directories in the temp dir whose control file names the run. */
+/** Segment directories under the run directory (kept, or still in an engine's folder) whose control file names the run. */
 async function directoriesOf(runId: string): Promise<string[]> {
   const found: string[] = [];
-  for (const entry of await readdir(tmpdir())) {
-    if (!entry.startsWith('procgate-segment-')) continue;
-    const control = path.join(tmpdir(), entry, 'control.json');
-    if (existsSync(control) && readFileSync(control, 'utf8').includes(runId)) found.push(path.join(tmpdir(), entry));
+  const parents = [path.join(runDirectory, 'kept')];
+  for (const entry of await readdir(runDirectory)) {
+    if (entry.startsWith('engine.')) parents.push(path.join(runDirectory, entry, 'segments'));
+  }
+  for (const parent of parents) {
+    if (!existsSync(parent)) continue;
+    for (const entry of await readdir(parent)) {
+      const control = path.join(parent, entry, 'control.json');
+      if (existsSync(control) && readFileSync(control, 'utf8').includes(runId)) found.push(path.join(parent, entry));
+    }
   }
   return found;
 }
 
-const kept: string[] = [];
 afterAll(() => {
-  for (const directory of kept) rmSync(directory, { recursive: true, force: true });
+  rmSync(runDirectory, { recursive: true, force: true });
 });
 
 describe('--keep-failed-workdirs', () => {
@@ -38,9 +44,10 @@ $py$)`,
     const failed = await fixture.execute('EXECUTE PROCEDURE exits(code => 3, t => TABLE (few)) WITH (segments = 1)');
     expect(await fixture.finished(failed)).toMatchObject({ state: 'failed' });
     const directories = await directoriesOf(failed);
-    kept.push(...directories);
     expect(directories).toHaveLength(1);
     const directory = directories[0]!;
+    // Moved out of the engine's folder, which goes when the engine stops.
+    expect(path.dirname(directory)).toBe(path.join(runDirectory, 'kept'));
     expect(existsSync(path.join(directory, 'work', 'exit.py'))).toBe(true);
     expect(readFileSync(path.join(directory, 'input-1.csv'), 'utf8')).toBe('id\n1\n2\n3\n');
 

@@ -39,11 +39,15 @@ describe('procgate --help', () => {
         ['--max-message-size', 'PROCGATE_MAX_MESSAGE_SIZE'],
         ['--slots', 'PROCGATE_SLOTS'],
         ['--lease-ms', 'PROCGATE_LEASE_MS'],
+        ['--run-dir', 'PROCGATE_RUN_DIR'],
         ['--log-level', 'PROCGATE_LOG_LEVEL'],
+        ['--log-format', 'PROCGATE_LOG_FORMAT'],
       ]) {
         expect(stdout, `${args.join(' ')} shows ${option}`).toContain(option);
         expect(stdout, `${args.join(' ')} shows ${env}`).toContain(`env: ${env}`);
       }
+      expect(stdout).toContain('choices: "pretty", "json"');
+      expect(stdout).toContain('default: pretty when stderr is a terminal, else json');
       expect(stdout).toContain('default: 5433');
       expect(stdout).toContain('default: "./.procgate"');
     }

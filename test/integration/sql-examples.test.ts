@@ -46,8 +46,12 @@ function stable(output: string): string {
 }
 
 /**
- * Every script in sql-examples/ is run with psql through procgate and its
- * output compared with the .expected file beside it (UPDATE_GOLDEN=1 rewrites them).
+ * Every script in sql-examples/ is run with psql through procgate, as the
+ * README says (`psql '<url>' --echo-all -f sql-examples/quickstart.sql`,
+ * from the repository's root), and what it prints compared with the
+ * .expected file beside it (UPDATE_GOLDEN=1 rewrites them): psql's stdout
+ * and stderr (notices, errors) share one pipe, so they come in the order a
+ * terminal shows them.
  */
 describe('sql-examples', () => {
   it.each(scripts)('%s gives its expected output', async (script) => {
@@ -60,14 +64,13 @@ describe('sql-examples', () => {
     let output: string;
     try {
       await engine?.start(db.direct);
-      // Errors are part of the examples: psql prints them (to stderr, merged here) and goes on.
-      const { stdout, stderr } = await execFileAsync(
-        'psql',
-        // Run from the folder, so psql names the script without a machine-specific path.
-        [proxy.url(db.name), '--no-psqlrc', '--echo-all', '-f', script],
-        { cwd: EXAMPLES, env: { ...process.env, PGAPPNAME: 'sql-examples' } },
+      // Errors are part of the examples: psql prints them and goes on. No psqlrc: the machine's own settings stay out.
+      const { stdout } = await execFileAsync(
+        'sh',
+        ['-c', 'exec psql "$@" 2>&1', 'psql', proxy.url(db.name), '--no-psqlrc', '--echo-all', '-f', `sql-examples/${script}`],
+        { cwd: path.dirname(EXAMPLES), env: { ...process.env, PGAPPNAME: 'sql-examples' } },
       );
-      output = stdout + stderr;
+      output = stdout;
     } finally {
       await engine?.stop();
       await proxy.close();

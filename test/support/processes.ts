@@ -36,6 +36,17 @@ function liveProcesses(): LiveProcess[] {
   return processes;
 }
 
+/** Whether `pid` is a live process: a zombie, dead but not yet reaped, is not. */
+export function isLiveProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 /** Live members of a process group. */
 export function liveGroupMembers(pgid: number): number[] {
   return liveProcesses()

@@ -24,7 +24,7 @@ export interface CommandExecutorOptions {
 }
 
 /**
- * Runs `LANGUAGE command` segments as DESIGN.md's "Command procedures"
+ * Runs `LANGUAGE command` segments as docs/procedures.md's "Command procedures"
  * contract says: a fresh working directory holding the procedure's files,
  * `command args...` spawned there without a shell in a process group of
  * its own (so a kill reaches everything it started), the run described by
@@ -151,7 +151,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * The control file (DESIGN.md's contract): the run's parameters typed as
+ * The control file (docs/procedures.md, "The control file"): the run's parameters typed as
  * stored (`{ name: { value, type } }`, a bytea's value replaced by the path
  * of a file holding its bytes), each input's file and columns, and each
  * output's file to write with the columns the INTO table expects.

@@ -31,8 +31,8 @@ export interface JavascriptExecutorOptions {
   readonly poolSize?: number;
   /** Segments a thread runs before it is replaced; default 200. */
   readonly recycleAfter?: number;
-  /** Where procedure modules are written once per set of FILES; default: `<tmpdir>/procgate-js-modules`. */
-  readonly moduleCacheDirectory?: string;
+  /** Where procedure modules are written once per set of FILES: the engine's own `js-modules/` (see EngineDirectory). */
+  readonly moduleCacheDirectory: string;
 }
 
 type Stop = StopReason | 'timeout';

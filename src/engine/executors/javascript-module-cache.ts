@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProcedureFile } from '../segment-task.js';
 import { writeProcedureFiles } from './procedure-files.js';
@@ -21,16 +20,16 @@ export interface CachedModule {
  * here, and the URL changes whenever the FILES do, so a changed procedure
  * is imported afresh.
  *
+ * The root is the engine's own (see EngineDirectory), gone when it stops.
  * An entry is made in a staging directory and renamed into place, so a
- * `<root>/<key>` that exists is complete, whichever process (engines may
- * share a machine) or segment wrote it. The root must belong to this user
- * and be writable by no one else: whoever can write there chooses the code
- * the engine runs.
+ * `<root>/<key>` that exists is complete, whichever segment wrote it. The
+ * root must belong to this user and be writable by no one else: whoever
+ * can write there chooses the code the engine runs.
  */
 export class JavascriptModuleCache {
   private rootChecked: Promise<void> | undefined;
 
-  constructor(private readonly root = path.join(tmpdir(), 'procgate-js-modules')) {}
+  constructor(private readonly root: string) {}
 
   /** The cached directory of `files`, written first if it is not there (or was cleaned away). */
   async moduleOf(files: readonly ProcedureFile[]): Promise<CachedModule> {

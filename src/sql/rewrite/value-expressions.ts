@@ -10,8 +10,8 @@ export type TypeRef =
 /**
  * Writes an argument expression for a polymorphic (anyelement) parameter.
  * PostgreSQL cannot type a lone string literal, NULL or `$n` there, so those
- * take the declared type when there is one, else text (as DESIGN.md says of
- * undeclared parameters). Any other expression keeps its own type and is
+ * take the declared type when there is one, else text (as the README's
+ * "Procedures in SQL" says of undeclared parameters). Any other expression keeps its own type and is
  * checked against the declaration by the SQL API function.
  */
 export function writeValue(b: SqlBuilder, source: string, span: Span, declared: TypeRef | undefined): void {

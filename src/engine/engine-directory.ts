@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { isProcessAlive } from '../postgres/process-utils.js';
+
+/** Where engines keep run-time files when not told: one folder per user in the system's temporary directory. */
+export function defaultRunDirectory(): string {
+  return path.join(tmpdir(), `procgate-${String(process.getuid?.() ?? 'user')}`);
+}
+
+/** An engine's folder: `engine.<host>.<pid>.<start time of the pid>.<random>`. */
+const ENGINE_FOLDER = /^engine\.(.+)\.(\d+)\.(\d+)\.([0-9a-f]+)$/;
+/** Dots separate the name's fields, so a host name keeps none. */
+const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+
+/**
+ * An engine's run-time files, in a folder of its own under the run
+ * directory (`--run-dir`: the data dir's `run/` under an embedded
+ * PostgreSQL, else `<tmpdir>/procgate-<uid>`), never shared with another
+ * engine: `segments/` holds each running segment's directory (its
+ * program's working directory and its table files, users' rows among
+ * them) and `js-modules/` the javascript module cache. The folder goes
+ * when the engine stops.
+ *
+ * An engine killed (SIGKILL, a crash, a lost power) cannot clean up, so
+ * each engine, when it starts, removes the folders of dead engines: its
+ * name holds the owner's host, pid and the pid's start time, so a live
+ * engine's folder is never taken, even when several engines share the
+ * run directory or a dead engine's pid was given to another process. The
+ * directories of failed segments kept for a look (--keep-failed-workdirs)
+ * are moved to `kept/`, which only the user cleans.
+ */
+export class EngineDirectory {
+  private constructor(
+    /** This engine's folder. */
+    readonly path: string,
+    /** Where kept segment directories go. */
+    readonly kept: string,
+  ) {}
+
+  get segments(): string {
+    return path.join(this.path, 'segments');
+  }
+
+  get modules(): string {
+    return path.join(this.path, 'js-modules');
+  }
+
+  /** The folder this process's next engine gets under `runDirectory`: known before it is made. */
+  static planned(runDirectory: string): string {
+    return path.join(
+      path.resolve(runDirectory),
+      `engine.${HOST}.${String(process.pid)}.${String(startTimeOf(process.pid) ?? 0)}.${randomBytes(4).toString('hex')}`,
+    );
+  }
+
+  /** Makes the engine's folder `folder` (from planned()), after removing what dead engines left beside it. */
+  static async open(folder: string, log: Logger): Promise<EngineDirectory> {
+    const runDirectory = path.dirname(folder);
+    await ensurePrivateDirectory(runDirectory);
+    const removed = await removeDeadEngines(runDirectory, log);
+    if (removed > 0) log.info({ dir: runDirectory, engines: removed }, 'removed the run-time files of stopped engines');
+    await mkdir(path.join(folder, 'segments'), { recursive: true, mode: 0o700 });
+    return new EngineDirectory(folder, path.join(runDirectory, 'kept'));
+  }
+
+  /** Removes the engine's folder; a failure is logged. */
+  async close(log: Logger): Promise<void> {
+    await rm(this.path, { recursive: true, force: true }).catch((error: unknown) => {
+      log.warn({ err: error, dir: this.path }, 'could not remove the engine\'s run-time files');
+    });
+  }
+}
+
+async function removeDeadEngines(runDirectory: string, log: Logger): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(runDirectory)) {
+    const match = ENGINE_FOLDER.exec(name);
+    if (match === null || match[1] !== HOST) continue;
+    if (isEngineAlive(Number(match[2]), Number(match[3]))) continue;
+    try {
+      await rm(path.join(runDirectory, name), { recursive: true, force: true });
+      removed += 1;
+    } catch (error) {
+      log.warn({ err: error, dir: path.join(runDirectory, name) }, 'could not remove a stopped engine\'s run-time files');
+    }
+  }
+  return removed;
+}
+
+/** Alive, and the same process: a pid reused since (a container's restart) has another start time. */
+function isEngineAlive(pid: number, startTime: number): boolean {
+  const now = startTimeOf(pid);
+  if (now !== undefined) return startTime === 0 || now === startTime;
+  return process.platform === 'linux' ? false : isProcessAlive(pid);
+}
+
+/**
+ * When the process started, in clock ticks since boot (Linux's
+ * /proc/<pid>/stat, field 22); undefined for a process that is gone or a
+ * zombie, and where /proc does not tell.
+ */
+function startTimeOf(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // pid (comm) state ppid ...: comm may hold spaces and parentheses; starttime is the 20th field after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const start = Number(fields[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
+}
+
+/**
+ * Makes `directory` (mode 700) and checks that this user owns it and that
+ * no one else can write in it: whoever could replace an engine's folder
+ * would choose the code it imports. The engines' folders themselves are
+ * made 700, as they hold users' rows.
+ */
+async function ensurePrivateDirectory(directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const info = await stat(directory);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0) {
+    throw new Error(`the run directory ${directory} must belong to this user and be writable by no one else`);
+  }
+}
