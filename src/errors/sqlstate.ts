@@ -7,6 +7,8 @@ export const SqlState = {
   undefinedFunction: '42883',
   undefinedTable: '42P01',
   insufficientPrivilege: '42501',
+  /** A file the statement or run names is missing (PostgreSQL's undefined_file). */
+  undefinedFile: '58P01',
   invalidParameterValue: '22023',
   queryCanceled: '57014',
   protocolViolation: '08P01',

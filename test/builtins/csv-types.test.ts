@@ -166,8 +166,18 @@ describe("TYPE 'export.csv' and 'import.csv'", () => {
   });
 
   it('fails a missing file, and options it cannot use', async () => {
-    const missing = await run("EXECUTE PROCEDURE load_csv(path => 'nope.csv') INTO stolen");
+    const missingId = await execute("EXECUTE PROCEDURE load_csv(path => 'nope.csv') INTO stolen");
+    const missing = await finished(missingId);
     expect(missing.error).toMatch(/file "nope.csv" does not exist in --files-dir/);
+    // PostgreSQL's undefined_file, as COPY FROM a missing file gives; CALL raises it with that SQLSTATE.
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [missingId])).toEqual([{ code: '58P01' }]);
+    await expect(fixture.client.query("CALL load_csv(path => 'nope.csv') INTO stolen")).rejects.toMatchObject({
+      code: '58P01',
+      message: expect.stringContaining('file "nope.csv" does not exist in --files-dir'),
+    });
+    const noDirectory = await execute("EXECUTE PROCEDURE save_csv(input => TABLE (SELECT 1), path => 'no/such/dir.csv')");
+    expect(await finished(noDirectory)).toMatchObject({ error: expect.stringMatching(/the directory of "no\/such\/dir.csv" does not exist/) });
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [noDirectory])).toEqual([{ code: '58P01' }]);
     const delimiter = await run("EXECUTE PROCEDURE load_csv(path => 'semi.csv', delimiter => ';;') INTO stolen");
     expect(delimiter.error).toMatch(/parameter "delimiter" must be one ASCII character/);
   });

@@ -17,6 +17,11 @@ export class FilePermissionError extends Error {
   readonly code = SqlState.insufficientPrivilege;
 }
 
+/** A missing file or directory: the run fails with this (PostgreSQL's 58P01, undefined_file, as COPY's). */
+export class MissingFileError extends Error {
+  readonly code = SqlState.undefinedFile;
+}
+
 /** The engine's --files-dir, or the run fails. */
 export function requireFilesDir(filesDir: string | undefined, type: string): string {
   if (filesDir === undefined || filesDir === '') {
@@ -53,12 +58,14 @@ export async function confinedPath(filesDir: string, given: string, mustExist: b
     real = await realpath(lexical);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || mustExist) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`file "${given}" does not exist in --files-dir`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MissingFileError(`file "${given}" does not exist in --files-dir`, { cause: error });
+      }
       throw error;
     }
     // A new file: its directory must be inside.
     const directory = await realpath(path.dirname(lexical)).catch((cause: unknown) => {
-      throw new Error(`the directory of "${given}" does not exist in --files-dir`, { cause });
+      throw new MissingFileError(`the directory of "${given}" does not exist in --files-dir`, { cause });
     });
     if (directory !== root && !inside(root, directory)) throw outside(given);
     return path.join(directory, path.basename(lexical));
