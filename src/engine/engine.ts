@@ -8,7 +8,7 @@ import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
-import { BUILT_IN_LANGUAGE } from './run-built-in.js';
+import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
 import { SegmentCommitter } from './segment-committer.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
@@ -146,12 +146,13 @@ export class Engine {
       retryMs: this.heartbeatMs,
       headerMatch: (await serverVersion(pool)) >= 150_000,
     });
+    const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
     const runner = new SegmentRunner({
       pool,
       workerId: this.workerId,
       logger: this.logger,
       executors: this.executors,
-      builtIns: { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes },
+      builtIns,
       committer,
       keepFailedWorkdirs: this.keepFailedWorkdirs,
     });
@@ -163,6 +164,7 @@ export class Engine {
       languages: [...this.executors.keys(), BUILT_IN_LANGUAGE],
       logger: this.logger,
       run: (row, signal) => runner.run(row, signal),
+      describeOutput: (client, run, position) => builtInOutputColumns(builtIns, client, run, position),
     });
     const leases = new LeaseKeeper({
       pool,
