@@ -22,6 +22,11 @@ export class MissingFileError extends Error {
   readonly code = SqlState.undefinedFile;
 }
 
+/** A CSV file that is not what the run needs: it fails with PostgreSQL's 22P04, bad_copy_file_format. */
+export class CsvFormatError extends Error {
+  readonly code = SqlState.badCopyFileFormat;
+}
+
 /** The engine's --files-dir, or the run fails. */
 export function requireFilesDir(filesDir: string | undefined, type: string): string {
   if (filesDir === undefined || filesDir === '') {
@@ -260,4 +265,30 @@ export class CsvRecordSplitter extends Transform {
     }
     return record + (low === 0 ? 0 : this.shifts[low - 1]!.shift);
   }
+}
+
+/**
+ * The fields of one CSV record, already decoded: split at the delimiter
+ * outside quotes, a doubled quote inside quotes being one quote.
+ */
+export function csvFields(record: string, delimiter: string, quote: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < record.length; index += 1) {
+    const char = record[index]!;
+    if (quoted) {
+      if (char !== quote) field += char;
+      else if (record[index + 1] === quote) {
+        field += quote;
+        index += 1;
+      } else quoted = false;
+    } else if (char === quote) quoted = true;
+    else if (char === delimiter) {
+      fields.push(field);
+      field = '';
+    } else field += char;
+  }
+  fields.push(field);
+  return fields;
 }
