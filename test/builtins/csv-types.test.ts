@@ -101,6 +101,26 @@ describe("TYPE 'export.csv' and 'import.csv'", () => {
     ]);
   });
 
+  it("creates the missing table with the caller's rights: no CREATE on the schema, no table", async () => {
+    await fixture.client.query(`DO $$ BEGIN CREATE ROLE csv_maker; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await fixture.client.query('GRANT EXECUTE ON PROCEDURE load_csv TO csv_maker');
+    file('made.csv', 'n\n1\n');
+    const asMaker = async (): Promise<string> => {
+      await fixture.client.query('SET ROLE csv_maker');
+      try {
+        return await execute("EXECUTE PROCEDURE load_csv(path => 'made.csv') INTO made_by_maker");
+      } finally {
+        await fixture.client.query('RESET ROLE');
+      }
+    };
+    const refusedId = await asMaker();
+    expect(await finished(refusedId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/permission denied for schema public/) });
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [refusedId])).toEqual([{ code: '42501' }]);
+    await fixture.client.query('GRANT CREATE ON SCHEMA public TO csv_maker');
+    expect(await finished(await asMaker())).toMatchObject({ state: 'succeeded', rows_out: '1' });
+    expect(await query("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_maker'")).toEqual([{ tableowner: 'csv_maker' }]);
+  });
+
   it('fails clearly, with a SQLSTATE, when a missing INTO table cannot be made from the file', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['nowhere.csv', '58P01', /file "nowhere.csv" does not exist in --files-dir/],
