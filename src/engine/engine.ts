@@ -10,7 +10,7 @@ import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
-import { BUILT_IN_LANGUAGE } from './run-built-in.js';
+import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
 import { SegmentCommitter } from './segment-committer.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
@@ -163,12 +163,13 @@ export class Engine {
       retryMs: this.heartbeatMs,
       headerMatch: (await serverVersion(pool)) >= 150_000,
     });
+    const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
     const runner = new SegmentRunner({
       pool,
       workerId: this.workerId,
       logger: this.logger,
       executors: this.executors,
-      builtIns: { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes },
+      builtIns,
       committer,
       segmentsDirectory: directory.segments,
       keptDirectory: this.keepFailedWorkdirs ? directory.kept : undefined,
@@ -181,6 +182,7 @@ export class Engine {
       languages: [...this.executors.keys(), BUILT_IN_LANGUAGE],
       logger: this.logger,
       run: (row, signal) => runner.run(row, signal),
+      describeOutput: (client, run, position) => builtInOutputColumns(builtIns, client, run, position),
     });
     const leases = new LeaseKeeper({
       pool,

@@ -16,6 +16,32 @@ export interface ProcedureType {
   readonly summary: string;
   readonly parameters: readonly TypeParameter[];
   run(context: TypeContext): Promise<TypeOutcome>;
+  /**
+   * The columns of an INTO table that does not exist when neither RETURNS
+   * TABLE nor a TABLE argument describes it (import.csv: the file's
+   * header). Planning then creates the table with them, as the caller,
+   * like any INTO table. Without it, or when it gives undefined, such a
+   * run fails at planning.
+   */
+  outputColumns?(context: OutputContext): Promise<readonly OutputColumn[] | undefined>;
+}
+
+/** What outputColumns is given: the run's parameters and the INTO table's position. */
+export interface OutputContext {
+  /** The run's parameters as plain values, with the type's defaults. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** 0 for the first INTO table. */
+  readonly position: number;
+  /** The planning transaction's connection, as the engine: for reading, never for the caller's data. */
+  readonly client: pg.ClientBase;
+  /** The engine's --files-dir; undefined without one. */
+  readonly filesDir: string | undefined;
+}
+
+/** A column of an INTO table to create: its name and SQL type. */
+export interface OutputColumn {
+  readonly name: string;
+  readonly type: string;
 }
 
 export interface TypeParameter {

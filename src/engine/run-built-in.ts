@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import { endedSegment, type FinishedSegment } from './finished-segment.js';
-import { checkParameters, type ProcedureType, withDefaults } from './procedure-type.js';
+import { checkParameters, type OutputColumn, type ProcedureType, withDefaults } from './procedure-type.js';
+import { isRunError, RunError } from './run-error.js';
 import type { SegmentReporter } from './segment-reporter.js';
 import { plainParams, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
+import type { DataRun } from './sql/lock-data-run.js';
 import { shareOf } from './table-files.js';
 
 /** The language of procedures of a built-in type (TYPE 'name'), run by BuiltInContext.procedureTypes. */
@@ -17,6 +19,29 @@ export interface BuiltInContext {
   readonly filesDir: string | undefined;
   /** The built-in types by name (EngineOptions.procedureTypes). */
   readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
+}
+
+/**
+ * The columns a built-in type gives for a run's missing INTO table
+ * (ProcedureType.outputColumns), or undefined. Its failure fails the run
+ * (planning fails it): one without a SQLSTATE, a file it could not read,
+ * as a RunError with its message.
+ */
+export async function builtInOutputColumns(
+  context: BuiltInContext,
+  client: pg.ClientBase,
+  run: DataRun,
+  position: number,
+): Promise<readonly OutputColumn[] | undefined> {
+  const type = run.type_name === null ? undefined : context.procedureTypes.get(run.type_name);
+  if (type?.outputColumns === undefined) return undefined;
+  const params = withDefaults(type, plainParams(run.params));
+  try {
+    return await type.outputColumns({ params, position, client, filesDir: context.filesDir });
+  } catch (error) {
+    if (isRunError(error)) throw error;
+    throw new RunError((error as Error).message, { cause: error });
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { InputQuery } from '../catalog/index.js';
+import type { InputQuery, ReturnColumn } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
@@ -11,6 +11,17 @@ import { failRunPlanning, recordRunPlan } from './sql/record-run-plan.js';
 import { sqlStateOf } from './sql-state.js';
 
 export type { ResolvedOutput, StagedInput } from './planned-tables.js';
+
+/**
+ * The columns of a run's INTO table in `position` that does not exist, when
+ * its procedure's type can tell them (ProcedureType.outputColumns), else
+ * undefined.
+ */
+export type DescribeOutput = (
+  client: pg.ClientBase,
+  run: DataRun,
+  position: number,
+) => Promise<readonly ReturnColumn[] | undefined>;
 
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';
@@ -28,6 +39,7 @@ export async function planDataRuns(
   defaultSegments: number,
   max: number,
   logger: Logger,
+  describeOutput?: DescribeOutput,
 ): Promise<number> {
   if (!(await dataRunWaiting(pool))) return 0;
   let planned = 0;
@@ -43,7 +55,7 @@ export async function planDataRuns(
       }
       runId = run.run_id;
       const { segments, staged } = await stageInputs(client, run, defaultSegments);
-      const outputs = await resolveOutputs(client, run, staged);
+      const outputs = await resolveOutputs(client, run, staged, describeOutput);
       await recordRunPlan(client, run.run_id, segments, staged, outputs);
       await client.query('COMMIT');
       logger.info({ run_id: run.run_id, segments }, 'run planned');
@@ -171,18 +183,20 @@ function withLiterals(client: pg.ClientBase, input: InputQuery): string {
 /**
  * Each INTO table, looked up with the caller's rights and search path; a
  * missing one is created by the caller with the columns of RETURNS TABLE,
- * or else of the input in the same position.
+ * or else of the input in the same position, or else those the
+ * procedure's type describes (import.csv: the file's header).
  */
 async function resolveOutputs(
   client: pg.ClientBase,
   run: DataRun,
   staged: readonly StagedInput[],
+  describeOutput: DescribeOutput | undefined,
 ): Promise<ResolvedOutput[]> {
   const outputs: ResolvedOutput[] = [];
   for (const [index, name] of run.output_tables.entries()) {
     const quoted = await quotedName(client, name);
     if ((await lookUp(client, run.submitted_by, quoted)) === null) {
-      const columns = run.returns ?? staged[index]?.columns;
+      const columns = run.returns ?? staged[index]?.columns ?? (await describeOutput?.(client, run, index));
       if (columns === undefined) {
         throw new RunError(
           `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,

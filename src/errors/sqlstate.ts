@@ -7,7 +7,11 @@ export const SqlState = {
   undefinedFunction: '42883',
   undefinedTable: '42P01',
   insufficientPrivilege: '42501',
+  /** A file the statement or run names is missing (PostgreSQL's undefined_file). */
+  undefinedFile: '58P01',
   invalidParameterValue: '22023',
+  /** A CSV file that cannot be read as one (PostgreSQL's bad_copy_file_format). */
+  badCopyFileFormat: '22P04',
   queryCanceled: '57014',
   protocolViolation: '08P01',
   connectionFailure: '08006',

@@ -77,6 +77,71 @@ describe("TYPE 'export.csv' and 'import.csv'", () => {
     expect(readFileSync(path.join(filesDir, 'semi-out.csv'), 'utf8')).toBe('1|a;b|NULL\n2|NULL|it\'s\n3||x\n');
   });
 
+  it('creates a missing INTO table from the header, as the caller, every column text', async () => {
+    file('fresh.csv', 'id,"Full Name",note,\n1,"Smith, Ann",007,\n2,Bo,,\n');
+    const runId = await execute("EXECUTE PROCEDURE load_csv(path => 'fresh.csv') INTO fresh");
+    expect(await finished(runId)).toMatchObject({ state: 'succeeded', rows_out: '2', error: null });
+    // An empty header field is named by its position; values are kept exactly as the file has them.
+    expect(
+      await query(`SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) AS columns,
+                          (SELECT tableowner FROM pg_tables WHERE tablename = 'fresh') = current_user AS callers
+                     FROM pg_attribute a WHERE a.attrelid = 'fresh'::regclass AND a.attnum > 0`),
+    ).toEqual([{ columns: 'id text, Full Name text, note text, column4 text', callers: true }]);
+    expect(await query('SELECT * FROM fresh ORDER BY id')).toEqual([
+      { id: '1', 'Full Name': 'Smith, Ann', note: '007', column4: null },
+      { id: '2', 'Full Name': 'Bo', note: null, column4: null },
+    ]);
+
+    file('headless.csv', '1;x\n2;y\n');
+    const headless = await run("EXECUTE PROCEDURE load_csv(path => 'headless.csv', header => false, delimiter => ';') INTO headless");
+    expect(headless).toMatchObject({ state: 'succeeded', rows_out: '2' });
+    expect(await query('SELECT * FROM headless ORDER BY column1')).toEqual([
+      { column1: '1', column2: 'x' },
+      { column1: '2', column2: 'y' },
+    ]);
+  });
+
+  it("creates the missing table with the caller's rights: no CREATE on the schema, no table", async () => {
+    await fixture.client.query(`DO $$ BEGIN CREATE ROLE csv_maker; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await fixture.client.query('GRANT EXECUTE ON PROCEDURE load_csv TO csv_maker');
+    file('made.csv', 'n\n1\n');
+    const asMaker = async (): Promise<string> => {
+      await fixture.client.query('SET ROLE csv_maker');
+      try {
+        return await execute("EXECUTE PROCEDURE load_csv(path => 'made.csv') INTO made_by_maker");
+      } finally {
+        await fixture.client.query('RESET ROLE');
+      }
+    };
+    const refusedId = await asMaker();
+    expect(await finished(refusedId)).toMatchObject({ state: 'failed', error: expect.stringMatching(/permission denied for schema public/) });
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [refusedId])).toEqual([{ code: '42501' }]);
+    await fixture.client.query('GRANT CREATE ON SCHEMA public TO csv_maker');
+    expect(await finished(await asMaker())).toMatchObject({ state: 'succeeded', rows_out: '1' });
+    expect(await query("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_maker'")).toEqual([{ tableowner: 'csv_maker' }]);
+  });
+
+  it('fails clearly, with a SQLSTATE, when a missing INTO table cannot be made from the file', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['nowhere.csv', '58P01', /file "nowhere.csv" does not exist in --files-dir/],
+      ['empty.csv', '22P04', /file "empty.csv" is empty/],
+      ['twice.csv', '42701', /column "a" specified more than once/],
+    ];
+    file('empty.csv', '');
+    file('twice.csv', 'a,a\n1,2\n');
+    for (const [name, code, message] of cases) {
+      const runId = await execute(`EXECUTE PROCEDURE load_csv(path => '${name}') INTO never_made`);
+      const row = await finished(runId);
+      expect(row, name).toMatchObject({ state: 'failed', error: expect.stringMatching(message) });
+      expect(await query('SELECT procgate.run_error_code($1) AS code', [runId]), name).toEqual([{ code }]);
+    }
+    expect(await query("SELECT to_regclass('never_made') AS t")).toEqual([{ t: null }]);
+    // A later line with more fields than the header fails the load with PostgreSQL's message and its line.
+    file('ragged.csv', 'a,b\n1,2\n3,4,5\n');
+    const ragged = await run("EXECUTE PROCEDURE load_csv(path => 'ragged.csv') INTO ragged");
+    expect(ragged).toMatchObject({ state: 'failed', error: expect.stringMatching(/extra data after last expected column.*ragged\.csv, line 3/) });
+  });
+
   it('stops after `limit` data lines (a quoted newline stays inside its line), and exports at most `limit` rows', async () => {
     file('many.csv', 'n,t\n1,"one\ntwo"\n2,b\n3,c\n4,d\n');
     await fixture.client.query('CREATE TABLE limited (n int, t text)');
@@ -166,8 +231,18 @@ describe("TYPE 'export.csv' and 'import.csv'", () => {
   });
 
   it('fails a missing file, and options it cannot use', async () => {
-    const missing = await run("EXECUTE PROCEDURE load_csv(path => 'nope.csv') INTO stolen");
+    const missingId = await execute("EXECUTE PROCEDURE load_csv(path => 'nope.csv') INTO stolen");
+    const missing = await finished(missingId);
     expect(missing.error).toMatch(/file "nope.csv" does not exist in --files-dir/);
+    // PostgreSQL's undefined_file, as COPY FROM a missing file gives; CALL raises it with that SQLSTATE.
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [missingId])).toEqual([{ code: '58P01' }]);
+    await expect(fixture.client.query("CALL load_csv(path => 'nope.csv') INTO stolen")).rejects.toMatchObject({
+      code: '58P01',
+      message: expect.stringContaining('file "nope.csv" does not exist in --files-dir'),
+    });
+    const noDirectory = await execute("EXECUTE PROCEDURE save_csv(input => TABLE (SELECT 1), path => 'no/such/dir.csv')");
+    expect(await finished(noDirectory)).toMatchObject({ error: expect.stringMatching(/the directory of "no\/such\/dir.csv" does not exist/) });
+    expect(await query('SELECT procgate.run_error_code($1) AS code', [noDirectory])).toEqual([{ code: '58P01' }]);
     const delimiter = await run("EXECUTE PROCEDURE load_csv(path => 'semi.csv', delimiter => ';;') INTO stolen");
     expect(delimiter.error).toMatch(/parameter "delimiter" must be one ASCII character/);
   });

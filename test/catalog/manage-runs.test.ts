@@ -124,8 +124,44 @@ describe('kill, drop, grant and show', () => {
       run_id: tagged,
       state: 'queued',
     });
-    const all = await sql.query('SELECT created_at FROM procgate.show_procedure_status()');
+    const all = await sql.query('SELECT started FROM procgate.show_procedure_status()');
     expect(all.rows.length).toBeGreaterThan(1);
+  });
+
+  it('show_procedures and show_procedure_status keep to a compact set of columns, times to the second', async () => {
+    const shown = await sql.query("SELECT * FROM procgate.show_procedures() WHERE name = 'train'");
+    expect(shown.fields.map((field) => field.name)).toEqual(['name', 'kind', 'mode', 'owner', 'created']);
+    const full = await one(sql, "SELECT language, execution_mode, owner, date_trunc('second', created_at) AS created FROM procgate.procedures WHERE name = 'train'");
+    expect(shown.rows).toEqual([
+      { name: 'train', kind: full.language, mode: full.execution_mode, owner: full.owner, created: full.created },
+    ]);
+    await sql.query(
+      "SELECT * FROM procgate.create_procedure(name => 'typed', language => 'type', type_name => 'sql', options => ARRAY[procgate.arg('statements', NULL, ARRAY['SELECT 1'])])",
+    );
+    expect(await one(sql, "SELECT kind, mode FROM procgate.show_procedures() WHERE name = 'typed'")).toEqual({
+      kind: 'sql',
+      mode: 'distributed',
+    });
+
+    const runId = await queue('train', 'compact');
+    await sql.query(
+      `UPDATE procgate_internal.runs SET state = 'failed', progress = 0.5, error = 'boom',
+         started_at = '2026-01-02 03:04:05.678+00', finished_at = '2026-01-02 03:04:07.9+00' WHERE run_id = $1`,
+      [runId],
+    );
+    const status = await sql.query("SELECT * FROM procgate.show_procedure_status(run_tag => 'compact')");
+    expect(status.fields.map((field) => field.name)).toEqual([
+      'run_id',
+      'procedure',
+      'state',
+      'progress',
+      'started',
+      'duration',
+      'error',
+    ]);
+    expect(
+      await one(sql, "SELECT started = '2026-01-02 03:04:05+00' AS started, duration::text AS duration, progress::float8 AS progress, error FROM procgate.show_procedure_status($1)", [runId]),
+    ).toEqual({ started: true, duration: '00:00:02.222', progress: 0.5, error: 'boom' });
   });
 });
 

@@ -183,8 +183,9 @@ describe('run visibility and kills', () => {
         relation,
       ).toBe(true);
     }
-    const statuses = await asAlice.query('SELECT submitted_by FROM procgate.show_procedure_status()');
-    expect(new Set(statuses.rows.map((r) => r.submitted_by))).toEqual(new Set([alice.name]));
+    const statuses = await asAlice.query('SELECT run_id FROM procgate.show_procedure_status()');
+    expect(new Set(statuses.rows.map((r) => r.run_id as string))).toEqual(await visible(asAlice, 'procgate.runs'));
+    expect(statuses.rows.map((r) => r.run_id)).not.toContain(bobRun);
     await expectSqlError(asAlice, 'SELECT * FROM procgate.show_procedure_status($1)', '42704', undefined, [
       bobRun,
     ]);

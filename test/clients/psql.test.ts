@@ -79,7 +79,7 @@ describe('psql through procgate serve', () => {
       if (state === 'queued' || state === 'running') await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(state).toBe('succeeded');
-    expect(await session.send(`SHOW PROCEDURE STATUS :'run_id';`)).toMatch(/\|psql_lines\|succeeded\|psql-session\|/);
+    expect(await session.send(`SHOW PROCEDURE STATUS :'run_id';`)).toMatch(/\|psql_lines\|succeeded\|1(\.0*)?\|/);
     expect(await session.send(`SELECT segment, state, exit_code FROM procgate.run_segments WHERE run_id = :'run_id';`))
       .toBe('0|succeeded|0');
     expect(

@@ -17,6 +17,16 @@ export class FilePermissionError extends Error {
   readonly code = SqlState.insufficientPrivilege;
 }
 
+/** A missing file or directory: the run fails with this (PostgreSQL's 58P01, undefined_file, as COPY's). */
+export class MissingFileError extends Error {
+  readonly code = SqlState.undefinedFile;
+}
+
+/** A CSV file that is not what the run needs: it fails with PostgreSQL's 22P04, bad_copy_file_format. */
+export class CsvFormatError extends Error {
+  readonly code = SqlState.badCopyFileFormat;
+}
+
 /** The engine's --files-dir, or the run fails. */
 export function requireFilesDir(filesDir: string | undefined, type: string): string {
   if (filesDir === undefined || filesDir === '') {
@@ -53,12 +63,14 @@ export async function confinedPath(filesDir: string, given: string, mustExist: b
     real = await realpath(lexical);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || mustExist) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`file "${given}" does not exist in --files-dir`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MissingFileError(`file "${given}" does not exist in --files-dir`, { cause: error });
+      }
       throw error;
     }
     // A new file: its directory must be inside.
     const directory = await realpath(path.dirname(lexical)).catch((cause: unknown) => {
-      throw new Error(`the directory of "${given}" does not exist in --files-dir`, { cause });
+      throw new MissingFileError(`the directory of "${given}" does not exist in --files-dir`, { cause });
     });
     if (directory !== root && !inside(root, directory)) throw outside(given);
     return path.join(directory, path.basename(lexical));
@@ -253,4 +265,30 @@ export class CsvRecordSplitter extends Transform {
     }
     return record + (low === 0 ? 0 : this.shifts[low - 1]!.shift);
   }
+}
+
+/**
+ * The fields of one CSV record, already decoded: split at the delimiter
+ * outside quotes, a doubled quote inside quotes being one quote.
+ */
+export function csvFields(record: string, delimiter: string, quote: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < record.length; index += 1) {
+    const char = record[index]!;
+    if (quoted) {
+      if (char !== quote) field += char;
+      else if (record[index + 1] === quote) {
+        field += quote;
+        index += 1;
+      } else quoted = false;
+    } else if (char === quote) quoted = true;
+    else if (char === delimiter) {
+      fields.push(field);
+      field = '';
+    } else field += char;
+  }
+  fields.push(field);
+  return fields;
 }

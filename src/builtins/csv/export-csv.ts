@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { SqlState } from '../../errors/sqlstate.js';
-import { confinedPath, copyOptions, csvOptions, requireFilesDir } from './csv-files.js';
+import { confinedPath, copyOptions, csvOptions, FilePermissionError, requireFilesDir } from './csv-files.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -42,18 +42,7 @@ export const exportCsv: ProcedureType = {
     const file = await confinedPath(filesDir, given, false);
     if (context.segment !== 0) return { load: () => Promise.resolve(0) };
     const overwrite = context.params['overwrite'] === true;
-    // O_NOFOLLOW: a link put in the file's place after the check is not followed out.
-    const flags =
-      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW |
-      (overwrite ? constants.O_TRUNC : constants.O_EXCL);
-    const handle = await open(file, flags, 0o644).catch((error: unknown) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') {
-        throw new Error(`file "${given}" exists (export.csv replaces a file only with overwrite => true)`);
-      }
-      if (code === 'ELOOP') throw new Error(`permission denied: path "${given}" is a symbolic link (${SqlState.insufficientPrivilege})`);
-      throw error;
-    });
+    const handle = await openOutputFile(file, given, overwrite);
     // The stream owns the file from here: it closes it when it ends or fails.
     const out = handle.createWriteStream();
     let client: pg.PoolClient;
@@ -87,3 +76,24 @@ export const exportCsv: ProcedureType = {
     return { results: { path: given, rows }, load: () => Promise.resolve(rows) };
   },
 };
+
+/**
+ * Opens the file export.csv writes: a new one, or with `overwrite` an
+ * existing one emptied. O_NOFOLLOW: a symbolic link put in the file's place
+ * after confinedPath checked it is not followed out of --files-dir; the run
+ * then fails as for any path outside it (42501).
+ */
+export async function openOutputFile(file: string, given: string, overwrite: boolean): Promise<FileHandle> {
+  const flags =
+    constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (overwrite ? constants.O_TRUNC : constants.O_EXCL);
+  return open(file, flags, 0o644).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      throw new Error(`file "${given}" exists (export.csv replaces a file only with overwrite => true)`);
+    }
+    if (code === 'ELOOP') {
+      throw new FilePermissionError(`permission denied: path "${given}" is a symbolic link (${SqlState.insufficientPrivilege})`);
+    }
+    throw error;
+  });
+}

@@ -11,6 +11,8 @@ import {
   copyOptions,
   type CsvOptions,
   csvOptions,
+  csvFields,
+  CsvFormatError,
   CsvRecordSplitter,
   requireFilesDir,
 } from './csv-files.js';
@@ -27,9 +29,9 @@ const ON_ERROR_VERSION = 170_000;
  * `import.csv`: a CSV file of the engine's --files-dir into the INTO table,
  * streamed with COPY. Segment 0 does it all (a file is read once); other
  * segments of a distributed run have nothing to do. The file's columns go
- * by position into the INTO table's columns, which must exist (or be
- * created by the procedure's RETURNS TABLE); a header line is skipped, not
- * matched. The rows go in as the caller in the transaction that records
+ * by position into the INTO table's columns; a header line is skipped, not
+ * matched. A missing INTO table is made at planning (outputColumns), as the
+ * caller, from RETURNS TABLE or else the file's header, every column text. The rows go in as the caller in the transaction that records
  * the segment's end, so they are there exactly once, with the run.
  *
  * With `ignore_bad_lines` a first pass finds the bad lines: records with
@@ -57,6 +59,27 @@ export const importCsv: ProcedureType = {
     },
     { name: 'limit', kind: 'integer', required: false, description: 'read at most this many data lines' },
   ],
+  // A missing INTO table is made from the header, all text: see docs/csv-types.md for why not inferred types.
+  async outputColumns({ params, position, client, filesDir }) {
+    if (position !== 0) return undefined;
+    const options = csvOptions(params);
+    const given = params['path'] as string;
+    const file = await confinedPath(requireFilesDir(filesDir, 'import.csv'), given, true);
+    const record = await firstRecord(file, options);
+    if (record === undefined) {
+      throw new CsvFormatError(`file "${given}" is empty: it has no line to make the INTO table's columns from`);
+    }
+    // PostgreSQL decodes the line from the file's encoding, as COPY will.
+    const { rows } = await client.query<{ line: string }>('SELECT pg_catalog.convert_from($1::bytea, $2) AS line', [
+      record,
+      options.encoding,
+    ]);
+    const fields = csvFields((rows[0]?.line ?? '').replace(/\r?\n$/, ''), options.delimiter, options.quote);
+    return fields.map((field, index) => ({
+      name: options.header && field !== '' ? field : `column${String(index + 1)}`,
+      type: 'text',
+    }));
+  },
   async run(context) {
     const filesDir = requireFilesDir(context.filesDir, 'import.csv');
     const output = context.outputs[0];
@@ -165,6 +188,17 @@ async function copyFile(client: pg.ClientBase, plan: ImportPlan): Promise<{ reco
     client.off('notice', onNotice);
   }
   return { records: splitter.records, bad: [...splitter.bad, ...skipped].sort((a, b) => a.line - b.line) };
+}
+
+/** The file's first record (the header, if it has one) as bytes, or undefined for an empty file. */
+async function firstRecord(file: string, options: CsvOptions): Promise<Buffer | undefined> {
+  const { delimiter, quote } = options;
+  const splitter = new CsvRecordSplitter({ delimiter, quote, header: false, limit: 1 });
+  const parts: Buffer[] = [];
+  await pipeline(readUntilLimit(file, splitter), splitter, async (records: AsyncIterable<Buffer>) => {
+    for await (const record of records) parts.push(record);
+  });
+  return parts.length === 0 ? undefined : Buffer.concat(parts);
 }
 
 /** The file's bytes, until the splitter has passed its limit. */
