@@ -10,7 +10,9 @@ const MAX_RESULT_ROWS = 1000;
  * caller, each committed on its own; the first error stops the run and the
  * statements before it stay committed. The rows of the last statement (a
  * query: SELECT, VALUES, TABLE, WITH) become the run's results, the first
- * MAX_RESULT_ROWS of them.
+ * MAX_RESULT_ROWS of them. Rows count live as each statement commits: a
+ * query's rows as read (rows_in), any other statement's rows (INSERT,
+ * UPDATE, DELETE, COPY, CREATE TABLE AS) as written (rows_out).
  */
 export const sqlStatements: ProcedureType = {
   name: 'sql',
@@ -22,13 +24,16 @@ export const sqlStatements: ProcedureType = {
     const statements = context.params['statements'] as string[];
     let rows: unknown[] | undefined;
     let affected = 0;
+    let read = 0;
+    let written = 0;
     for (const [index, statement] of statements.entries()) {
       if (context.signal.aborted) throw new Error('killed');
+      const query = isQuery(statement);
       const last = index === statements.length - 1;
       const client = await context.pool.connect();
       try {
         await client.query('BEGIN');
-        if (last && isQuery(statement)) {
+        if (last && query) {
           await executeAsRole(client, context.role, `CREATE TEMP TABLE procgate_sql_result ON COMMIT DROP AS ${statement}`);
           const result = await client.query<{ rows: unknown[] | null; n: string }>(
             `SELECT (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r))
@@ -47,9 +52,14 @@ export const sqlStatements: ProcedureType = {
       } finally {
         client.release();
       }
+      if (query) read += affected;
+      else written += affected;
+      context.report({ kind: 'rows', read, written });
       context.report({ kind: 'progress', fraction: (index + 1) / statements.length });
     }
     return {
+      rowsIn: read,
+      rowsOut: written,
       results: { statements: statements.length, row_count: affected, ...(rows === undefined ? {} : { rows }) },
     };
   },

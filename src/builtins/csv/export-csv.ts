@@ -40,7 +40,7 @@ export const exportCsv: ProcedureType = {
     if (limit !== undefined && limit < 0) throw new TypeParameterError('parameter "limit" must not be negative');
     const given = context.params['path'] as string;
     const file = await confinedPath(filesDir, given, false);
-    if (context.segment !== 0) return { load: () => Promise.resolve(0) };
+    if (context.segment !== 0) return { idle: true };
     const overwrite = context.params['overwrite'] === true;
     // O_NOFOLLOW: a link put in the file's place after the check is not followed out.
     const flags =

@@ -37,6 +37,7 @@ const MIGRATION_FILES = [
   '0006-run-error-codes.sql',
   '0007-drop-model.sql',
   '0008-type-declared-at-create.sql',
+  '0009-run-progress-and-rows.sql',
 ] as const;
 
 /**
