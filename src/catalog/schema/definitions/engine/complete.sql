@@ -118,7 +118,8 @@ BEGIN
          rows_in = coalesce(p_rows_in, s.rows_in), rows_out = coalesce(p_rows_out, s.rows_out),
          finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
          progress = CASE WHEN p_state = 'succeeded' THEN 1
-                         ELSE coalesce(LEAST(GREATEST(p_progress, 0), 1), s.progress) END,
+                         WHEN p_progress IS NULL THEN s.progress
+                         ELSE LEAST(GREATEST(p_progress, 0), 1) END,
          -- Only a segment that succeeded with nothing to do is idle: no share of the run's work.
          idle = p_state = 'succeeded' AND coalesce(p_idle, false)
    WHERE s.run_id = p_run_id AND s.segment = p_segment;
