@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { executeAsRole } from '../engine/as-caller.js';
 import type { ProcedureType } from '../engine/procedure-type.js';
@@ -31,7 +32,11 @@ export const sqlStatements: ProcedureType = {
       const query = isQuery(statement);
       const last = index === statements.length - 1;
       const client = await context.pool.connect();
+      const cancel = new StatementCancel(context.pool, client);
+      context.signal.addEventListener('abort', cancel.handler, { once: true });
       try {
+        await cancel.ready;
+        if (context.signal.aborted) throw new Error('killed');
         await client.query('BEGIN');
         if (last && query) {
           await executeAsRole(client, context.role, `CREATE TEMP TABLE procgate_sql_result ON COMMIT DROP AS ${statement}`);
@@ -50,7 +55,9 @@ export const sqlStatements: ProcedureType = {
         await client.query('ROLLBACK').catch(() => undefined);
         throw new Error(`statement ${String(index + 1)} failed: ${(error as Error).message}`, { cause: error });
       } finally {
-        client.release();
+        context.signal.removeEventListener('abort', cancel.handler);
+        // A cancel still on its way must not reach whoever uses the connection next.
+        client.release(cancel.sent);
       }
       if (query) read += affected;
       else written += affected;
@@ -64,6 +71,32 @@ export const sqlStatements: ProcedureType = {
     };
   },
 };
+
+/**
+ * A kill or the run's timeout cancels the statement under way, as Ctrl-C
+ * in psql would, instead of waiting for it to end: the statement then
+ * fails with 57014 and the segment ends killed or timed out.
+ */
+class StatementCancel {
+  sent = false;
+  private pid: number | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    client: pg.PoolClient,
+  ) {
+    this.ready = client.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid').then(({ rows }) => {
+      this.pid = rows[0]?.pid;
+    });
+  }
+
+  readonly handler = (): void => {
+    if (this.pid === undefined) return;
+    this.sent = true;
+    this.pool.query('SELECT pg_catalog.pg_cancel_backend($1)', [this.pid]).catch(() => undefined);
+  };
+}
 
 /** Whether a statement returns rows we can keep: a query, by its first word. */
 function isQuery(statement: string): boolean {
