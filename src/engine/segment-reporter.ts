@@ -18,10 +18,12 @@ export function rowFigures(event: Extract<SegmentReport, { kind: 'rows' }>): Seg
 const REPORT_INTERVAL_MS = 250;
 
 /**
- * Writes a running segment's progress, rows read and written and last message to its
- * row (and the run's roll-up) while it runs, fenced by (worker, attempt)
- * like its completion. Figures arriving faster than REPORT_INTERVAL_MS are
- * merged, so a chatty program costs one UPDATE per interval at most.
+ * Writes a running segment's progress, rows read and written and last
+ * message to its row (and the run's roll-up) while it runs, fenced by
+ * (worker, attempt) like its completion. Figures arriving faster than
+ * REPORT_INTERVAL_MS are merged, so a chatty program costs one UPDATE per
+ * interval at most; those not written when it closes go with the
+ * segment's completion.
  */
 export class SegmentReporter {
   private pending: SegmentFigures | undefined;

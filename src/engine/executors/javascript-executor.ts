@@ -12,10 +12,10 @@ import {
   plainParams,
   StopReason,
 } from '../segment-task.js';
+import { timedOut } from '../timed-out.js';
 import type { FromJavascriptWorker, JavascriptSegmentData } from './javascript-messages.js';
 import { JavascriptModuleCache } from './javascript-module-cache.js';
 import { JavascriptThreadPool, type PooledThread } from './javascript-pool.js';
-import { timedOut } from '../timed-out.js';
 import { LineTail } from './line-tail.js';
 import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
 
