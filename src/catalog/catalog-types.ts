@@ -109,6 +109,8 @@ export interface RunSegmentsTable {
   message: string | null;
   results: NullableJsonb<JsonValue>;
   error_code: string | null;
+  /** The segment had nothing to do: it is no share of the run's work (its progress). */
+  idle: Generated<boolean>;
 }
 
 export interface RunOutputTable {

@@ -77,13 +77,24 @@ export interface TypeContext {
 
 export interface TypeOutcome {
   readonly results?: Readonly<Record<string, unknown>>;
-  /** Rows read, for rows_in. */
+  /**
+   * Rows read, for rows_in (report them as they are read with a `rows`
+   * event, too); left out: the rows `load` writes, else as reported.
+   */
   readonly rowsIn?: number;
+  /** Rows written outside `load` (report them as they are written, too), for rows_out. */
+  readonly rowsOut?: number;
+  /**
+   * The segment had nothing to do (the type's work is all in another
+   * segment): it is then no share of the run's progress.
+   */
+  readonly idle?: boolean;
   /** Lines for run_output (the last max_output_lines per stream are kept). */
   readonly output?: readonly OutputLine[];
   /**
    * Writes the segment's output rows inside the transaction that records
-   * its end (fenced like any output), returning the rows written.
+   * its end (fenced like any output), returning the rows written into the
+   * INTO tables (or the file), for rows_out.
    */
   readonly load?: (client: pg.PoolClient) => Promise<number>;
 }

@@ -2,12 +2,13 @@ import type pg from 'pg';
 import { endedSegment, type FinishedSegment } from './finished-segment.js';
 import { checkParameters, type OutputColumn, type ProcedureType, withDefaults } from './procedure-type.js';
 import { isRunError, RunError } from './run-error.js';
-import type { SegmentReporter } from './segment-reporter.js';
+import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import { plainParams, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import type { DataRun } from './sql/lock-data-run.js';
 import { shareOf } from './table-files.js';
+import { timedOut } from './timed-out.js';
 
 /** The language of procedures of a built-in type (TYPE 'name'), run by BuiltInContext.procedureTypes. */
 export const BUILT_IN_LANGUAGE = 'type';
@@ -40,7 +41,7 @@ export async function builtInOutputColumns(
     return await type.outputColumns({ params, position, client, filesDir: context.filesDir });
   } catch (error) {
     if (isRunError(error)) throw error;
-    throw new RunError((error as Error).message, { cause: error });
+    throw new RunError((error as Error).message, undefined, { cause: error });
   }
 }
 
@@ -54,8 +55,16 @@ export async function runBuiltIn(
   signal: AbortSignal,
   reporter: SegmentReporter,
 ): Promise<FinishedSegment> {
-  const stopped = (): FinishedSegment =>
-    signal.reason === StopReason.killed ? endedSegment('killed', 'killed') : endedSegment('failed', 'engine stopped');
+  // The run's timeout stops a built-in type as it stops a program: through the signal it watches.
+  const timeout = row.timeout_ms === null ? undefined : AbortSignal.timeout(Number(row.timeout_ms));
+  const stop = timeout === undefined ? signal : AbortSignal.any([signal, timeout]);
+  const stopped = (): FinishedSegment => {
+    if (signal.aborted) {
+      return signal.reason === StopReason.killed ? endedSegment('killed', 'killed') : endedSegment('failed', 'engine stopped');
+    }
+    const ending = timedOut(Number(row.timeout_ms));
+    return endedSegment(ending.state, ending.message ?? '', ending.errorCode);
+  };
   const type = row.type_name === null ? undefined : context.procedureTypes.get(row.type_name);
   if (type === undefined) return endedSegment('failed', `unknown procedure type "${String(row.type_name)}"`);
   const given = plainParams(row.params);
@@ -74,11 +83,12 @@ export async function runBuiltIn(
       shareOf: (input) => shareOf(input, row.segment, row.segment_count),
       report: (event) => {
         if (event.kind === 'progress') reporter.report({ progress: event.fraction });
+        else if (event.kind === 'rows') reporter.report(rowFigures(event));
       },
-      signal,
+      signal: stop,
       filesDir: context.filesDir,
     });
-    if (signal.aborted) return stopped();
+    if (stop.aborted) return stopped();
     return {
       outcome: {
         state: 'succeeded',
@@ -90,10 +100,12 @@ export async function runBuiltIn(
       outputs: [],
       format: 'csv',
       rowsIn: outcome.rowsIn ?? null,
+      rowsOut: outcome.rowsOut ?? null,
+      idle: outcome.idle === true,
       ...(outcome.load === undefined ? {} : { load: outcome.load }),
     };
   } catch (error) {
-    if (signal.aborted) return stopped();
+    if (stop.aborted) return stopped();
     return endedSegment('failed', (error as Error).message, sqlStateOf(error));
   }
 }

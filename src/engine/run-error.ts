@@ -3,9 +3,18 @@ import { sqlStateOf } from './sql-state.js';
 
 /**
  * A failure of the run itself that PostgreSQL did not raise (planning found
- * an INTO table it cannot create): the run fails with this message.
+ * an INTO table it cannot create): the run fails with this message and, when
+ * given, this SQLSTATE (see sqlStateOf).
  */
-export class RunError extends Error {}
+export class RunError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /**
  * Whether an error belongs to the run, which then fails with its message,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { InputQuery, ReturnColumn } from '../catalog/index.js';
+import { SqlState } from '../errors/sqlstate.js';
 import type { Logger } from '../log/logger.js';
 import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
@@ -200,6 +201,7 @@ async function resolveOutputs(
       if (columns === undefined) {
         throw new RunError(
           `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,
+          SqlState.undefinedTable,
         );
       }
       const types = await canonicalTypes(client, columns.map((column) => column.type));
@@ -207,7 +209,7 @@ async function resolveOutputs(
       await executeAsRole(client, run.submitted_by, `CREATE TABLE IF NOT EXISTS ${quoted} (${list})`);
     }
     const table = await lookUp(client, run.submitted_by, quoted);
-    if (table === null) throw new RunError(`INTO table "${name}" could not be created`);
+    if (table === null) throw new RunError(`INTO table "${name}" could not be created`, SqlState.undefinedTable);
     const columns = (await tableColumns(client, table)).filter((column) => !column.generated);
     outputs.push({ name, table, columns: columns.map(({ name: n, type, typeOid }) => ({ name: n, type, typeOid })) });
   }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import type { FinishedSegment } from './finished-segment.js';
-import type { SegmentReporter } from './segment-reporter.js';
+import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { loadProcedureSetup } from './sql/load-procedure-setup.js';
@@ -64,6 +64,7 @@ export async function runWithExecutor(
     report: (event) => {
       if (event.kind === 'progress') reporter.report({ progress: event.fraction });
       else if (event.kind === 'message') reporter.report({ message: event.text });
+      else if (event.kind === 'rows') reporter.report(rowFigures(event));
       else reporter.report({ results: { [event.key]: event.value } });
     },
     command: row.command ?? '',

@@ -56,7 +56,8 @@ export class SegmentCommitter {
     const { pool } = this.options;
     if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
       // Nothing to load: the completion alone, in one round trip.
-      const completed = await this.recordEnd(pool, row, finished.outcome, finished.rowsIn, null);
+      const { outcome, rowsIn, rowsOut } = finished;
+      const completed = await this.recordEnd(pool, row, finished, outcome, rowsIn, rowsOut ?? null);
       return completed ? finished.outcome : false;
     }
     const client = await pool.connect();
@@ -89,8 +90,9 @@ export class SegmentCommitter {
         };
         rowsOut = 0;
       }
-      const rowsIn = finished.load === undefined ? finished.rowsIn : rowsOut;
-      if (!(await this.recordEnd(client, row, outcome, rowsIn, rowsOut))) {
+      // A built-in type that writes what it read (transform, model.apply) need not count its reads apart.
+      const rowsIn = finished.rowsIn ?? (finished.load === undefined || outcome.state !== 'succeeded' ? null : rowsOut);
+      if (!(await this.recordEnd(client, row, finished, outcome, rowsIn, rowsOut))) {
         await client.query('ROLLBACK');
         return false;
       }
@@ -108,6 +110,7 @@ export class SegmentCommitter {
   private recordEnd(
     client: pg.Pool | pg.PoolClient,
     row: ClaimedSegment,
+    finished: FinishedSegment,
     outcome: SegmentOutcome,
     rowsIn: number | null,
     rowsOut: number | null,
@@ -121,6 +124,8 @@ export class SegmentCommitter {
       rows_in: rowsIn,
       rows_out: rowsOut,
       error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
+      idle: finished.idle === true,
+      progress: finished.progress ?? null,
     });
   }
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import { endedSegment, type FinishedSegment } from './finished-segment.js';
+import { endedSegment, type FinishedSegment, withUnreported } from './finished-segment.js';
 import { type BuiltInContext, BUILT_IN_LANGUAGE, runBuiltIn } from './run-built-in.js';
 import { runWithExecutor, type SegmentRun } from './run-with-executor.js';
 import type { SegmentCommitter } from './segment-committer.js';
@@ -42,8 +42,8 @@ export class SegmentRunner {
       const finished = await this.execute({ row, directory: directory.path, signal, reporter, log }).catch(
         (error: unknown): FinishedSegment => endedSegment('failed', `could not run the segment: ${(error as Error).message}`),
       );
-      await reporter.close();
-      const completed = await this.options.committer.complete(row, finished, log);
+      const unreported = await reporter.close();
+      const completed = await this.options.committer.complete(row, withUnreported(finished, unreported), log);
       state = completed === false ? undefined : completed.state;
       if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
       else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');

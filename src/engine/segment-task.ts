@@ -66,7 +66,9 @@ export type DataFormat = 'csv' | 'text';
 export type SegmentReport =
   | { readonly kind: 'progress'; readonly fraction: number }
   | { readonly kind: 'result'; readonly key: string; readonly value: unknown }
-  | { readonly kind: 'message'; readonly text: string };
+  | { readonly kind: 'message'; readonly text: string }
+  /** Rows the segment has read and written so far (a count left out stays as it was). */
+  | { readonly kind: 'rows'; readonly read?: number; readonly written?: number };
 
 export interface SegmentEnvironment {
   readonly variables: Readonly<Record<string, string>>;

@@ -46,6 +46,22 @@ describe('CALL of a procgate procedure', () => {
     expect(error.message).toMatch(/run .* of procedure "failing" failed: broken/);
   });
 
+  it('tells the progress a failed run reached, not 100 %', async () => {
+    const { client } = fixture;
+    await client.query(
+      `CREATE PROCEDURE half_done LANGUAGE command COMMAND 'sh' ARGS ('-c', 'echo ''{"progress": 0.4}'' >&3; exit 3')`,
+    );
+    const notices: string[] = [];
+    const onNotice = (notice: { message?: string }): void => {
+      notices.push(notice.message ?? '');
+    };
+    client.on('notice', onNotice);
+    const error = await errorOf(client.query('CALL half_done()'));
+    client.off('notice', onNotice);
+    expect(error.code).toBe('38000');
+    expect(notices.at(-1)).toContain(': failed (40 %)');
+  });
+
   it('hides its internal CONTEXT in the extended protocol too, as pgjdbc prepares and re-executes it', async () => {
     const { client } = fixture;
     await client.query("CREATE PROCEDURE failing_again(n int) LANGUAGE command COMMAND 'sh' ARGS ('-c', 'exit 3')");

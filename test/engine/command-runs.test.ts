@@ -111,7 +111,8 @@ $py$)`);
       state: 'failed',
       error: 'bad input\ngiving up',
       segments_failed: 1,
-      progress: '1',
+      // It reported no progress: a run that did not finish keeps what it reached.
+      progress: '0',
     });
     const { rows } = await fixture.client.query('SELECT state, exit_code, message FROM procgate.run_segments WHERE run_id = $1', [
       runId,
@@ -160,7 +161,8 @@ $py$)`);
     );
     const killedAt = Date.now();
     await fixture.client.query(`KILL RUN '${runId}'`);
-    expect(await finished(runId, 2_000)).toMatchObject({ state: 'killed', segments_total: 6, progress: '1' });
+    // None of the naps got anywhere: killed, the run keeps the progress it reached.
+    expect(await finished(runId, 2_000)).toMatchObject({ state: 'killed', segments_total: 6, progress: '0' });
     expect(Date.now() - killedAt).toBeLessThan(2_000);
     const { rows } = await fixture.client.query<{ state: string; started: boolean }>(
       `SELECT state, started_at IS NOT NULL AS started, count(*)::int AS n FROM procgate.run_segments

@@ -12,12 +12,12 @@ interface RunRow {
 
 const fixture = useEngine<RunRow>(t);
 
-async function callError(statement: string): Promise<{ code?: string; message: string }> {
+async function callError(statement: string): Promise<{ code?: string; message: string; detail?: string }> {
   return fixture.client.query(statement).then(
     () => {
       throw new Error('expected the CALL to fail');
     },
-    (error: { code?: string; message: string }) => error,
+    (error: { code?: string; message: string; detail?: string }) => error,
   );
 }
 
@@ -69,6 +69,35 @@ $py$)`);
     const error = await callError('CALL words() INTO counts WITH (segments = 1)');
     expect(error).toMatchObject({ code: '22P02' });
     expect(await lastRun('words')).toMatchObject({ state: 'failed', error_code: '22P02' });
+  });
+
+  it('is 57014 when a program outlives the run\'s timeout, and CALL says it timed out', async () => {
+    await fixture.client.query("CREATE PROCEDURE nap LANGUAGE command COMMAND 'sleep' ARGS ('30')");
+    const error = await callError('CALL nap() WITH (timeout = 1)');
+    expect(error).toMatchObject({
+      code: '57014',
+      message: expect.stringContaining('failed: timed out after 1 s'),
+      detail: 'The run timed out: a segment ran longer than its timeout (00:00:01).',
+    });
+    expect(await lastRun('nap')).toMatchObject({ state: 'failed', error: 'timed out after 1 s', error_code: '57014' });
+  });
+
+  it('is 57014 when a built-in type outlives the run\'s timeout, its statement cancelled at the limit', async () => {
+    await fixture.client.query("CREATE PROCEDURE naps TYPE 'sql'");
+    const started = Date.now();
+    const runId = await fixture.execute(
+      `EXECUTE PROCEDURE naps(statements => ARRAY['SELECT pg_sleep(30)', 'SELECT 1']) WITH (timeout = 1)`,
+    );
+    expect(await fixture.finished(runId)).toMatchObject({ state: 'failed', error: 'timed out after 1 s' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await lastRun('naps')).toMatchObject({ error_code: '57014' });
+  });
+
+  it('is 42P01 when an INTO table does not exist and there is nothing to create it from', async () => {
+    await fixture.client.query("CREATE PROCEDURE writes LANGUAGE command COMMAND 'true'");
+    const error = await callError('CALL writes() INTO nowhere');
+    expect(error).toMatchObject({ code: '42P01', message: expect.stringContaining('INTO table "nowhere" does not exist') });
+    expect(await lastRun('writes')).toMatchObject({ state: 'failed', error_code: '42P01' });
   });
 
   it('is none when the program fails: CALL raises 38000', async () => {

@@ -40,7 +40,7 @@ export const exportCsv: ProcedureType = {
     if (limit !== undefined && limit < 0) throw new TypeParameterError('parameter "limit" must not be negative');
     const given = context.params['path'] as string;
     const file = await confinedPath(filesDir, given, false);
-    if (context.segment !== 0) return { load: () => Promise.resolve(0) };
+    if (context.segment !== 0) return { idle: true };
     const overwrite = context.params['overwrite'] === true;
     const handle = await openOutputFile(file, given, overwrite);
     // The stream owns the file from here: it closes it when it ends or fails.

@@ -90,7 +90,7 @@ export const importCsv: ProcedureType = {
     const given = context.params['path'] as string;
     const file = await confinedPath(filesDir, given, true);
     // One file, read once: the first segment's.
-    if (context.segment !== 0) return { load: () => Promise.resolve(0) };
+    if (context.segment !== 0) return { idle: true };
     const ignore = context.params['ignore_bad_lines'] === true;
     const version = await serverVersion(context.pool);
     const onError = ignore && version >= ON_ERROR_VERSION;

@@ -41,7 +41,7 @@ export const classifierTest: ProcedureType = {
     { name: 'label', kind: 'text', required: false, description: "the label column (default: the model's label column)" },
   ],
   async run(context) {
-    if (context.segment !== 0) return { results: { evaluated_by_segment: 0 } };
+    if (context.segment !== 0) return { results: { evaluated_by_segment: 0 }, idle: true };
     const model = await loadClassifier(context.pool, context.params['model_name'], context.role);
     const label = (context.params['label'] as string | undefined) ?? model.labelColumn;
     const input = context.inputs.find((staged) => staged.name === 'test_data') ?? context.inputs[0];
@@ -73,6 +73,7 @@ export const classifierTest: ProcedureType = {
     const { rows } = await context.pool.query<{ row: (string | null)[] }>(
       `SELECT ARRAY[${cells.join(', ')}] AS row FROM procgate_staging.${sqlIdentifier(input.table)}`,
     );
+    context.report({ kind: 'rows', read: rows.length });
     context.report({ kind: 'progress', fraction: 0.3 });
     const actual: string[] = [];
     const x: number[][] = [];

@@ -75,13 +75,14 @@ export const classifierTrain: ProcedureType = {
     { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance' },
   ],
   async run(context) {
-    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 }, idle: true };
     const params = context.params;
     const { algorithm, modelName, testSplit } = checkTrainingParameters(params, ALGORITHMS);
     const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
     if (input === undefined) throw new TypeParameterError('classifier.train needs a TABLE argument "training_data"');
 
     const data = await readDataset(context.pool, input, params['label'] as string);
+    context.report({ kind: 'rows', read: data.x.length + data.skipped });
     context.report({ kind: 'progress', fraction: 0.05 });
     const seed = params['seed'] as number;
     const order = shuffledIndexes(data.x.length, seededRandom(seed));
@@ -128,7 +129,8 @@ export const classifierTrain: ProcedureType = {
           model: trained.model,
           sqlFunction: trained.sqlFunction,
         });
-        return 1;
+        // A model, no INTO rows.
+        return 0;
       },
     };
   },

@@ -53,7 +53,7 @@ export const kmeansTrain: ProcedureType = {
     { name: 'assign', kind: 'boolean', required: false, default: false, description: 'write each input row and its cluster INTO the second table' },
   ],
   async run(context) {
-    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 }, idle: true };
     const params = context.params;
     const k = params['k'] as number;
     const iterations = params['iterations'] as number;
@@ -77,6 +77,7 @@ export const kmeansTrain: ProcedureType = {
     }
 
     const points = await readPoints(context.pool, input, features);
+    context.report({ kind: 'rows', read: points.x.length + points.skipped });
     if (k > points.x.length) {
       throw new TypeParameterError(`k (${String(k)}) is more than the rows to cluster (${String(points.x.length)})`);
     }

@@ -17,7 +17,7 @@ export const regressionTest: ProcedureType = {
     { name: 'label', kind: 'text', required: false, description: "the numeric target column (default: the model's label column)" },
   ],
   async run(context) {
-    if (context.segment !== 0) return { results: { tested_by_segment: 0 } };
+    if (context.segment !== 0) return { results: { tested_by_segment: 0 }, idle: true };
     const modelName = context.params['model_name'] as string;
     const { rows } = await context.pool.query<{
       type: string;
@@ -37,6 +37,7 @@ export const regressionTest: ProcedureType = {
     if (input === undefined) throw new TypeParameterError('regression.test needs a TABLE argument "test_data"');
     const label = (context.params['label'] as string | undefined) ?? model.label_column;
     const data = await readRegressionData(context.pool, input, label, model.feature_names);
+    context.report({ kind: 'rows', read: data.x.length + data.skipped });
     context.report({ kind: 'progress', fraction: 0.5 });
     const predicted = predictorOf(model.algorithm, model.model)(data.x);
     context.report({ kind: 'progress', fraction: 1 });

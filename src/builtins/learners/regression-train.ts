@@ -66,7 +66,7 @@ export const regressionTrain: ProcedureType = {
     ...forestParameters('all', 'random_forest'),
   ],
   async run(context) {
-    if (context.segment !== 0) return { results: { trained_by_segment: 0 } };
+    if (context.segment !== 0) return { results: { trained_by_segment: 0 }, idle: true };
     const params = context.params;
     const { algorithm, modelName, testSplit } = checkTrainingParameters(params, REGRESSION_ALGORITHMS);
     const input = context.inputs.find((staged) => staged.name === 'training_data') ?? context.inputs[0];
@@ -74,6 +74,7 @@ export const regressionTrain: ProcedureType = {
 
     const label = params['label'] as string;
     const data = await readRegressionData(context.pool, input, label);
+    context.report({ kind: 'rows', read: data.x.length + data.skipped });
     if (data.x.length === 0) throw new Error('the training data has no rows (without NULLs)');
     context.report({ kind: 'progress', fraction: 0.05 });
     const seed = params['seed'] as number;
@@ -133,7 +134,8 @@ export const regressionTrain: ProcedureType = {
           model: trained.model,
           sqlFunction: trained.sqlFunction,
         });
-        return 1;
+        // A model, no INTO rows.
+        return 0;
       },
     };
   },

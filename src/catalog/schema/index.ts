@@ -38,6 +38,7 @@ const MIGRATION_FILES = [
   '0007-drop-model.sql',
   '0008-type-declared-at-create.sql',
   '0009-compact-show.sql',
+  '0010-run-progress-and-rows.sql',
 ] as const;
 
 /**

@@ -10,6 +10,7 @@ import {
   StopReason,
   type TableFile,
 } from '../segment-task.js';
+import { timedOut } from '../timed-out.js';
 import { LineTail } from './line-tail.js';
 import { StatusChannel } from './status-channel.js';
 import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
@@ -133,9 +134,7 @@ function ending(
   }
   if (stopped === 'killed') return { state: 'killed', exitCode, message: 'killed' };
   if (stopped === 'engine stopped') return { state: 'failed', exitCode, message: 'engine stopped' };
-  if (stopped === 'timeout') {
-    return { state: 'failed', exitCode, message: `timed out after ${String((task.timeoutMs ?? 0) / 1000)} s` };
-  }
+  if (stopped === 'timeout') return timedOut(task.timeoutMs, exitCode);
   if (exitCode === 0) return { state: 'succeeded', exitCode, message: null };
   const fallback = exitCode === null ? `killed by signal ${signal ?? 'unknown'}` : `exited with code ${String(exitCode)}`;
   return { state: 'failed', exitCode, message: stderrTail === '' ? fallback : stderrTail };

@@ -12,6 +12,7 @@ import {
   plainParams,
   StopReason,
 } from '../segment-task.js';
+import { timedOut } from '../timed-out.js';
 import type { FromJavascriptWorker, JavascriptSegmentData } from './javascript-messages.js';
 import { JavascriptModuleCache } from './javascript-module-cache.js';
 import { JavascriptThreadPool, type PooledThread } from './javascript-pool.js';
@@ -253,9 +254,7 @@ function ending(
 ): Omit<SegmentOutcome, 'results' | 'output'> {
   if (stopped === StopReason.killed) return { state: 'killed', exitCode: null, message: 'killed' };
   if (stopped === StopReason.engineStopped) return { state: 'failed', exitCode: null, message: 'engine stopped' };
-  if (stopped === 'timeout') {
-    return { state: 'failed', exitCode: null, message: `timed out after ${String((task.timeoutMs ?? 0) / 1000)} s` };
-  }
+  if (stopped === 'timeout') return timedOut(task.timeoutMs);
   if (failure !== undefined) return { state: 'failed', exitCode: null, message: failure };
   if (finished) return { state: 'succeeded', exitCode: null, message: null };
   return {

@@ -17,6 +17,10 @@ export interface SegmentEnd {
   readonly rows_in: number | null;
   readonly rows_out: number | null;
   readonly error_code: Segment['error_code'];
+  /** It had nothing to do: no share of the run's work (see engine_run_progress). */
+  readonly idle: boolean;
+  /** How far a segment that did not succeed got; null: as reported (a succeeded one is done). */
+  readonly progress: number | null;
 }
 
 /**
@@ -31,7 +35,7 @@ export async function completeSegment(
   end: SegmentEnd,
 ): Promise<boolean> {
   const { rows } = await db.query<{ completed: boolean }>(
-    'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS completed',
+    'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed',
     [
       worker,
       claim.run_id,
@@ -45,6 +49,8 @@ export async function completeSegment(
       end.rows_in,
       end.rows_out,
       end.error_code,
+      end.idle,
+      end.progress,
     ],
   );
   return rows[0]?.completed === true;

@@ -7,6 +7,7 @@ import type { RowOf } from './row-of.js';
 export interface SegmentFigures {
   readonly progress?: number;
   readonly rowsIn?: number;
+  readonly rowsOut?: number;
   readonly message?: NonNullable<RowOf<RunSegmentsTable>['message']>;
   /** Keys to merge into the segment's results. */
   readonly results?: Readonly<Record<string, unknown>>;
@@ -20,7 +21,7 @@ export async function reportSegment(
   figures: SegmentFigures,
 ): Promise<boolean> {
   const { rows } = await db.query<{ engine_report: boolean }>(
-    'SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7, $8)',
+    'SELECT procgate_internal.engine_report($1, $2, $3, $4, $5, $6, $7, $8, $9)',
     [
       worker,
       claim.run_id,
@@ -30,6 +31,7 @@ export async function reportSegment(
       figures.rowsIn ?? null,
       figures.message ?? null,
       figures.results === undefined ? null : JSON.stringify(figures.results),
+      figures.rowsOut ?? null,
     ],
   );
   return rows[0]?.engine_report === true;

@@ -2,9 +2,9 @@
 -- procedure may COMMIT. It queues the run like EXECUTE PROCEDURE, commits so
 -- the engines can see it, then waits for the run to end, telling the client
 -- its state and progress as NOTICEs, and returns the finished run. A failed
--- run raises its error_code (else 38000) and a killed one 57014; a cancel of
--- the CALL (Ctrl-C) kills the run, even when one CancelRequest interrupts the
--- backend twice. Inside a transaction block PostgreSQL refuses the COMMIT
+-- run raises its error_code (else 38000; 57014 with a DETAIL when it timed
+-- out) and a killed one 57014; a cancel of the CALL (Ctrl-C) kills the run,
+-- even when one CancelRequest interrupts the backend twice. Inside a transaction block PostgreSQL refuses the COMMIT
 -- (2D000), which the proxy reports as 25001.
 
 CREATE OR REPLACE PROCEDURE procgate.call_and_wait(
@@ -23,6 +23,7 @@ DECLARE
   told_progress numeric;
   cancelled boolean;
   started_state text;
+  failed_code text;
 BEGIN
   SELECT e.run_id, e.state INTO call_and_wait.run_id, started_state
     FROM procgate.execute(call_and_wait.name, call_and_wait.args, call_and_wait.tables,
@@ -80,8 +81,18 @@ BEGIN
   END LOOP;
   IF run.state = 'failed' THEN
     -- The SQLSTATE of what failed the run, else 38000: its program failed.
+    failed_code := coalesce(procgate.run_error_code(run.run_id), '38000');
+    -- 57014 on a failed run: a segment outlived the run's timeout (or a statement its statement_timeout).
+    IF failed_code = '57014' THEN
+      RAISE EXCEPTION 'run % of procedure "%" failed: %', run.run_id, run.procedure, run.error
+        USING ERRCODE = failed_code,
+              DETAIL = CASE WHEN run.options ? 'timeout'
+                         THEN pg_catalog.format('The run timed out: a segment ran longer than its timeout (%s).',
+                                                (run.options -> 'timeout' ->> 'value')::interval)
+                         ELSE 'The run timed out.' END;
+    END IF;
     RAISE EXCEPTION 'run % of procedure "%" failed: %', run.run_id, run.procedure, run.error
-      USING ERRCODE = coalesce(procgate.run_error_code(run.run_id), '38000');
+      USING ERRCODE = failed_code;
   ELSIF run.state = 'killed' THEN
     RAISE EXCEPTION 'run % of procedure "%" was killed', run.run_id, run.procedure
       USING ERRCODE = 'query_canceled';

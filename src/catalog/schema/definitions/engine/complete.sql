@@ -47,6 +47,7 @@ DECLARE
   was_killed int;
   first_error text;
   first_error_code text;
+  new_state text;
 BEGIN
   UPDATE procgate_internal.run_segments s
      SET state = 'killed', finished_at = pg_catalog.clock_timestamp()
@@ -60,10 +61,18 @@ BEGIN
   SELECT s.message, s.error_code INTO first_error, first_error_code FROM procgate_internal.run_segments s
    WHERE s.run_id = p_run_id AND s.state = 'failed'
    ORDER BY s.finished_at, s.segment LIMIT 1;
+  SELECT CASE
+           WHEN done < total THEN r.state
+           WHEN r.state = 'cancelling' OR was_killed > 0 THEN 'killed'
+           WHEN bad > 0 THEN 'failed'
+           ELSE 'succeeded' END
+    INTO new_state
+    FROM procgate_internal.runs r WHERE r.run_id = p_run_id;
+  -- The share of the work done (engine_run_progress); a run that failed or was killed keeps what it reached.
   UPDATE procgate_internal.runs r
      SET segments_succeeded = ok,
          segments_failed = bad,
-         progress = CASE WHEN total = 0 THEN 1 ELSE pg_catalog.trim_scale(pg_catalog.round(done::numeric / total, 4)) END,
+         progress = CASE WHEN new_state = 'succeeded' THEN 1 ELSE procgate_internal.engine_run_progress(p_run_id) END,
          error = coalesce(r.error, first_error),
          error_code = CASE WHEN r.error IS NULL THEN first_error_code ELSE r.error_code END,
          rows_in = (SELECT coalesce(sum(s.rows_in), 0) FROM procgate_internal.run_segments s WHERE s.run_id = p_run_id),
@@ -71,11 +80,7 @@ BEGIN
          results = (SELECT pg_catalog.jsonb_object_agg(s.segment::text, s.results)
                       FROM procgate_internal.run_segments s
                      WHERE s.run_id = p_run_id AND s.results IS NOT NULL),
-         state = CASE
-           WHEN done < total THEN r.state
-           WHEN r.state = 'cancelling' OR was_killed > 0 THEN 'killed'
-           WHEN bad > 0 THEN 'failed'
-           ELSE 'succeeded' END,
+         state = new_state,
          finished_at = CASE WHEN done < total THEN r.finished_at ELSE pg_catalog.clock_timestamp() END
    WHERE r.run_id = p_run_id AND r.state IN ('queued', 'running', 'cancelling');
 END
@@ -84,7 +89,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION procgate_internal.engine_complete(
   p_worker text, p_run_id uuid, p_segment int, p_attempt int, p_state text, p_exit_code int,
   p_message text, p_results jsonb, p_output jsonb, p_rows_in bigint DEFAULT NULL, p_rows_out bigint DEFAULT NULL,
-  p_error_code text DEFAULT NULL
+  p_error_code text DEFAULT NULL, p_idle boolean DEFAULT false, p_progress numeric DEFAULT NULL
 ) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -112,7 +117,11 @@ BEGIN
          error_code = CASE WHEN p_state = 'failed' THEN p_error_code END,
          rows_in = coalesce(p_rows_in, s.rows_in), rows_out = coalesce(p_rows_out, s.rows_out),
          finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
-         progress = CASE WHEN p_state = 'succeeded' THEN 1 ELSE s.progress END
+         progress = CASE WHEN p_state = 'succeeded' THEN 1
+                         WHEN p_progress IS NULL THEN s.progress
+                         ELSE LEAST(GREATEST(p_progress, 0), 1) END,
+         -- Only a segment that succeeded with nothing to do is idle: no share of the run's work.
+         idle = p_state = 'succeeded' AND coalesce(p_idle, false)
    WHERE s.run_id = p_run_id AND s.segment = p_segment;
   INSERT INTO procgate_internal.run_output (run_id, segment, stream, line_no, line)
   SELECT p_run_id, p_segment, o.stream, o.line_no, o.line
