@@ -47,7 +47,7 @@ describe('migrate', () => {
     const [first, second] = await Promise.all([connect(db), connect(db)]);
     const results = await Promise.all([migrate(first), migrate(second)]);
     expect(results.map((r) => r.version)).toEqual([latest, latest]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(migrations.map((m) => m.version));
+    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
     const count = await first.query('SELECT count(*)::int AS n FROM procgate_internal.schema_migrations');
     expect(count.rows[0]?.n).toBe(migrations.length);
   });
