@@ -2,6 +2,7 @@ import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './sql-quoting.js';
 import { NUMERIC_TYPES } from './staged-rows.js';
+import { existingModelParameter } from './training-parameters.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -36,9 +37,21 @@ export const classifierTest: ProcedureType = {
   name: 'classifier.test',
   summary: 'evaluates a classifier of procgate.models on a table: accuracy, per-class precision/recall/F1, confusion matrix',
   parameters: [
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) to evaluate' },
-    { name: 'test_data', kind: 'table', required: true, description: "TABLE (select): the model's feature columns and the label column" },
-    { name: 'label', kind: 'text', required: false, description: "the label column (default: the model's label column)" },
+    existingModelParameter('the model (procgate.models) to evaluate', ['classifier']),
+    {
+      name: 'test_data',
+      kind: 'table',
+      required: true,
+      description: "TABLE (select): the model's feature columns and the label column",
+      checks: { features: { numeric: true, ofModel: 'model_name' } },
+    },
+    {
+      name: 'label',
+      kind: 'text',
+      required: false,
+      description: "the label column (default: the model's label column)",
+      checks: { columnOf: 'test_data', modelDefault: 'model_name' },
+    },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { evaluated_by_segment: 0 } };

@@ -64,6 +64,7 @@ export const classifierTrain: ProcedureType = {
     ...trainingParameters({
       trainingData: 'TABLE (select): feature columns and the label column',
       label: 'the label column',
+      numericLabel: false,
       algorithms: ALGORITHMS,
       defaultAlgorithm: 'random_forest',
       heldOutFor: 'accuracy',

@@ -44,8 +44,20 @@ export const kmeansTrain: ProcedureType = {
   name: 'kmeans.train',
   summary: 'k-means clustering of a table: centroids INTO a table, optional assignment, the model a SQL function',
   parameters: [
-    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): the rows to cluster' },
-    { name: 'features', kind: 'text[]', required: false, description: 'the numeric feature columns (default: every column)' },
+    {
+      name: 'training_data',
+      kind: 'table',
+      required: true,
+      description: 'TABLE (select): the rows to cluster',
+      checks: { features: { numeric: true, namedBy: 'features' } },
+    },
+    {
+      name: 'features',
+      kind: 'text[]',
+      required: false,
+      description: 'the numeric feature columns (default: every column)',
+      checks: { columnOf: 'training_data' },
+    },
     { name: 'k', kind: 'integer', required: true, description: 'the number of clusters, at least 1 and at most the rows' },
     { name: 'iterations', kind: 'integer', required: false, default: 100, description: 'the most iterations (it stops earlier when converged)' },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'the k-means++ start: same data and seed, same centroids' },

@@ -37,6 +37,7 @@ const MIGRATION_FILES = [
   '0006-run-error-codes.sql',
   '0007-drop-model.sql',
   '0008-type-declared-at-create.sql',
+  '0009-execute-checks.sql',
 ] as const;
 
 /**
@@ -49,6 +50,7 @@ const DEFINITION_FILES = [
   'base/values.sql',
   'base/views.sql',
   'base/procedure-types.sql',
+  'base/type-checks.sql',
   'base/run-state.sql',
   'api/create-procedure.sql',
   'api/startup-runs.sql',
