@@ -1,7 +1,7 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './sql-quoting.js';
-import { NUMERIC_TYPES } from './staged-rows.js';
+import { nonNumericColumns } from './staged-rows.js';
 import { existingModelParameter } from './training-parameters.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -72,15 +72,15 @@ export const classifierTest: ProcedureType = {
     if (!input.columns.some((column) => column.name === label)) {
       throw new TypeParameterError(`the test data has no label column "${label}" (its columns: ${names})`);
     }
-    for (const feature of model.featureNames) {
+    const features = model.featureNames.map((feature) => {
       const column = input.columns.find((candidate) => candidate.name === feature);
       if (column === undefined) {
         throw new TypeParameterError(`the test data has no column "${feature}", a feature of model "${model.name}" (its columns: ${names})`);
       }
-      if (!NUMERIC_TYPES.has(column.typeOid)) {
-        throw new TypeParameterError(`feature column "${feature}" is ${column.type}, not numeric`);
-      }
-    }
+      return column;
+    });
+    const bad = nonNumericColumns(features);
+    if (bad !== '') throw new TypeParameterError(`feature columns must be numeric: ${bad}`);
 
     const cells = [`${sqlIdentifier(label)}::text`, ...model.featureNames.map((f) => `${sqlIdentifier(f)}::float8::text`)];
     const { rows } = await context.pool.query<{ row: (string | null)[] }>(

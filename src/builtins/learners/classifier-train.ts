@@ -10,7 +10,7 @@ import { sqlIdentifier } from './sql-quoting.js';
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { saveModel, writeMetrics } from './model-store.js';
 import { checkTrainingParameters, trainingParameters } from './training-parameters.js';
-import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
+import { nonNumericColumns, readStagedRows } from './staged-rows.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { TreeThread } from './tree-thread.js';
@@ -144,11 +144,9 @@ async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Pr
   }
   const features = input.columns.filter((column) => column.name !== label);
   if (features.length === 0) throw new TypeParameterError('the training data has no feature columns besides the label');
-  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
-  if (bad !== undefined) {
-    throw new TypeParameterError(
-      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
-    );
+  const bad = nonNumericColumns(features);
+  if (bad !== '') {
+    throw new TypeParameterError(`feature columns must be numeric: ${bad} (encode or cast them in the TABLE query)`);
   }
   const { labels: raw, x, skipped } = await readStagedRows(pool, {
     from: `procgate_staging.${sqlIdentifier(input.table)}`,

@@ -6,7 +6,7 @@ import { sqlIdentifier, sqlLiteral } from './sql-quoting.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
+import { nonNumericColumns, readStagedRows } from './staged-rows.js';
 import { MODEL_NAME_PARAMETER } from './training-parameters.js';
 
 /** The column of both INTO tables that holds the cluster number. */
@@ -178,10 +178,10 @@ function featureColumns(input: StagedInput, named: readonly string[] | undefined
     if (new Set(named).size !== named.length) throw new TypeParameterError('features names a column twice');
   }
   if (features.length === 0) throw new TypeParameterError('the training data has no columns');
-  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
-  if (bad !== undefined) {
+  const bad = nonNumericColumns(features);
+  if (bad !== '') {
     throw new TypeParameterError(
-      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; cast it, or leave it out with features => ARRAY[...])`,
+      `feature columns must be numeric: ${bad} (cast them, or leave them out with features => ARRAY[...])`,
     );
   }
   return features;
