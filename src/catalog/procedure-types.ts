@@ -9,6 +9,8 @@ import type pg from 'pg';
 export interface ParameterChecks {
   /** A text value must be one of these (22023). */
   readonly allowed?: readonly string[];
+  /** A number's bounds: at least, greater than, less than (22023). */
+  readonly range?: { readonly atLeast?: number; readonly greaterThan?: number; readonly lessThan?: number };
   /** A text value must match `regex` (a POSIX regular expression), which `says` puts in words (22023). */
   readonly pattern?: { readonly regex: string; readonly says: string };
   /**
@@ -57,6 +59,9 @@ function checkKeys(checks: ParameterChecks | undefined): Record<string, unknown>
   const { features, model, pattern } = checks;
   const keys: Record<string, unknown> = {
     allowed: checks.allowed,
+    at_least: checks.range?.atLeast,
+    greater_than: checks.range?.greaterThan,
+    less_than: checks.range?.lessThan,
     pattern: pattern?.regex,
     pattern_says: pattern?.says,
     model: model === undefined ? undefined : { types: model.types, sql_function: model.sqlFunction ?? false },

@@ -163,17 +163,23 @@ describe("TYPE 'kmeans.train'", () => {
     expect(setosa).toEqual([{ n: 1 }]);
   });
 
-  it('fails on k < 1, k above the rows and a centroids table without cluster; a non-numeric feature fails the EXECUTE', async () => {
+  it('fails on k above the rows and a centroids table without cluster; k < 1 and a non-numeric feature fail the EXECUTE', async () => {
     const fails = async (statement: string, error: RegExp): Promise<void> => {
       const run = await finished(await execute(statement));
       expect(run.state).toBe('failed');
       expect(run.error).toMatch(error);
     };
-    await fails(
-      `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 0, model_name => 'bad')
-         INTO bad_centroids`,
-      /k must be at least 1 \(it is 0\)/,
-    );
+    // Once a failed run; now the EXECUTE fails (22023).
+    await expect(
+      fixture.client.query(
+        `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 0, model_name => 'bad')
+           INTO bad_centroids`,
+      ),
+    ).rejects.toMatchObject({
+      code: '22023',
+      message: 'invalid value 0 for parameter "k" of type "kmeans.train"',
+      detail: 'It must be at least 1.',
+    });
     await fails(
       `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 151, model_name => 'bad')
          INTO bad_centroids`,

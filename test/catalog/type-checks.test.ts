@@ -99,6 +99,28 @@ describe('values the parameters allow', () => {
       'invalid value "x y" for parameter "model_name" of type "kmeans.train"',
     );
   });
+
+  it("refuses a number outside a parameter's range (22023)", async () => {
+    const error = await expectSqlError(
+      asAnalyst,
+      execute('train', { model_name: "'m'", test_split: '1' }, { training_data: TRAINING }),
+      '22023',
+      'invalid value 1 for parameter "test_split" of type "classifier.train"',
+    );
+    expect(error.detail).toBe('It must be at least 0 and less than 1.');
+    await expectSqlError(
+      asAnalyst,
+      execute('train', { model_name: "'m'", learning_rate: '0' }, { training_data: TRAINING }),
+      '22023',
+      'invalid value 0 for parameter "learning_rate" of type "classifier.train"',
+    );
+    await expectSqlError(
+      asAnalyst,
+      execute('rtrain', { model_name: "'m'", n_estimators: '0' }, { training_data: TRAINING }),
+      '22023',
+      'invalid value 0 for parameter "n_estimators" of type "regression.train"',
+    );
+  });
 });
 
 describe('models a parameter names', () => {

@@ -70,10 +70,10 @@ export const classifierTrain: ProcedureType = {
       heldOutFor: 'accuracy',
     }),
     ...forestParameters('ceil(sqrt(features))', 'random_forest, decision_tree'),
-    { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
-    { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },
-    { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights' },
-    { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance' },
+    { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows', checks: { range: { atLeast: 1 } } },
+    { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)', checks: { range: { greaterThan: 0 } } },
+    { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights', checks: { range: { atLeast: 0 } } },
+    { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance', checks: { range: { atLeast: 0 } } },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 } };

@@ -71,7 +71,14 @@ export function trainingParameters(text: TrainingParameterText): TypeParameter[]
       checks: { allowed: text.algorithms },
     },
     MODEL_NAME_PARAMETER,
-    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: `the share of rows held out for the ${text.heldOutFor}, in [0, 1)` },
+    {
+      name: 'test_split',
+      kind: 'numeric',
+      required: false,
+      default: 0.2,
+      description: `the share of rows held out for the ${text.heldOutFor}, in [0, 1)`,
+      checks: { range: { atLeast: 0, lessThan: 1 } },
+    },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
   ];
 }

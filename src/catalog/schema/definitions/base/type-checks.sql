@@ -3,6 +3,8 @@
 -- parameter of procgate_internal.procedure_types.parameters may carry:
 --
 --   "allowed": ["a", "b"]          a text value must be one of these (22023)
+--   "at_least", "greater_than",    a number's bounds (22023)
+--   "less_than": n
 --   "pattern": "^...$"             a text value must match it, said in
 --   "pattern_says": "..."          words by pattern_says (22023)
 --   "model": {"types": [...],      must name a model of procgate.models the
@@ -124,8 +126,8 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$ SELECT p FROM jsonb_array_elements($1) p WHERE p ->> 'name' = $2 LIMIT 1 $fn$;
 
--- "allowed" and "pattern": what a value alone shows. Values of the wrong kind
--- are left to check_type_invocation.
+-- "allowed", "pattern" and a number's bounds: what a value alone shows.
+-- Values of the wrong kind are left to check_type_invocation.
 CREATE OR REPLACE FUNCTION procgate_internal.check_type_values(proc procgate_internal.procedures, declared jsonb, params jsonb)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -134,7 +136,20 @@ AS $fn$
 DECLARE
   p jsonb;
   value text;
+  number numeric;
 BEGIN
+  FOR p IN SELECT d FROM jsonb_array_elements(declared) d WHERE d ?| ARRAY['at_least', 'greater_than', 'less_than'] LOOP
+    CONTINUE WHEN jsonb_typeof(procgate_internal.type_argument_value(params, p)) IS DISTINCT FROM 'number';
+    number := (procgate_internal.type_argument_value(params, p) #>> '{}')::numeric;
+    IF number < (p ->> 'at_least')::numeric OR number <= (p ->> 'greater_than')::numeric
+       OR number >= (p ->> 'less_than')::numeric THEN
+      RAISE EXCEPTION 'invalid value % for parameter "%" of type "%"', number, p ->> 'name', proc.type_name
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = format('It must be %s.', concat_ws(' and ',
+                'at least ' || (p ->> 'at_least'), 'greater than ' || (p ->> 'greater_than'),
+                'less than ' || (p ->> 'less_than')));
+    END IF;
+  END LOOP;
   FOR p IN SELECT d FROM jsonb_array_elements(declared) d WHERE d ? 'allowed' OR d ? 'pattern' LOOP
     CONTINUE WHEN jsonb_typeof(procgate_internal.type_argument_value(params, p)) IS DISTINCT FROM 'string';
     value := procgate_internal.type_argument_value(params, p) #>> '{}';
