@@ -257,6 +257,14 @@ describe('columns of TABLE inputs, described as the caller', () => {
            '{"1": {"value": "eu", "type": "text"}, "2": {"value": 1, "type": "integer"}}', '{}')])`,
     );
     expect(queued).toMatchObject({ state: 'queued' });
+    // CALL's untyped $n (written into the query as a literal when the run starts): not described now.
+    const untyped = await one(
+      asAnalyst,
+      `SELECT * FROM procgate.execute('train', ARRAY[procgate.arg('model_name', NULL, 'm')],
+         ARRAY[procgate.table_arg('training_data', NULL, 'SELECT calls FROM customers WHERE id = $1',
+           '{"1": {"value": "7", "type": "unknown"}}', '{}')])`,
+    );
+    expect(untyped).toMatchObject({ state: 'queued' });
     // The statement the check prepares is gone, whatever happened.
     const left = await one(asAnalyst, 'SELECT count(*)::int AS n FROM pg_prepared_statements');
     expect(left).toEqual({ n: 0 });

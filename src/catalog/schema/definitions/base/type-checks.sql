@@ -61,7 +61,9 @@ $fn$;
 -- The columns of TABLE inputs, {"input": [{"name", "type", "oid"}]}, as the
 -- caller sees them: their queries are prepared in the caller's session, with
 -- the caller's rights and search_path (hence no SET search_path here), and run
--- with LIMIT 0. A `$n` in a query keeps the type its value had.
+-- with LIMIT 0. A `$n` in a query keeps the type its value had; a query with
+-- an untyped one (CALL's, which the engine writes in as a literal) is not
+-- described, and the run checks its columns when it starts.
 CREATE OR REPLACE FUNCTION procgate_internal.describe_inputs(inputs jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
@@ -76,7 +78,9 @@ DECLARE
   described jsonb := '{}';
 BEGIN
   FOR input IN SELECT i FROM pg_catalog.jsonb_array_elements(coalesce(inputs, '[]')) i LOOP
-    SELECT pg_catalog.string_agg(coalesce(nullif(input -> 'placeholders' -> n::text ->> 'type', 'unknown'), 'text'), ', ' ORDER BY n),
+    CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.jsonb_each(coalesce(input -> 'placeholders', '{}')) p
+                           WHERE p.value ->> 'type' = 'unknown');
+    SELECT pg_catalog.string_agg(coalesce(input -> 'placeholders' -> n::text ->> 'type', 'text'), ', ' ORDER BY n),
            pg_catalog.string_agg('NULL', ', ')
       INTO declared, nulls
       FROM pg_catalog.generate_series(1, (SELECT pg_catalog.max(k::int)
