@@ -90,7 +90,7 @@ SELECT species, procgate_models.iris_logistic(sepal_length, sepal_width, petal_l
        procgate_models.iris_bayes(sepal_length, sepal_width, petal_length, petal_width) AS bayes
   FROM iris WHERE id IN (1, 51, 101) ORDER BY id;
 
--- An algorithm that procgate does not know fails the run, naming the choices.
+-- An algorithm that procgate does not know fails the CALL before a run is queued, naming the choices.
 CALL train_iris(
   training_data => TABLE (SELECT sepal_length, sepal_width, petal_length, petal_width, species FROM iris),
   label => 'species', model_name => 'iris_svm', algorithm => 'svm');

@@ -32,6 +32,6 @@ SELECT step, metric FROM procgate.run_metrics
  WHERE metric = 'forest_rmse' ORDER BY step;
 SELECT name, type, algorithm, feature_names FROM procgate.models ORDER BY name;
 
--- A label that is not numeric fails the run, naming it.
+-- A label that is not numeric fails the CALL before a run is queued, naming it.
 CALL train_price(training_data => TABLE (SELECT area, age, price::text AS price FROM houses),
   label => 'price', model_name => 'bad');

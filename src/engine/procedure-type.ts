@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ParameterChecks } from '../catalog/index.js';
 import type { ResolvedOutput, StagedInput } from './run-planner.js';
 import type { OutputLine, SegmentReport } from './segment-task.js';
 import { TypeParameterError } from './type-parameter-error.js';
@@ -52,6 +53,8 @@ export interface TypeParameter {
   /** The value when none is given (a parameter with a default is never missing). */
   readonly default?: unknown;
   readonly description: string;
+  /** What EXECUTE checks beyond the kind (allowed values, models, columns); the runner checks again. */
+  readonly checks?: ParameterChecks;
 }
 
 /** What a type's runner gets for one segment. */

@@ -200,30 +200,35 @@ describe("TYPE 'classifier.train'", () => {
     expect(await query("SELECT name FROM procgate.models WHERE name = 'noise_tree_killed'")).toEqual([]);
   });
 
-  it('fails on an unknown algorithm, a missing label column and a non-numeric feature, naming them', async () => {
-    const unknown = await finished(
-      await execute(
+  // Once failed runs; now each fails the EXECUTE with its SQLSTATE, naming the parameter, and queues nothing.
+  it('refuses an unknown algorithm, a missing label column and non-numeric features at EXECUTE', async () => {
+    const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM procgate.runs');
+    await expect(
+      fixture.client.query(
         "EXECUTE PROCEDURE train_classifier(training_data => TABLE (iris), label => 'species', algorithm => 'svm', model_name => 'm')",
       ),
-    );
-    expect(unknown).toMatchObject({ state: 'failed' });
-    expect(unknown.error).toMatch(
-      /unknown algorithm "svm" \(the choices: random_forest, decision_tree, logistic_regression, naive_bayes\)/,
-    );
-
-    const noLabel = await finished(
-      await execute(`EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')} FROM iris), model_name => 'm')`),
-    );
-    expect(noLabel.state).toBe('failed');
-    expect(noLabel.error).toMatch(/no label column "label"/);
-
-    const text = await finished(
-      await execute(
-        "EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT sepal_length, species::text AS kind, species FROM iris), label => 'species', model_name => 'm')",
+    ).rejects.toMatchObject({
+      code: '22023',
+      message: 'invalid value "svm" for parameter "algorithm" of type "classifier.train"',
+      hint: 'Its values: random_forest, decision_tree, logistic_regression, naive_bayes.',
+    });
+    await expect(
+      fixture.client.query(`EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT ${FEATURES.join(', ')} FROM iris), model_name => 'm')`),
+    ).rejects.toMatchObject({
+      code: '42703',
+      message: 'TABLE argument "training_data" of type "classifier.train" has no column "label"',
+      detail: `Parameter "label" names it. Its columns: ${FEATURES.join(', ')}.`,
+    });
+    await expect(
+      fixture.client.query(
+        "EXECUTE PROCEDURE train_classifier(training_data => TABLE (SELECT sepal_length, species::text AS kind, species, species AS name FROM iris), label => 'species', model_name => 'm')",
       ),
-    );
-    expect(text.state).toBe('failed');
-    expect(text.error).toMatch(/feature column "kind" is text, not numeric/);
+    ).rejects.toMatchObject({
+      code: '42804',
+      message:
+        'feature columns of TABLE argument "training_data" of type "classifier.train" must be numeric: "kind" (text), "name" (text)',
+    });
+    expect(await query('SELECT count(*)::int AS n FROM procgate.runs')).toEqual(before);
     expect(await query("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'm'")).toEqual([{ n: 0 }]);
   });
 });

@@ -163,27 +163,39 @@ describe("TYPE 'kmeans.train'", () => {
     expect(setosa).toEqual([{ n: 1 }]);
   });
 
-  it('fails on k < 1, k above the rows, a non-numeric feature and a centroids table without cluster', async () => {
+  it('fails on k above the rows and a centroids table without cluster; k < 1 and a non-numeric feature fail the EXECUTE', async () => {
     const fails = async (statement: string, error: RegExp): Promise<void> => {
       const run = await finished(await execute(statement));
       expect(run.state).toBe('failed');
       expect(run.error).toMatch(error);
     };
-    await fails(
-      `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 0, model_name => 'bad')
-         INTO bad_centroids`,
-      /k must be at least 1 \(it is 0\)/,
-    );
+    // Once a failed run; now the EXECUTE fails (22023).
+    await expect(
+      fixture.client.query(
+        `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 0, model_name => 'bad')
+           INTO bad_centroids`,
+      ),
+    ).rejects.toMatchObject({
+      code: '22023',
+      message: 'invalid value 0 for parameter "k" of type "kmeans.train"',
+      detail: 'It must be at least 1.',
+    });
     await fails(
       `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 151, model_name => 'bad')
          INTO bad_centroids`,
       /k \(151\) is more than the rows to cluster \(150\)/,
     );
-    await fails(
-      `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST}, species FROM iris), k => 3, model_name => 'bad')
-         INTO bad_centroids`,
-      /feature column "species" is text, not numeric/,
-    );
+    // Once a failed run; now the EXECUTE fails (42804), naming every non-numeric feature.
+    await expect(
+      fixture.client.query(
+        `EXECUTE PROCEDURE cluster_iris(training_data => TABLE (SELECT ${FEATURE_LIST}, species, species AS kind FROM iris),
+           k => 3, model_name => 'bad') INTO bad_centroids`,
+      ),
+    ).rejects.toMatchObject({
+      code: '42804',
+      message:
+        'feature columns of TABLE argument "training_data" of type "kmeans.train" must be numeric: "species" (text), "kind" (text)',
+    });
     // Without RETURNS TABLE the engine creates a missing INTO table with the input's columns: no "cluster".
     await fails(
       `EXECUTE PROCEDURE cluster_assign(training_data => TABLE (SELECT ${FEATURE_LIST} FROM iris), k => 3, model_name => 'bad')

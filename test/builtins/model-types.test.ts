@@ -157,21 +157,23 @@ describe("TYPE 'classifier.test' and TYPE 'model.apply'", () => {
     expect(guessed).toEqual([{ n: 10 }]);
   });
 
-  it('fails on an unknown model, naming it, and writes nothing', async () => {
-    const test = await finished(
-      await execute("EXECUTE PROCEDURE evaluate(model_name => 'no_such_model', test_data => TABLE (iris)) INTO iris_confusion"),
-    );
-    expect(test.state).toBe('failed');
-    expect(test.error).toMatch(/unknown model "no_such_model"/);
-    const apply = await finished(
-      await execute("EXECUTE PROCEDURE score(model_name => 'no_such_model', input => TABLE (iris)) INTO never_scored WITH (segments = 2)"),
-    );
-    expect(apply.state).toBe('failed');
-    expect(apply.error).toMatch(/unknown model "no_such_model"/);
-    expect(await query('SELECT count(*)::int AS n FROM never_scored')).toEqual([{ n: 0 }]);
+  // Once failed runs (the model was looked up only when the run started); now the EXECUTE fails, queuing nothing.
+  it('refuses an unknown model at EXECUTE (42704), naming it and the parameter, and queues nothing', async () => {
+    const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM procgate.runs');
+    for (const text of [
+      "EXECUTE PROCEDURE evaluate(model_name => 'no_such_model', test_data => TABLE (iris)) INTO iris_confusion",
+      "EXECUTE PROCEDURE score(model_name => 'no_such_model', input => TABLE (iris)) INTO never_scored WITH (segments = 2)",
+    ]) {
+      await expect(fixture.client.query(text)).rejects.toMatchObject({
+        code: '42704',
+        message: 'model "no_such_model" does not exist',
+        detail: expect.stringMatching(/^Parameter "model_name" of type "(classifier\.test|model\.apply)" names no model/),
+      });
+    }
+    expect(await query('SELECT count(*)::int AS n FROM procgate.runs')).toEqual(before);
   });
 
-  it('fails on a model of another owner as on an unknown one', async () => {
+  it('refuses a model of another owner at EXECUTE as an unknown one', async () => {
     await fixture.client.query(`CREATE ROLE model_types_user LOGIN PASSWORD 'pw'`);
     await fixture.client.query('GRANT procgate_developer TO model_types_user');
     await fixture.client.query('GRANT SELECT ON iris TO model_types_user');
@@ -179,19 +181,19 @@ describe("TYPE 'classifier.test' and TYPE 'model.apply'", () => {
     await fixture.client.query('GRANT EXECUTE ON PROCEDURE score TO model_types_user');
     await fixture.client.query('GRANT CREATE ON SCHEMA public TO model_types_user');
     await fixture.client.query('SET ROLE model_types_user');
-    let testRun: string;
-    let applyRun: string;
     try {
       expect(await query("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'iris_m'")).toEqual([{ n: 0 }]);
-      testRun = await execute("EXECUTE PROCEDURE evaluate_plain(model_name => 'iris_m', test_data => TABLE (iris))");
-      applyRun = await execute("EXECUTE PROCEDURE score(model_name => 'iris_m', input => TABLE (iris)) INTO stolen_scores");
+      for (const text of [
+        "EXECUTE PROCEDURE evaluate_plain(model_name => 'iris_m', test_data => TABLE (iris))",
+        "EXECUTE PROCEDURE score(model_name => 'iris_m', input => TABLE (iris)) INTO stolen_scores",
+      ]) {
+        await expect(fixture.client.query(text)).rejects.toMatchObject({
+          code: '42704',
+          message: 'model "iris_m" does not exist',
+        });
+      }
     } finally {
       await fixture.client.query('RESET ROLE');
-    }
-    for (const runId of [testRun, applyRun]) {
-      const run = await finished(runId);
-      expect(run.state).toBe('failed');
-      expect(run.error).toMatch(/unknown model "iris_m"/);
     }
   });
 

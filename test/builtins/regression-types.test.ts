@@ -158,28 +158,28 @@ describe("TYPE 'regression.train' and 'regression.test'", () => {
     }
   });
 
-  it('fails on a non-numeric label, an unknown algorithm and an unknown model, naming them', async () => {
-    const text = await finished(
-      await execute(
+  // Once failed runs; now each fails the EXECUTE with its SQLSTATE, naming the parameter.
+  it('refuses a non-numeric label, an unknown algorithm and an unknown model at EXECUTE', async () => {
+    await expect(
+      fixture.client.query(
         "EXECUTE PROCEDURE train_regression(training_data => TABLE (SELECT x1, x2, y::text AS y FROM synthetic), label => 'y', model_name => 'm')",
       ),
-    );
-    expect(text.state).toBe('failed');
-    expect(text.error).toMatch(/label column "y" is text, not numeric/);
-
-    const unknown = await finished(
-      await execute(
+    ).rejects.toMatchObject({
+      code: '42804',
+      message: 'column named by "label" of TABLE argument "training_data" of type "regression.train" must be numeric: "y" (text)',
+    });
+    await expect(
+      fixture.client.query(
         "EXECUTE PROCEDURE train_regression(training_data => TABLE (SELECT x1, x2, y FROM synthetic), label => 'y', algorithm => 'svr', model_name => 'm')",
       ),
-    );
-    expect(unknown.state).toBe('failed');
-    expect(unknown.error).toMatch(/unknown algorithm "svr" \(the choices: linear, random_forest\)/);
+    ).rejects.toMatchObject({
+      code: '22023',
+      message: 'invalid value "svr" for parameter "algorithm" of type "regression.train"',
+      hint: 'Its values: linear, random_forest.',
+    });
     expect(await query("SELECT count(*)::int AS n FROM procgate.models WHERE name = 'm'")).toEqual([{ n: 0 }]);
-
-    const missing = await finished(
-      await execute("EXECUTE PROCEDURE test_regression(model_name => 'nope', test_data => TABLE (SELECT x1, x2, y FROM synthetic))"),
-    );
-    expect(missing.state).toBe('failed');
-    expect(missing.error).toMatch(/no model "nope"/);
+    await expect(
+      fixture.client.query("EXECUTE PROCEDURE test_regression(model_name => 'nope', test_data => TABLE (SELECT x1, x2, y FROM synthetic))"),
+    ).rejects.toMatchObject({ code: '42704', message: 'model "nope" does not exist' });
   });
 });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStagedRows } from '../../src/builtins/learners/staged-rows.js';
+import { nonNumericColumns, readStagedRows } from '../../src/builtins/learners/staged-rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 let db: TestDatabase;
@@ -79,5 +79,19 @@ describe('readStagedRows', () => {
 
   it('fails with PostgreSQL\'s error when the relation is not there', async () => {
     await expect(readStagedRows(pool, { from: 'nowhere', features: ['a'] })).rejects.toMatchObject({ code: '42P01' });
+  });
+});
+
+describe('nonNumericColumns', () => {
+  // The run-time second line behind the EXECUTE check (a TABLE query's columns may change in between): all bad columns named.
+  it('names every column that is not numeric, in order', () => {
+    const columns = [
+      { name: 'calls', type: 'integer', typeOid: 23 },
+      { name: 'plan', type: 'text', typeOid: 25 },
+      { name: 'minutes', type: 'numeric', typeOid: 1700 },
+      { name: 'active', type: 'boolean', typeOid: 16 },
+    ];
+    expect(nonNumericColumns(columns)).toBe('"plan" (text), "active" (boolean)');
+    expect(nonNumericColumns(columns.filter((column) => column.typeOid !== 25 && column.typeOid !== 16))).toBe('');
   });
 });

@@ -299,6 +299,12 @@ describe('direct access', () => {
       );
       await expectSqlError(
         asAlice,
+        `SELECT procgate_internal.api_plan_inputs('${bob.name}', 'shared', NULL)`,
+        INSUFFICIENT_PRIVILEGE,
+        `permission denied to act as role "${bob.name}"`,
+      );
+      await expectSqlError(
+        asAlice,
         `SELECT * FROM procgate_internal.api_create_procedure('procgate', 'forged', false, 'command', NULL, 'sh',
            NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
         INSUFFICIENT_PRIVILEGE,

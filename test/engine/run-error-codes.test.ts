@@ -40,12 +40,14 @@ describe('the SQLSTATE of a failed run', () => {
 
   it('is 22023 for a parameter a built-in type finds bad while it runs', async () => {
     await fixture.client.query('CREATE TABLE points AS SELECT g::float8 AS x, (g % 2)::text AS label FROM generate_series(1, 20) g');
-    await fixture.client.query("CREATE PROCEDURE train TYPE 'classifier.train'");
+    // An unknown algorithm now fails the CALL before a run exists; k above the rows is known only as the run reads them.
+    await fixture.client.query('CREATE TABLE centroids (cluster int, x float8)');
+    await fixture.client.query("CREATE PROCEDURE cluster TYPE 'kmeans.train'");
     const error = await callError(
-      "CALL train(training_data => TABLE (points), model_name => 'm', algorithm => 'svm')",
+      "CALL cluster(training_data => TABLE (SELECT x FROM points), k => 50, model_name => 'm') INTO centroids",
     );
-    expect(error).toMatchObject({ code: '22023', message: expect.stringContaining('unknown algorithm "svm"') });
-    expect(await lastRun('train')).toMatchObject({ state: 'failed', error_code: '22023' });
+    expect(error).toMatchObject({ code: '22023', message: expect.stringContaining('k (50) is more than the rows to cluster (20)') });
+    expect(await lastRun('cluster')).toMatchObject({ state: 'failed', error_code: '22023' });
   });
 
   it('is the TABLE query\'s when reading the input fails as the run starts', async () => {

@@ -245,6 +245,28 @@ describe('errors point at the right character', () => {
     expect(lines[line + 1]?.indexOf('^')).toBe(lines[line]?.indexOf('nosuch'));
   });
 
+  it('checks PARTITION BY keys at EXECUTE, as the caller, with the caret under the bad key', async () => {
+    const text = 'EXECUTE PROCEDURE word_count(docs => TABLE (docs) PARTITION BY (lang, lnag), min_len => 3)';
+    const error = await errorOf(client.query(text));
+    expect(error.code).toBe('42703');
+    expect(error.message).toBe('column "lnag" does not exist');
+    expect(Number(error.position)).toBe(text.indexOf('lnag') + 1);
+    // A missing comma after the key is our syntax error at the next argument's name.
+    const noComma = 'EXECUTE PROCEDURE word_count(docs => TABLE (SELECT * FROM docs) PARTITION BY lang min_len => 3)';
+    const syntax = await errorOf(client.query(noComma));
+    expect(syntax).toMatchObject({ code: '42601', message: 'syntax error at or near "min_len"' });
+    expect(Number(syntax.position)).toBe(noComma.indexOf('min_len') + 1);
+    // Nothing was queued by either; a good key still queues its run.
+    const before = await client.query("SELECT count(*)::int AS n FROM procgate.runs WHERE procedure = 'word_count'");
+    const run = await client.query('EXECUTE PROCEDURE word_count(docs => TABLE (docs) PARTITION BY lang || \'!\')');
+    expect(run.rows[0]).toMatchObject({ state: 'queued' });
+    const stored = await client.query('SELECT input_queries FROM procgate.runs WHERE run_id = $1', [run.rows[0].run_id]);
+    expect(stored.rows[0].input_queries[0].partition_by).toEqual(["lang || '!'"]);
+    await client.query('KILL RUN $1', [run.rows[0].run_id]);
+    const after = await client.query("SELECT count(*)::int AS n FROM procgate.runs WHERE procedure = 'word_count'");
+    expect(after.rows[0].n).toBe(before.rows[0].n + 1);
+  });
+
   it('maps an error to the Parse it belongs to when several are pipelined before one Sync', async () => {
     const raw = new pg.Client(proxy.config(db.name));
     await raw.connect();

@@ -119,6 +119,27 @@ describe('EXECUTE PROCEDURE and CALL', () => {
     expect(value?.kind === 'table' && value.partitionBy.map((k) => at(text, k))).toEqual(['region']);
   });
 
+  it('ends a partition key or a value before `name =>`: a missing comma there is a syntax error at the name', () => {
+    const text = 'EXECUTE PROCEDURE segment_stats(customers => TABLE (customers2) PARTITION BY plan min_calls => 2) INTO x';
+    expect(syntaxError(text)).toEqual({
+      message: 'syntax error at or near "min_calls"',
+      offset: text.indexOf('min_calls'),
+    });
+    const quoted = 'EXECUTE PROCEDURE p(a => 1 + 2 "b" => 3)';
+    expect(syntaxError(quoted)).toEqual({ message: 'syntax error at or near ""b""', offset: quoted.indexOf('"b"') });
+    const keys = 'EXECUTE PROCEDURE p(t => TABLE (x) PARTITION BY (plan, region) min_calls => 2)';
+    expect(syntaxError(keys).offset).toBe(keys.indexOf('min_calls'));
+
+    // With the comma, the name starts the next argument; `=>` inside brackets stays the expression's.
+    const good = 'EXECUTE PROCEDURE s(c => TABLE (c2) PARTITION BY plan, min_calls => f(x => 1) + 2)';
+    const statement = parse(good);
+    if (statement.kind !== 'execute-procedure') throw new Error(statement.kind);
+    const [table, minCalls] = statement.args;
+    expect(table?.value.kind === 'table' && table.value.partitionBy.map((key) => at(good, key))).toEqual(['plan']);
+    expect(minCalls?.name?.value).toBe('min_calls');
+    expect(minCalls?.value.kind === 'expression' && at(good, minCalls.value.expression)).toBe('f(x => 1) + 2');
+  });
+
   it('keeps strings, dollar quotes, comments and quoted identifiers whole inside expressions', () => {
     const text = `EXECUTE PROCEDURE p(a => 'it''s, here', b => E'x\\', y', c => $t$ ) , $t$, d => "we,ird" || /* , ) */ 'z')`;
     const statement = parse(text);

@@ -1,7 +1,8 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './sql-quoting.js';
-import { NUMERIC_TYPES } from './staged-rows.js';
+import { nonNumericColumns } from './staged-rows.js';
+import { existingModelParameter } from './training-parameters.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -36,9 +37,21 @@ export const classifierTest: ProcedureType = {
   name: 'classifier.test',
   summary: 'evaluates a classifier of procgate.models on a table: accuracy, per-class precision/recall/F1, confusion matrix',
   parameters: [
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) to evaluate' },
-    { name: 'test_data', kind: 'table', required: true, description: "TABLE (select): the model's feature columns and the label column" },
-    { name: 'label', kind: 'text', required: false, description: "the label column (default: the model's label column)" },
+    existingModelParameter('the model (procgate.models) to evaluate', ['classifier']),
+    {
+      name: 'test_data',
+      kind: 'table',
+      required: true,
+      description: "TABLE (select): the model's feature columns and the label column",
+      checks: { features: { numeric: true, ofModel: 'model_name' } },
+    },
+    {
+      name: 'label',
+      kind: 'text',
+      required: false,
+      description: "the label column (default: the model's label column)",
+      checks: { columnOf: 'test_data', modelDefault: 'model_name' },
+    },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { evaluated_by_segment: 0 }, idle: true };
@@ -59,15 +72,15 @@ export const classifierTest: ProcedureType = {
     if (!input.columns.some((column) => column.name === label)) {
       throw new TypeParameterError(`the test data has no label column "${label}" (its columns: ${names})`);
     }
-    for (const feature of model.featureNames) {
+    const features = model.featureNames.map((feature) => {
       const column = input.columns.find((candidate) => candidate.name === feature);
       if (column === undefined) {
         throw new TypeParameterError(`the test data has no column "${feature}", a feature of model "${model.name}" (its columns: ${names})`);
       }
-      if (!NUMERIC_TYPES.has(column.typeOid)) {
-        throw new TypeParameterError(`feature column "${feature}" is ${column.type}, not numeric`);
-      }
-    }
+      return column;
+    });
+    const bad = nonNumericColumns(features);
+    if (bad !== '') throw new TypeParameterError(`feature columns must be numeric: ${bad}`);
 
     const cells = [`${sqlIdentifier(label)}::text`, ...model.featureNames.map((f) => `${sqlIdentifier(f)}::float8::text`)];
     const { rows } = await context.pool.query<{ row: (string | null)[] }>(

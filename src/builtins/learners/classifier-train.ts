@@ -10,7 +10,7 @@ import { sqlIdentifier } from './sql-quoting.js';
 import { type TreeNodeJson, treeClasses } from './classifier/tree-json.js';
 import { saveModel, writeMetrics } from './model-store.js';
 import { checkTrainingParameters, trainingParameters } from './training-parameters.js';
-import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
+import { nonNumericColumns, readStagedRows } from './staged-rows.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 import { TreeThread } from './tree-thread.js';
@@ -64,15 +64,16 @@ export const classifierTrain: ProcedureType = {
     ...trainingParameters({
       trainingData: 'TABLE (select): feature columns and the label column',
       label: 'the label column',
+      numericLabel: false,
       algorithms: ALGORITHMS,
       defaultAlgorithm: 'random_forest',
       heldOutFor: 'accuracy',
     }),
     ...forestParameters('ceil(sqrt(features))', 'random_forest, decision_tree'),
-    { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows' },
-    { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)' },
-    { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights' },
-    { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance' },
+    { name: 'epochs', kind: 'integer', required: false, default: 300, description: 'logistic_regression: passes of gradient descent over the training rows', checks: { range: { atLeast: 1 } } },
+    { name: 'learning_rate', kind: 'numeric', required: false, default: 0.5, description: 'logistic_regression: the gradient step (features are standardised)', checks: { range: { greaterThan: 0 } } },
+    { name: 'l2', kind: 'numeric', required: false, default: 0.0001, description: 'logistic_regression: L2 penalty on the weights', checks: { range: { atLeast: 0 } } },
+    { name: 'var_smoothing', kind: 'numeric', required: false, default: 1e-9, description: 'naive_bayes: added to every variance, times the largest feature variance', checks: { range: { atLeast: 0 } } },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { trained_by_segment: 0 }, idle: true };
@@ -145,11 +146,9 @@ async function readDataset(pool: pg.Pool, input: StagedInput, label: string): Pr
   }
   const features = input.columns.filter((column) => column.name !== label);
   if (features.length === 0) throw new TypeParameterError('the training data has no feature columns besides the label');
-  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
-  if (bad !== undefined) {
-    throw new TypeParameterError(
-      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
-    );
+  const bad = nonNumericColumns(features);
+  if (bad !== '') {
+    throw new TypeParameterError(`feature columns must be numeric: ${bad} (encode or cast them in the TABLE query)`);
   }
   const { labels: raw, x, skipped } = await readStagedRows(pool, {
     from: `procgate_staging.${sqlIdentifier(input.table)}`,

@@ -8,13 +8,18 @@ import { type TreeOptions, TreeThread } from './tree-thread.js';
  * defaults to, `treeAlgorithms` which algorithms take max_depth and min_samples.
  */
 export function forestParameters(maxFeaturesDefault: string, treeAlgorithms: string): TypeParameter[] {
-  return [
+  const parameters: TypeParameter[] = [
     { name: 'n_estimators', kind: 'integer', required: false, default: 50, description: 'random_forest: the number of trees' },
     { name: 'max_features', kind: 'integer', required: false, description: `random_forest: features per tree (default: ${maxFeaturesDefault})` },
     { name: 'max_depth', kind: 'integer', required: false, description: `${treeAlgorithms}: the deepest a tree goes (default: unlimited)` },
     { name: 'max_samples', kind: 'integer', required: false, description: 'random_forest: rows drawn for each tree (default: all the training rows)' },
     { name: 'min_samples', kind: 'integer', required: false, default: 3, description: `${treeAlgorithms}: a node with this many rows or fewer is a leaf` },
   ];
+  return parameters.map((parameter) => ({
+    ...parameter,
+    // As checkTrainingParameters checks them when the run starts.
+    checks: { range: { atLeast: parameter.name === 'min_samples' ? 0 : 1 } },
+  }));
 }
 
 /** A random forest's settings, from a training run's parameters. */

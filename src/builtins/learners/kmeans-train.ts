@@ -6,7 +6,7 @@ import { sqlIdentifier, sqlLiteral } from './sql-quoting.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-import { NUMERIC_TYPES, readStagedRows } from './staged-rows.js';
+import { nonNumericColumns, readStagedRows } from './staged-rows.js';
 import { MODEL_NAME_PARAMETER } from './training-parameters.js';
 
 /** The column of both INTO tables that holds the cluster number. */
@@ -44,10 +44,22 @@ export const kmeansTrain: ProcedureType = {
   name: 'kmeans.train',
   summary: 'k-means clustering of a table: centroids INTO a table, optional assignment, the model a SQL function',
   parameters: [
-    { name: 'training_data', kind: 'table', required: true, description: 'TABLE (select): the rows to cluster' },
-    { name: 'features', kind: 'text[]', required: false, description: 'the numeric feature columns (default: every column)' },
-    { name: 'k', kind: 'integer', required: true, description: 'the number of clusters, at least 1 and at most the rows' },
-    { name: 'iterations', kind: 'integer', required: false, default: 100, description: 'the most iterations (it stops earlier when converged)' },
+    {
+      name: 'training_data',
+      kind: 'table',
+      required: true,
+      description: 'TABLE (select): the rows to cluster',
+      checks: { features: { numeric: true, namedBy: 'features' } },
+    },
+    {
+      name: 'features',
+      kind: 'text[]',
+      required: false,
+      description: 'the numeric feature columns (default: every column)',
+      checks: { columnOf: 'training_data' },
+    },
+    { name: 'k', kind: 'integer', required: true, description: 'the number of clusters, at least 1 and at most the rows', checks: { range: { atLeast: 1 } } },
+    { name: 'iterations', kind: 'integer', required: false, default: 100, description: 'the most iterations (it stops earlier when converged)', checks: { range: { atLeast: 1 } } },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'the k-means++ start: same data and seed, same centroids' },
     MODEL_NAME_PARAMETER,
     { name: 'assign', kind: 'boolean', required: false, default: false, description: 'write each input row and its cluster INTO the second table' },
@@ -167,10 +179,10 @@ function featureColumns(input: StagedInput, named: readonly string[] | undefined
     if (new Set(named).size !== named.length) throw new TypeParameterError('features names a column twice');
   }
   if (features.length === 0) throw new TypeParameterError('the training data has no columns');
-  const bad = features.find((column) => !NUMERIC_TYPES.has(column.typeOid));
-  if (bad !== undefined) {
+  const bad = nonNumericColumns(features);
+  if (bad !== '') {
     throw new TypeParameterError(
-      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; cast it, or leave it out with features => ARRAY[...])`,
+      `feature columns must be numeric: ${bad} (cast them, or leave them out with features => ARRAY[...])`,
     );
   }
   return features;

@@ -1,5 +1,6 @@
 import { executeAsRole } from '../../engine/as-caller.js';
 import { findModel } from './classifier/stored-model.js';
+import { existingModelParameter } from './training-parameters.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -23,8 +24,14 @@ export const modelApply: ProcedureType = {
   name: 'model.apply',
   summary: "scores a table with a model's SQL function into the INTO table, one share per segment",
   parameters: [
-    { name: 'model_name', kind: 'text', required: true, description: 'the model (procgate.models) to score with' },
-    { name: 'input', kind: 'table', required: true, description: "TABLE (select): the rows to score; the model's feature columns by name" },
+    existingModelParameter('the model (procgate.models) to score with', [], true),
+    {
+      name: 'input',
+      kind: 'table',
+      required: true,
+      description: "TABLE (select): the rows to score; the model's feature columns by name",
+      checks: { features: { numeric: false, ofModel: 'model_name' } },
+    },
     { name: 'prediction_column', kind: 'text', required: false, default: 'prediction', description: 'the INTO column for the prediction' },
   ],
   async run(context) {

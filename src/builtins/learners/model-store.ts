@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SqlState } from '../../errors/sqlstate.js';
 import { sqlIdentifier } from './sql-quoting.js';
+import type { ParameterChecks } from '../../catalog/index.js';
 import type { TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -22,6 +23,12 @@ export interface NewModel {
 
 /** A model's name: a lower-case identifier, so procgate_models.<name>(...) needs no quotes. */
 const MODEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** What EXECUTE checks of a model_name parameter: the pattern; the runner checks again. */
+export const MODEL_NAME_PATTERN: NonNullable<ParameterChecks['pattern']> = {
+  regex: MODEL_NAME.source,
+  says: 'a lower-case identifier (letters, digits, _; at most 63 characters)',
+};
 
 /** The model name a run was given, checked to be one (see MODEL_NAME). */
 export function checkModelName(name: unknown): string {

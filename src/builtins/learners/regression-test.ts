@@ -1,5 +1,6 @@
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
+import { existingModelParameter } from './training-parameters.js';
 import { predictorOf, readRegressionData, regressionMetrics } from './regression/model.js';
 
 /**
@@ -12,9 +13,21 @@ export const regressionTest: ProcedureType = {
   name: 'regression.test',
   summary: 'evaluates a regression model on a table: R², RMSE, MAE',
   parameters: [
-    { name: 'model_name', kind: 'text', required: true, description: 'a regression model of procgate.models' },
-    { name: 'test_data', kind: 'table', required: true, description: "TABLE (select): the model's feature columns and the label column" },
-    { name: 'label', kind: 'text', required: false, description: "the numeric target column (default: the model's label column)" },
+    existingModelParameter('a regression model of procgate.models', ['regression']),
+    {
+      name: 'test_data',
+      kind: 'table',
+      required: true,
+      description: "TABLE (select): the model's feature columns and the label column",
+      checks: { features: { numeric: true, ofModel: 'model_name' } },
+    },
+    {
+      name: 'label',
+      kind: 'text',
+      required: false,
+      description: "the numeric target column (default: the model's label column)",
+      checks: { columnOf: 'test_data', numeric: true, modelDefault: 'model_name' },
+    },
   ],
   async run(context) {
     if (context.segment !== 0) return { results: { tested_by_segment: 0 }, idle: true };

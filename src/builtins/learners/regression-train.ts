@@ -59,6 +59,7 @@ export const regressionTrain: ProcedureType = {
     ...trainingParameters({
       trainingData: 'TABLE (select): numeric feature columns and the numeric label column',
       label: 'the numeric target column',
+      numericLabel: true,
       algorithms: REGRESSION_ALGORITHMS,
       defaultAlgorithm: 'linear',
       heldOutFor: 'metrics',

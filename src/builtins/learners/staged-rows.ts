@@ -47,6 +47,17 @@ export async function readStagedRows(pool: pg.Pool, query: StagedRowsQuery): Pro
 /** PostgreSQL's numeric types (oids): the columns read as doubles (features, a numeric label) must be one of them. */
 export const NUMERIC_TYPES: ReadonlySet<number> = new Set([20, 21, 23, 700, 701, 1700]);
 
+/**
+ * The columns that are not numeric, all of them, for an error that names
+ * each (`"kind" (text), "name" (text)`); empty when all are numeric.
+ */
+export function nonNumericColumns(columns: readonly { name: string; type: string; typeOid: number }[]): string {
+  return columns
+    .filter((column) => !NUMERIC_TYPES.has(column.typeOid))
+    .map((column) => `"${column.name}" (${column.type})`)
+    .join(', ');
+}
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**

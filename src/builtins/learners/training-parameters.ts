@@ -1,6 +1,6 @@
 import type { TypeParameter } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-import { checkModelName } from './model-store.js';
+import { checkModelName, MODEL_NAME_PATTERN } from './model-store.js';
 
 /** The model a training type writes: the same parameter for every learner. */
 export const MODEL_NAME_PARAMETER: TypeParameter = {
@@ -8,7 +8,23 @@ export const MODEL_NAME_PARAMETER: TypeParameter = {
   kind: 'text',
   required: true,
   description: 'the model (procgate.models) and its function procgate_models.<model_name>',
+  checks: { pattern: MODEL_NAME_PATTERN },
 };
+
+/** A parameter naming an existing model of procgate.models, of one of `types` (any when empty). */
+export function existingModelParameter(
+  description: string,
+  types: readonly string[],
+  sqlFunction = false,
+): TypeParameter {
+  return {
+    name: 'model_name',
+    kind: 'text',
+    required: true,
+    description,
+    checks: { pattern: MODEL_NAME_PATTERN, model: { types, sqlFunction } },
+  };
+}
 
 /** What one supervised training type says of the parameters they all take. */
 export interface TrainingParameterText {
@@ -16,6 +32,8 @@ export interface TrainingParameterText {
   readonly trainingData: string;
   /** What the `label` column is. */
   readonly label: string;
+  /** Whether the label must be numeric (a regression's). */
+  readonly numericLabel: boolean;
   readonly algorithms: readonly string[];
   readonly defaultAlgorithm: string;
   /** What the held-out rows measure (`test_split`). */
@@ -29,11 +47,38 @@ export interface TrainingParameterText {
  */
 export function trainingParameters(text: TrainingParameterText): TypeParameter[] {
   return [
-    { name: 'training_data', kind: 'table', required: true, description: text.trainingData },
-    { name: 'label', kind: 'text', required: false, default: 'label', description: text.label },
-    { name: 'algorithm', kind: 'text', required: false, default: text.defaultAlgorithm, description: text.algorithms.join(' | ') },
+    {
+      name: 'training_data',
+      kind: 'table',
+      required: true,
+      description: text.trainingData,
+      checks: { features: { numeric: true, except: ['label'] } },
+    },
+    {
+      name: 'label',
+      kind: 'text',
+      required: false,
+      default: 'label',
+      description: text.label,
+      checks: { columnOf: 'training_data', ...(text.numericLabel ? { numeric: true } : {}) },
+    },
+    {
+      name: 'algorithm',
+      kind: 'text',
+      required: false,
+      default: text.defaultAlgorithm,
+      description: text.algorithms.join(' | '),
+      checks: { allowed: text.algorithms },
+    },
     MODEL_NAME_PARAMETER,
-    { name: 'test_split', kind: 'numeric', required: false, default: 0.2, description: `the share of rows held out for the ${text.heldOutFor}, in [0, 1)` },
+    {
+      name: 'test_split',
+      kind: 'numeric',
+      required: false,
+      default: 0.2,
+      description: `the share of rows held out for the ${text.heldOutFor}, in [0, 1)`,
+      checks: { range: { atLeast: 0, lessThan: 1 } },
+    },
     { name: 'seed', kind: 'integer', required: false, default: 1, description: 'shuffles the split and the forest: same seed, same model' },
   ];
 }

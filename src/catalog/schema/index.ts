@@ -39,6 +39,7 @@ const MIGRATION_FILES = [
   '0008-type-declared-at-create.sql',
   '0009-compact-show.sql',
   '0010-run-progress-and-rows.sql',
+  '0011-execute-checks.sql',
 ] as const;
 
 /**
@@ -51,6 +52,7 @@ const DEFINITION_FILES = [
   'base/values.sql',
   'base/views.sql',
   'base/procedure-types.sql',
+  'base/type-checks.sql',
   'base/run-state.sql',
   'api/create-procedure.sql',
   'api/startup-runs.sql',

@@ -10,7 +10,10 @@ import { placeholdersIn, type TypeRef, writeValue } from './value-expressions.js
  * the rewrite also embeds the query once, in a `LIMIT 0` probe, so that
  * PostgreSQL checks it now (names, privileges, syntax, with positions in the
  * client's text) and deduces the types of the `$n` placeholders inside it
- * before their values are taken.
+ * before their values are taken. Its PARTITION BY keys go into the probe as
+ * the engine will use them (a window's ORDER BY over the query's rows), so
+ * a misspelt column or a stray word fails the EXECUTE, as the caller and
+ * with the caret in the client's text, not the run.
  */
 export function rewriteInvocation(
   b: SqlBuilder,
@@ -47,7 +50,7 @@ export function rewriteInvocation(
     b.sql(', ');
     const query = value.source.kind === 'query' ? value.source.query : value.source.name;
     if (functionName === 'call') writeUncheckedPlaceholderValues(b, source, query, value.source.kind);
-    else writePlaceholderValues(b, source, query, value.source.kind);
+    else writePlaceholderValues(b, source, query, value.source.kind, value.partitionBy);
     b.sql(', ARRAY[');
     b.list(value.partitionBy, (key) => b.copyAsLiteral(key));
     b.sql(']::text[])');
@@ -110,16 +113,30 @@ function writeUncheckedPlaceholderValues(b: SqlBuilder, source: string, span: Sp
 }
 
 /**
- * `(SELECT jsonb_build_object('1', {value, type}, ...) FROM (SELECT FROM (query) LIMIT 0) RIGHT JOIN one row)`:
- * always exactly one row, and the query is analysed (FROM first) before the placeholders are typed.
+ * `(SELECT jsonb_build_object('1', {value, type}, ...) FROM (SELECT [keys] FROM (query) LIMIT 0) RIGHT JOIN one row)`:
+ * always exactly one row, and the query and its partition keys are analysed
+ * (FROM first) before the placeholders are typed.
  */
-function writePlaceholderValues(b: SqlBuilder, source: string, span: Span, kind: 'query' | 'relation'): void {
+function writePlaceholderValues(
+  b: SqlBuilder,
+  source: string,
+  span: Span,
+  kind: 'query' | 'relation',
+  partitionBy: readonly Span[],
+): void {
   const numbers = kind === 'query' ? placeholdersIn(source, span) : [];
   b.sql('(SELECT jsonb_build_object(');
   b.list(numbers, (n) => {
     b.sql(`'${n}', jsonb_build_object('value', to_jsonb($${n}), 'type', pg_typeof($${n})::text)`);
   });
-  b.sql(') FROM (SELECT FROM ');
+  b.sql(') FROM (SELECT ');
+  if (partitionBy.length > 0) {
+    // As the run planner ranks the rows (src/engine/run-planner.ts), so what passes here runs there.
+    b.sql('pg_catalog.dense_rank() OVER (ORDER BY ');
+    b.list(partitionBy, (key) => b.sql('(').copy(key).sql(')'));
+    b.sql(') ');
+  }
+  b.sql('FROM ');
   if (kind === 'query') b.sql('(').copy(span).sql(')');
   else b.copy(span);
   b.sql(' AS procgate_input LIMIT 0) AS procgate_probe RIGHT JOIN (VALUES (1)) AS procgate_one (x) ON true)');

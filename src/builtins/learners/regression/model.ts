@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { StagedInput } from '../../../engine/run-planner.js';
 import { sqlIdentifier } from '../sql-quoting.js';
 import { TypeParameterError } from '../../../engine/type-parameter-error.js';
-import { NUMERIC_TYPES, readStagedRows } from '../staged-rows.js';
+import { NUMERIC_TYPES, nonNumericColumns, readStagedRows } from '../staged-rows.js';
 
 export interface RegressionDataset {
   readonly features: readonly string[];
@@ -53,11 +53,9 @@ export async function readRegressionData(
           return column;
         });
   if (columns.length === 0) throw new TypeParameterError('the data has no feature columns besides the label');
-  const bad = columns.find((column) => !NUMERIC_TYPES.has(column.typeOid));
-  if (bad !== undefined) {
-    throw new TypeParameterError(
-      `feature column "${bad.name}" is ${bad.type}, not numeric (features must be numeric; encode or cast it in the TABLE query)`,
-    );
+  const bad = nonNumericColumns(columns);
+  if (bad !== '') {
+    throw new TypeParameterError(`feature columns must be numeric: ${bad} (encode or cast them in the TABLE query)`);
   }
   const { labels, x, skipped } = await readStagedRows(pool, {
     from: `procgate_staging.${sqlIdentifier(input.table)}`,

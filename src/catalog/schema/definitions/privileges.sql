@@ -15,7 +15,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA procgate_internal FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA procgate_internal FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA procgate_internal FROM PUBLIC;
 
--- The owner-rights entry points (api_*) and cast_to keep EXECUTE for PUBLIC
+-- The owner-rights entry points (api_*), cast_to and describe_inputs keep EXECUTE for PUBLIC
 -- only because the procgate.* wrappers call them as the caller; without
 -- USAGE on the schema no one can name them directly.
 DO $grants$
@@ -25,7 +25,7 @@ BEGIN
   FOR fn IN
     SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
      WHERE p.pronamespace = 'procgate_internal'::regnamespace
-       AND (pg_catalog.left(p.proname, 4) = 'api_' OR p.proname = 'cast_to')
+       AND (pg_catalog.left(p.proname, 4) = 'api_' OR p.proname IN ('cast_to', 'describe_inputs'))
   LOOP
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', fn);
   END LOOP;

@@ -291,9 +291,11 @@ BEGIN
 END
 $fn$;
 
+-- p_described: the columns of the TABLE inputs the type checks, as the caller
+-- sees them (describe_inputs in the wrapper); NULL checks no columns.
 CREATE OR REPLACE FUNCTION procgate_internal.api_execute(
   caller name, p_name text, p_params jsonb, p_tables procgate.table_value[], p_into text[],
-  p_options procgate.arg_value[]
+  p_options procgate.arg_value[], p_described jsonb DEFAULT NULL
 ) RETURNS TABLE (run_id uuid, procedure text, state text, run_tag text, created_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -301,6 +303,7 @@ AS $fn$
 DECLARE
   proc procgate_internal.procedures;
   options jsonb;
+  inputs jsonb;
   registered procgate_internal.startup_runs;
   run procgate_internal.runs;
 BEGIN
@@ -308,6 +311,12 @@ BEGIN
   proc := procgate_internal.find_procedure(p_name);
   PERFORM procgate_internal.check_may_execute(caller, proc);
   options := procgate_internal.run_options(caller, p_options);
+  -- What a built-in type can tell of its arguments now fails the EXECUTE, not the run.
+  IF proc.language = 'type' THEN
+    inputs := procgate_internal.resolve_tables(proc, p_tables);
+    PERFORM procgate_internal.check_type_inputs(
+      proc, caller, procgate_internal.complete_params(proc, p_params, inputs), inputs, p_described);
+  END IF;
   -- No run now: the invocation is kept, and each engine start queues a run of it.
   -- The usual row tells psql so: no run id yet, state 'at startup'.
   IF coalesce((options -> 'execute_at_startup' ->> 'value')::boolean, false) THEN
@@ -338,11 +347,13 @@ LANGUAGE sql
 BEGIN ATOMIC
   SELECT e.run_id, e.procedure, e.state, e.run_tag, e.created_at
     FROM procgate_internal.api_execute(
-      current_user, execute.name, 
+      current_user, execute.name,
       (SELECT coalesce(pg_catalog.jsonb_object_agg(
                 a.param, procgate_internal.cast_to(a.value, a.source, a.target, a.what)), '{}'::jsonb)
          FROM procgate_internal.api_plan_args(current_user, execute.name, execute.args, execute.tables) a),
-      execute.tables, execute."into", execute.options) e;
+      execute.tables, execute."into", execute.options,
+      procgate_internal.describe_inputs(
+        procgate_internal.api_plan_inputs(current_user, execute.name, execute.tables))) e;
 END;
 
 COMMENT ON FUNCTION procgate.execute(text, procgate.arg_value[], procgate.table_value[], text[], procgate.arg_value[])
