@@ -80,7 +80,7 @@ export async function migrate(
       throw error;
     }
     for (const migration of pending) {
-      logger?.info({ version: migration.version, name: migration.name }, 'applied procgate schema migration');
+      logger?.info({ version: migration.version, migration: migration.name }, 'applied procgate schema migration');
     }
     logger?.info({ digest: definitions.digest.slice(0, 12) }, 'applied procgate schema definitions');
     return { applied: pending.map((m) => m.version), version: Math.max(newest, ...pending.map((m) => m.version)) };

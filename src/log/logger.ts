@@ -30,7 +30,7 @@ export function createLogger(level: LogLevel = 'info', format: LogFormat = 'json
       sync: true,
       colorize: process.stderr.isTTY && process.env['NO_COLOR'] === undefined,
       translateTime: 'SYS:HH:MM:ss.l',
-      // A component (engine, postgres) leads the message; `name` is left out, as migrations log their own under it.
+      // A component (engine, postgres) leads the message; the logger's `name` is left out.
       ignore: 'pid,hostname,name,component',
       messageFormat: '{if component}{component}: {end}{msg}',
       singleLine: true,
