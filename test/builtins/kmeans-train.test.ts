@@ -1,6 +1,6 @@
 import { kmeans } from 'ml-kmeans';
 import { describe, expect, it } from 'vitest';
-import { kmeansFunction } from '../../src/builtins/learners/kmeans-train.js';
+import { kmeansFunction } from '../../src/builtins/learners/kmeans/sql-function.js';
 import { useEngine } from '../support/engine-fixture.js';
 import { IRIS_FEATURES, irisRows, loadIris } from '../support/iris.js';
 import { useProxiedDatabase } from '../support/test-database.js';

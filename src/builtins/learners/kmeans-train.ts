@@ -2,7 +2,8 @@ import { type kmeans, kmeansGenerator } from 'ml-kmeans';
 import type pg from 'pg';
 import { executeAsRole } from '../../engine/as-caller.js';
 import type { ResolvedOutput, StagedInput } from '../../engine/run-planner.js';
-import { sqlIdentifier, sqlLiteral } from './sql-quoting.js';
+import { sqlFloat8, sqlIdentifier } from './sql-quoting.js';
+import { kmeansFunction } from './kmeans/sql-function.js';
 import { checkModelName, saveModel, writeMetrics } from './model-store.js';
 import type { ProcedureType, TypeContext } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
@@ -224,42 +225,6 @@ function squaredDistance(p: readonly number[], q: readonly number[]): number {
   return d;
 }
 
-/** A double as a float8 literal that reads back as the same double (JS prints the shortest exact form). */
-function float8(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`a centroid coordinate is ${String(value)}`);
-  return `${sqlLiteral(String(value))}::float8`;
-}
-
-/**
- * The nearest centroid as a SQL function: each centroid's squared distance
- * summed feature by feature in the order ml-distance-euclidean sums them
- * (same doubles, same float8 arithmetic), the smallest first and ties to
- * the lowest cluster, as ml-nearest-vector's strict `<` scan does.
- */
-export function kmeansFunction(
-  name: string,
-  features: readonly string[],
-  centroids: readonly (readonly number[])[],
-): string {
-  const distances = centroids.map((centroid, cluster) => {
-    const terms = centroid.map((value, i) => {
-      const difference = `($${String(i + 1)} - ${float8(value)})`;
-      return `${difference} * ${difference}`;
-    });
-    return `(${String(cluster)}, ${terms.join(' + ')})`;
-  });
-  const args = features.map((feature) => `${sqlIdentifier(feature)} double precision`).join(', ');
-  return `CREATE FUNCTION procgate_models.${sqlIdentifier(name)}(${args}) RETURNS int
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $procgate_model$
-SELECT c.cluster FROM (VALUES
-  ${distances.join(',\n  ')}
-) AS c (cluster, distance)
-ORDER BY c.distance, c.cluster
-LIMIT 1
-$procgate_model$`;
-}
-
 /** The centroids INTO the first table as the caller: `cluster` and each feature, by name. */
 async function writeCentroids(
   client: pg.PoolClient,
@@ -269,7 +234,7 @@ async function writeCentroids(
   centroids: readonly (readonly number[])[],
 ): Promise<number> {
   const columns = [CLUSTER, ...features].map(sqlIdentifier).join(', ');
-  const rows = centroids.map((centroid, cluster) => `(${String(cluster)}, ${centroid.map(float8).join(', ')})`);
+  const rows = centroids.map((centroid, cluster) => `(${String(cluster)}, ${centroid.map(sqlFloat8).join(', ')})`);
   return executeAsRole(client, role, `INSERT INTO ${output.table} (${columns}) VALUES ${rows.join(', ')}`);
 }
 

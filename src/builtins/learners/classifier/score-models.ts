@@ -10,7 +10,7 @@
  * fits no intercept, and ml-naivebayes 4.0.0's GaussianNB scored 0.73 on
  * iris and fails to predict an input of features + 1 rows.
  */
-import { sqlLiteral } from '../sql-quoting.js';
+import { sqlFloat8, sqlLiteral } from '../sql-quoting.js';
 
 /** score_k = intercepts[k] + Σ_j weights[k][j] * x_j */
 export interface LogisticModel {
@@ -63,27 +63,21 @@ function scoreOf(model: ScoreModel, k: number, row: readonly number[]): number {
   return score;
 }
 
-/** A double as a SQL float8 constant that reads back as the same double. */
-function float8(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`a model constant is not finite: ${String(value)}`);
-  return `${sqlLiteral(String(value))}::float8`;
-}
-
 /** The SQL of score_k over the function's arguments $1..$n, in scoreOf's order. */
 function scoreSql(model: ScoreModel, k: number): string {
   if (model.kind === 'logistic_regression') {
     const weights = model.weights[k] as readonly number[];
     return weights.reduce(
-      (sum, weight, j) => `(${sum} + ${float8(weight)} * $${String(j + 1)})`,
-      float8(model.intercepts[k] as number),
+      (sum, weight, j) => `(${sum} + ${sqlFloat8(weight)} * $${String(j + 1)})`,
+      sqlFloat8(model.intercepts[k] as number),
     );
   }
   const means = model.means[k] as readonly number[];
   const scales = model.scales[k] as readonly number[];
   return means.reduce((sum, mean, j) => {
-    const d = `($${String(j + 1)} - ${float8(mean)})`;
-    return `(${sum} - ${float8(scales[j] as number)} * (${d} * ${d}))`;
-  }, float8(model.constants[k] as number));
+    const d = `($${String(j + 1)} - ${sqlFloat8(mean)})`;
+    return `(${sum} - ${sqlFloat8(scales[j] as number)} * (${d} * ${d}))`;
+  }, sqlFloat8(model.constants[k] as number));
 }
 
 /** The PL/pgSQL body of the model's function: every class's score, then the first highest. */

@@ -5,7 +5,7 @@
  * doubles in the same order as ml-regression-multivariate-linear and
  * ml-random-forest, so they return the same values.
  */
-import { sqlIdentifier, sqlLiteral } from '../sql-quoting.js';
+import { sqlFloat8, sqlIdentifier } from '../sql-quoting.js';
 
 /** A node of ml-cart's serialised regression tree: a leaf has its mean as `distribution`. */
 export interface RegressionNodeJson {
@@ -16,20 +16,14 @@ export interface RegressionNodeJson {
   readonly right?: RegressionNodeJson;
 }
 
-/** A double as a float8 literal that reads back as the same double. */
-export function float8(value: number): string {
-  if (!Number.isFinite(value)) throw new Error(`a model value that is not finite: ${String(value)}`);
-  return `${sqlLiteral(String(value))}::float8`;
-}
-
 /** A regression tree as a CASE expression; ml-cart goes left when `row[column] < splitValue`. */
 export function regressionTreeCase(node: RegressionNodeJson, feature: (column: number) => string): string {
   if (node.left === undefined || node.right === undefined) {
     if (typeof node.distribution !== 'number') throw new Error('a regression tree leaf without a value');
-    return float8(node.distribution);
+    return sqlFloat8(node.distribution);
   }
   if (node.splitColumn === undefined || node.splitValue === undefined) throw new Error('a tree node without a split');
-  return `CASE WHEN ${feature(node.splitColumn)} < ${float8(node.splitValue)} THEN ${regressionTreeCase(
+  return `CASE WHEN ${feature(node.splitColumn)} < ${sqlFloat8(node.splitValue)} THEN ${regressionTreeCase(
     node.left,
     feature,
   )} ELSE ${regressionTreeCase(node.right, feature)} END`;
@@ -41,8 +35,8 @@ export function regressionTreeCase(node: RegressionNodeJson, feature: (column: n
  * summed as it does: intercept first, then each weight times its feature.
  */
 export function linearBody(weights: readonly number[], intercept: number): string {
-  const terms = weights.map((weight, i) => `(${float8(weight)} * $${String(i + 1)})`);
-  return `SELECT ${[float8(intercept), ...terms].join(' + ')}`;
+  const terms = weights.map((weight, i) => `(${sqlFloat8(weight)} * $${String(i + 1)})`);
+  return `SELECT ${[sqlFloat8(intercept), ...terms].join(' + ')}`;
 }
 
 /** The body of a forest's function: the mean of its trees (tree `t` sees the features `indexes[t]`), summed in tree order. */
@@ -57,7 +51,7 @@ export function regressionForestBody(
       return `$${String(original + 1)}`;
     }),
   );
-  return `SELECT (${values.map((value) => `(${value})`).join('\n  + ')}) / ${float8(trees.length)}`;
+  return `SELECT (${values.map((value) => `(${value})`).join('\n  + ')}) / ${sqlFloat8(trees.length)}`;
 }
 
 /** CREATE FUNCTION procgate_models.<name>(<features> double precision) RETURNS double precision for `body`. */
