@@ -8,8 +8,9 @@ import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import type { BackendAddress } from '../proxy/backend-address.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { initdb, makeTraversable, postgresUser, type RunAs } from './initdb.js';
 import { postgresBinaries } from './postgres-binaries.js';
-import { isProcessAlive, processCommandLine, run, systemUser, waitForExit } from './process-utils.js';
+import { isProcessAlive, processCommandLine, waitForExit } from './process-utils.js';
 
 /** The superuser and database procgate creates in its embedded cluster. */
 export const EMBEDDED_USER = 'procgate';
@@ -62,7 +63,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     let currentPassword = passwords.current;
     if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
       logger.info({ pgdata }, 'initialising embedded PostgreSQL');
-      await initdb(binaries.initdb, pgdata, password, runAs);
+      await initdb(binaries.initdb, pgdata, EMBEDDED_USER, password, runAs);
       currentPassword = password;
     }
     await stopOrphanedServer(pgdata, logger);
@@ -116,54 +117,6 @@ async function resolvePasswords(dataDir: string, given: string | undefined): Pro
 
 function passwordFile(dataDir: string): string {
   return path.join(dataDir, 'password');
-}
-
-type RunAs = { uid: number; gid: number } | undefined;
-
-/** The postgres user must reach pgdata through our data dir (mkdtemp makes it 0700). */
-async function makeTraversable(dir: string): Promise<void> {
-  const { mode } = await fs.stat(dir);
-  if ((mode & 0o001) === 0) await fs.chmod(dir, mode | 0o001);
-}
-
-/** PostgreSQL refuses to run as root: then it runs as the `postgres` system user, created if missing. */
-async function postgresUser(): Promise<RunAs> {
-  if (process.getuid?.() !== 0) return undefined;
-  const existing = await systemUser('postgres');
-  if (existing !== undefined) return existing;
-  await run('groupadd', ['--system', 'postgres']).catch(() => undefined);
-  await run('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres']);
-  const created = await systemUser('postgres');
-  if (created === undefined)
-    throw new Error('could not create the postgres system user to run PostgreSQL as');
-  return created;
-}
-
-async function initdb(initdbBin: string, pgdata: string, password: string, runAs: RunAs): Promise<void> {
-  const parent = path.dirname(pgdata);
-  const pwfile = path.join(parent, `.initdb-${process.pid}`);
-  await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-  try {
-    if (runAs !== undefined) await fs.chown(pwfile, runAs.uid, runAs.gid);
-    await fs.rm(pgdata, { recursive: true, force: true });
-    await fs.mkdir(pgdata, { mode: 0o700 });
-    if (runAs !== undefined) await fs.chown(pgdata, runAs.uid, runAs.gid);
-    await runToCompletion(
-      initdbBin,
-      [
-        `--pgdata=${pgdata}`,
-        `--username=${EMBEDDED_USER}`,
-        `--pwfile=${pwfile}`,
-        '--auth=scram-sha-256',
-        '--encoding=UTF8',
-        '--no-locale',
-        '--no-instructions',
-      ],
-      runAs,
-    );
-  } finally {
-    await fs.rm(pwfile, { force: true });
-  }
 }
 
 /**
@@ -296,27 +249,4 @@ async function prepareCluster(cluster: EmbeddedCluster, currentPassword: string)
   } finally {
     await client.end();
   }
-}
-
-function runToCompletion(command: string, args: readonly string[], runAs: RunAs): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], {
-      ...(runAs ?? {}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_MESSAGES: 'C' },
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${path.basename(command)} failed (code ${code}): ${output.trim()}`)),
-    );
-  });
 }
