@@ -115,7 +115,8 @@ describe('npm start', () => {
 
   it('stops cleanly on Ctrl-C in a terminal, which signals npm, procgate and PostgreSQL at once', async () => {
     // script(1) runs npm start on a terminal of its own; ^C typed there is the terminal's SIGINT to its foreground group.
-    const terminal = spawn('script', ['-qefc', `npm start -- --port 0 --data-dir '${dataDir}'`, '/dev/null'], {
+    // `exec`: script's `$SHELL -c` would otherwise stay between (dash does not exec its last command) and die of the ^C itself.
+    const terminal = spawn('script', ['-qefc', `exec npm start -- --port 0 --data-dir '${dataDir}'`, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const exited = exitOf(terminal);
