@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { isProcessAlive } from '../postgres/process-utils.js';
+import { isProcessAlive, processStartTime } from '../postgres/process-utils.js';
 
 /** Where engines keep run-time files when not told: one folder per user in the system's temporary directory. */
 export function defaultRunDirectory(): string {
@@ -53,7 +52,7 @@ export class EngineDirectory {
   static planned(runDirectory: string): string {
     return path.join(
       path.resolve(runDirectory),
-      `engine.${HOST}.${String(process.pid)}.${String(startTimeOf(process.pid) ?? 0)}.${randomBytes(4).toString('hex')}`,
+      `engine.${HOST}.${String(process.pid)}.${String(processStartTime(process.pid) ?? 0)}.${randomBytes(4).toString('hex')}`,
     );
   }
 
@@ -93,28 +92,9 @@ async function removeDeadEngines(runDirectory: string, log: Logger): Promise<num
 
 /** Alive, and the same process: a pid reused since (a container's restart) has another start time. */
 function isEngineAlive(pid: number, startTime: number): boolean {
-  const now = startTimeOf(pid);
+  const now = processStartTime(pid);
   if (now !== undefined) return startTime === 0 || now === startTime;
   return process.platform === 'linux' ? false : isProcessAlive(pid);
-}
-
-/**
- * When the process started, in clock ticks since boot (Linux's
- * /proc/<pid>/stat, field 22); undefined for a process that is gone or a
- * zombie, and where /proc does not tell.
- */
-function startTimeOf(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // pid (comm) state ppid ...: comm may hold spaces and parentheses; starttime is the 20th field after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  const start = Number(fields[19]);
-  return Number.isSafeInteger(start) ? start : undefined;
 }
 
 /**

@@ -1,3 +1,6 @@
+import type { SandboxUsers } from './sandbox/sandbox-users.js';
+import type { SegmentDatabase } from './segment-database.js';
+
 /** What an executor is given to run one segment of a run. */
 export interface SegmentTask {
   readonly runId: string;
@@ -38,6 +41,13 @@ export interface SegmentTask {
   readonly report?: (event: SegmentReport) => void;
   /** Variables and a PATH prefix from the procedure's `set_environment`. */
   readonly environment?: SegmentEnvironment;
+  /**
+   * The unprivileged users the program may run as, when procgate can
+   * switch users (root); undefined: it runs as procgate's own user.
+   */
+  readonly sandbox?: SandboxUsers;
+  /** The segment's login into the database as the run's caller. */
+  readonly database?: SegmentDatabase;
 }
 
 /** A table's rows in a file: an input the engine wrote, or an output the executor writes. */

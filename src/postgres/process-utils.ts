@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -48,4 +49,24 @@ export async function systemUser(name: string): Promise<{ uid: number; gid: numb
 
 export async function run(command: string, args: readonly string[]): Promise<void> {
   await execFileAsync(command, [...args]);
+}
+
+/**
+ * When a process started, in clock ticks since boot (Linux's
+ * /proc/<pid>/stat, field 22); undefined for a process that is gone or a
+ * zombie, and where /proc does not tell. With the pid it names one
+ * process for good: a reused pid has another start time.
+ */
+export function processStartTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // pid (comm) state ppid ...: comm may hold spaces and parentheses; starttime is the 20th field after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const start = Number(fields[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
 }

@@ -1,0 +1,206 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../log/logger.js';
+import { processStartTime } from '../../postgres/process-utils.js';
+
+/** An unprivileged OS user a segment's processes run as: a bare uid, its gid the same number. */
+export interface SandboxUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** The uids users' code may run as: `first-last`, inclusive. */
+export interface UidRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** `--sandbox-uids`' default: far above login users (1000-59999), systemd's dynamic users (61184-65519) and /etc/subuid's usual 100000-165535 ranges. */
+export const DEFAULT_UID_RANGE: UidRange = { first: 900_000, last: 900_999 };
+
+/** Parses `first-last` (or one uid); throws RangeError on anything else. */
+export function parseUidRange(text: string): UidRange {
+  const match = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2] ?? match?.[1]);
+  if (match === null || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1000 || last < first || last > 4_294_967_294) {
+    throw new RangeError('a uid range is FIRST-LAST, from 1000 up to 4294967294');
+  }
+  return { first, last };
+}
+
+/**
+ * Where engines on this machine say which uids they hold: one file per
+ * uid, holding the holder's pid and start time. Host-wide (not per data
+ * dir), as every procgate on the machine draws from the same uids; in
+ * /run, so a reboot clears it.
+ */
+const HOLDERS_DIRECTORY = '/run/procgate-sandbox-uids';
+
+/**
+ * The uids one engine runs users' code as. procgate must be root to
+ * switch users; an engine takes `count` uids of the range for its life
+ * (no other engine on the machine, nor a later holder, uses them
+ * meanwhile) and hands each to one process at a time: a command's
+ * program, or a warm javascript process. When a uid is given back, every
+ * process still running as it is killed first, so nothing one segment
+ * left behind (a daemon, a background job) meets the next.
+ *
+ * The uids are bare numbers with no passwd entry: no login, no home, no
+ * groups. A uid that has a passwd entry is someone's and is skipped.
+ */
+export class SandboxUsers {
+  private readonly free: SandboxUser[];
+  private readonly busy = new Set<number>();
+  private closed = false;
+
+  private constructor(
+    private readonly held: readonly SandboxUser[],
+    private readonly logger: Logger,
+  ) {
+    this.free = [...held];
+  }
+
+  /** True when this process can run code as another user. */
+  static canSwitchUsers(): boolean {
+    return process.getuid?.() === 0;
+  }
+
+  /**
+   * Takes `count` uids of `range` for this engine; undefined when this
+   * process cannot switch users. Throws when the range has too few free.
+   */
+  static async open(range: UidRange, count: number, logger: Logger): Promise<SandboxUsers | undefined> {
+    if (!SandboxUsers.canSwitchUsers()) return undefined;
+    await mkdir(HOLDERS_DIRECTORY, { recursive: true, mode: 0o700 });
+    const named = namedUids();
+    const held: SandboxUser[] = [];
+    for (let uid = range.first; uid <= range.last && held.length < count; uid += 1) {
+      if (named.has(uid)) continue;
+      if (await hold(uid)) {
+        // Whatever a crashed predecessor's segments left running as it goes now.
+        killProcessesOf(uid);
+        held.push({ uid, gid: uid });
+      }
+    }
+    if (held.length < count) {
+      await Promise.all(held.map((user) => letGo(user.uid)));
+      throw new Error(
+        `--sandbox-uids ${String(range.first)}-${String(range.last)} has ${String(held.length)} free uids, this engine needs ${String(count)}`,
+      );
+    }
+    logger.info({ first: held[0]?.uid, count }, 'users\' code runs as unprivileged uids');
+    return new SandboxUsers(held, logger);
+  }
+
+  /** A uid no other process of ours runs as now; throws when all are in use (the engine sized the set for its slots). */
+  acquire(): SandboxUser {
+    if (this.closed) throw new Error('the sandbox users are closed');
+    const user = this.free.pop();
+    if (user === undefined) throw new Error('no free sandbox uid');
+    this.busy.add(user.uid);
+    return user;
+  }
+
+  /** Kills whatever still runs as `user`, then makes it free again. */
+  release(user: SandboxUser): void {
+    if (!this.busy.delete(user.uid)) return;
+    const left = killProcessesOf(user.uid);
+    if (left > 0) this.logger.debug({ uid: user.uid, processes: left }, 'killed processes a segment left behind');
+    this.free.push(user);
+  }
+
+  /** Kills every process of every held uid and lets the uids go. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const user of this.held) killProcessesOf(user.uid);
+    await Promise.all(this.held.map((user) => letGo(user.uid)));
+  }
+}
+
+/**
+ * SIGKILLs every process running as `uid` (real or effective), again
+ * until none is left, so a process forking meanwhile is caught too.
+ * Returns how many were killed.
+ */
+export function killProcessesOf(uid: number): number {
+  let killed = 0;
+  for (let round = 0; round < 20; round += 1) {
+    const pids = processesOf(uid);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed += 1;
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+  return killed;
+}
+
+/** Live processes whose owner is `uid` (zombies are dead already). */
+export function processesOf(uid: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (statSync(`/proc/${name}`).uid !== uid) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && state !== 'X') pids.push(Number(name));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
+}
+
+/** uids with a passwd entry: a real user's, never ours to run code as. */
+function namedUids(): Set<number> {
+  const uids = new Set<number>();
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return uids;
+  }
+  for (const line of passwd.split('\n')) {
+    const uid = Number(line.split(':')[2]);
+    if (Number.isInteger(uid)) uids.add(uid);
+  }
+  return uids;
+}
+
+function holderFile(uid: number): string {
+  return path.join(HOLDERS_DIRECTORY, String(uid));
+}
+
+/** Claims `uid` for this process: its holder file made anew, or taken over from a holder that is gone. */
+async function hold(uid: number): Promise<boolean> {
+  const file = holderFile(uid);
+  const me = `${String(process.pid)} ${String(processStartTime(process.pid) ?? 0)}\n`;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(me);
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ').map(Number);
+    const [pid, start] = holder;
+    // A holder file younger than a second may still be being written.
+    const young = Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? 0) < 1000;
+    if (pid !== undefined && pid > 0 && (processStartTime(pid) === start || (young && holder.length < 2))) return false;
+    await rm(file, { force: true });
+  }
+  return false;
+}
+
+async function letGo(uid: number): Promise<void> {
+  await rm(holderFile(uid), { force: true });
+}
