@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { ProcgateDatabase } from './catalog-views.js';
+import type { EngineIsolation, ProcgateDatabase } from './catalog-views.js';
 import type {
   JsonValue,
   TypedValues,
@@ -10,6 +10,7 @@ import type {
   ParameterDefinition,
   ReturnColumn,
   InputQuery,
+  PostgresInterval,
 } from './stored-values.js';
 
 /**
@@ -147,6 +148,18 @@ export interface EnvironmentsTable {
   created_at: Generated<Timestamp>;
 }
 
+/** An engine, registered while it runs (procgate.engines shows them). */
+export interface EnginesTable {
+  worker: string;
+  host: string;
+  pid: number;
+  slots: number;
+  isolation: EngineIsolation;
+  lease: ColumnType<PostgresInterval, string, string>;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+}
+
 /** The procgate schema as kysely sees it: storage tables and the views users read. */
 export interface Database extends ProcgateDatabase {
   'procgate_internal.schema_migrations': SchemaMigrationsTable;
@@ -157,4 +170,5 @@ export interface Database extends ProcgateDatabase {
   'procgate_internal.run_output': RunOutputTable;
   'procgate_internal.environments': EnvironmentsTable;
   'procgate_internal.startup_runs': StartupRunsTable;
+  'procgate_internal.engines': EnginesTable;
 }

@@ -148,6 +148,21 @@ export type RunMetricsView = ReadOnly<{
   at: Date;
 }>;
 
+/** How an engine runs users' code: as unprivileged uids, or as procgate's own user (trusted developers, or superusers' code only). */
+export type EngineIsolation = 'uid' | 'trusted' | 'none';
+
+export type EnginesView = ReadOnly<{
+  worker: string;
+  host: string;
+  pid: number;
+  slots: number;
+  isolation: EngineIsolation;
+  started_at: Date;
+  heartbeat_at: Date;
+  /** Its heartbeat is within its lease. */
+  live: boolean;
+}>;
+
 /**
  * The relations users read, for a typed kysely app (the `pg` driver's row
  * types). Runs are started with statements, through kysely's `sql` tag.
@@ -169,4 +184,5 @@ export interface ProcgateDatabase {
   'procgate.procedure_types': ProcedureTypesView;
   'procgate.models': ModelsView;
   'procgate.run_metrics': RunMetricsView;
+  'procgate.engines': EnginesView;
 }

@@ -3,9 +3,15 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import { migrate, syncProcedureTypes } from '../../src/catalog/index.js';
 import { TYPES } from '../../src/builtins/index.js';
+import { registerEngine } from '../support/engines.js';
 import { adminConfig, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-/** A test database with the procgate schema, and a superuser session in it. */
+/**
+ * A test database with the procgate schema, and a superuser session in
+ * it. An engine that isolates users' code is registered (`test-uid`, see
+ * registerEngine), as if one ran, so non-superuser developers may create
+ * command and javascript procedures.
+ */
 export interface CatalogDatabase {
   readonly db: TestDatabase;
   /** Superuser session (the migrating role). */
@@ -21,6 +27,7 @@ export async function createCatalogDatabase(prefix: string): Promise<CatalogData
   await admin.connect();
   await migrate(admin);
   await syncProcedureTypes(admin, TYPES.values());
+  await registerEngine(admin, 'uid');
   const clients: pg.Client[] = [admin];
   return {
     db,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerEngine } from '../support/engines.js';
 import { createTestDatabase, startTestProxy, type TestDatabase, type TestProxy } from '../support/test-database.js';
 
 let db: TestDatabase;
@@ -19,6 +20,11 @@ beforeAll(async () => {
   // Roles are cluster-wide: unique names, dropped at the end.
   await admin.query(`CREATE ROLE ${alice} LOGIN PASSWORD '${password}'; CREATE ROLE ${bob} LOGIN PASSWORD '${password}'`);
   await admin.query(`GRANT CONNECT ON DATABASE ${db.name} TO ${alice}, ${bob}`);
+  // No engine runs here: one that isolates users' code is registered as if it did, so developers may create.
+  const direct = new pg.Client(db.direct);
+  await direct.connect();
+  await registerEngine(direct, 'uid');
+  await direct.end();
 });
 
 afterAll(async () => {

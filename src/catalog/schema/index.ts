@@ -40,6 +40,7 @@ const MIGRATION_FILES = [
   '0009-compact-show.sql',
   '0010-run-progress-and-rows.sql',
   '0011-execute-checks.sql',
+  '0012-engine-isolation.sql',
 ] as const;
 
 /**
@@ -69,6 +70,7 @@ const DEFINITION_FILES = [
   'engine/plan.sql',
   'engine/claim.sql',
   'engine/report.sql',
+  'engine/engines.sql',
   'engine/heartbeat.sql',
   'engine/complete.sql',
   'engine/sweep.sql',

@@ -34,7 +34,7 @@ $grants$;
 
 REVOKE ALL ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
   procgate.environments, procgate.startup_runs, procgate.procedure_types, procgate.models,
-  procgate.run_metrics FROM PUBLIC;
+  procgate.run_metrics, procgate.engines FROM PUBLIC;
 GRANT SELECT ON procgate.procedures, procgate.runs, procgate.run_segments, procgate.run_output,
   procgate.environments, procgate.startup_runs, procgate.procedure_types, procgate.models,
-  procgate.run_metrics TO PUBLIC;
+  procgate.run_metrics, procgate.engines TO PUBLIC;

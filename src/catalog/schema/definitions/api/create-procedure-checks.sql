@@ -251,6 +251,15 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Procedures of language command or javascript need membership in role procgate_developer.';
   END IF;
+  -- Their code must not run with procgate's own rights unless the operator said developers may.
+  IF lang IN ('command', 'javascript') AND NOT procgate_internal.is_superuser(caller)
+     AND NOT procgate_internal.code_may_run() THEN
+    RAISE EXCEPTION 'permission denied to create procedure "%" of language %: no engine isolates users'' code',
+      proc_name, lang
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'No live engine runs programs as unprivileged users (procgate started as root) or trusts '
+                   'developers (--trust-developers); until one does, only superusers create such procedures.';
+  END IF;
   IF (lang = 'command') <> (coalesce(command, '') <> '') THEN
     RAISE EXCEPTION 'procedure "%": %', proc_name,
       CASE WHEN lang = 'command' THEN 'language command needs a COMMAND'

@@ -21,6 +21,12 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$ SELECT procgate_internal.has_role($1, 'procgate_admin', 'MEMBER') $fn$;
 
+-- A superuser's code may run with procgate's rights: it has them already.
+CREATE OR REPLACE FUNCTION procgate_internal.is_superuser(caller name) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$ SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = $1), false) $fn$;
+
 -- The claimed caller must be a role the session may become: a session
 -- cannot record someone else as the submitter or owner.
 CREATE OR REPLACE FUNCTION procgate_internal.check_caller(claimed name) RETURNS name

@@ -79,6 +79,18 @@ FROM procgate_internal.run_output o
 JOIN procgate_internal.runs r ON r.run_id = o.run_id
 WHERE (r.submitted_by = current_user OR pg_catalog.pg_has_role(current_user, 'procgate_admin', 'MEMBER'));
 
+CREATE OR REPLACE VIEW procgate.engines AS
+SELECT
+  e.worker,
+  e.host,
+  e.pid,
+  e.slots,
+  e.isolation,
+  e.started_at,
+  e.heartbeat_at,
+  e.heartbeat_at + e.lease > pg_catalog.clock_timestamp() AS live
+FROM procgate_internal.engines e;
+
 COMMENT ON VIEW procgate.procedures IS 'procgate: one row per procedure';
 
 COMMENT ON VIEW procgate.runs IS 'procgate: one row per run you submitted (every run for procgate_admin)';
@@ -86,6 +98,8 @@ COMMENT ON VIEW procgate.runs IS 'procgate: one row per run you submitted (every
 COMMENT ON VIEW procgate.run_segments IS 'procgate: one row per data segment of a visible run';
 
 COMMENT ON VIEW procgate.run_output IS 'procgate: captured stdout and stderr lines of visible runs';
+
+COMMENT ON VIEW procgate.engines IS 'procgate: one row per engine, with how it isolates users'' code (uid, trusted or none)';
 
 -- Simple views are auto-updatable; a write by a role holding privileges on
 -- them (a superuser) must still fail, and with 42501 like everyone else's.
@@ -110,4 +124,7 @@ CREATE OR REPLACE TRIGGER read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON pro
   FOR EACH ROW EXECUTE FUNCTION procgate_internal.reject_view_write();
 
 CREATE OR REPLACE TRIGGER read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON procgate.run_output
+  FOR EACH ROW EXECUTE FUNCTION procgate_internal.reject_view_write();
+
+CREATE OR REPLACE TRIGGER read_only INSTEAD OF INSERT OR UPDATE OR DELETE ON procgate.engines
   FOR EACH ROW EXECUTE FUNCTION procgate_internal.reject_view_write();

@@ -4,7 +4,8 @@
 -- Renews the leases of the segments the worker still holds (a segment it
 -- no longer runs, say one whose end could not be recorded, is left to
 -- expire and be swept) and returns those whose run is no longer running
--- (killed, or finished without them), so the worker stops them.
+-- (killed, or finished without them), so the worker stops them. The
+-- engine's own row (engines.sql) says it is live.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_heartbeat(
   p_worker text, lease interval, p_run_ids uuid[], p_segments int[], p_attempts int[]
 ) RETURNS TABLE (run_id uuid, segment int, attempt int)
@@ -12,6 +13,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+  UPDATE procgate_internal.engines e SET heartbeat_at = pg_catalog.clock_timestamp() WHERE e.worker = p_worker;
   UPDATE procgate_internal.runs r SET heartbeat_at = pg_catalog.clock_timestamp()
    WHERE r.run_id = ANY (p_run_ids) AND r.state IN ('running', 'cancelling');
   RETURN QUERY
