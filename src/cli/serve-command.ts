@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { UidRange } from '../engine/sandbox/sandbox-users.js';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { DataDirBusyError } from '../postgres/data-dir-lock.js';
 import { startProcgateServer } from '../server/procgate-server.js';
@@ -15,7 +16,9 @@ import {
   onStopSignal,
   parsePositiveInteger,
   runDirOption,
+  sandboxUidsOption,
   slotsOption,
+  trustDevelopersOption,
 } from './shared-options.js';
 
 interface ServeOptions {
@@ -31,6 +34,8 @@ interface ServeOptions {
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
   readonly runDir?: string;
+  readonly sandboxUids: UidRange;
+  readonly trustDevelopers?: boolean;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat?: LogFormat;
@@ -79,6 +84,8 @@ export function serveCommand(): Command {
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
     .addOption(runDirOption(true))
+    .addOption(sandboxUidsOption())
+    .addOption(trustDevelopersOption())
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .addOption(logFormatOption())
@@ -109,6 +116,8 @@ async function serve(options: ServeOptions): Promise<void> {
     keepFailedWorkdirs: options.keepFailedWorkdirs === true,
     filesDir: options.filesDir,
     runDirectory: options.runDir,
+    sandboxUids: options.sandboxUids,
+    trustDevelopers: options.trustDevelopers === true,
     leaseTimings: leaseTimings(options.leaseMs),
     logger,
   });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_UID_RANGE, parseUidRange, type UidRange } from '../engine/sandbox/sandbox-users.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../log/logger.js';
 
 /** Options that `serve` and `worker` share, so both read the same flags and environment. */
@@ -37,6 +38,32 @@ export function runDirOption(embeddedDefault: boolean): Option {
     '--run-dir <dir>',
     `where the engine keeps its run-time files (segments' working directories and table files, the javascript module cache), in a folder of its own removed when it stops; an engine removes what killed engines left there (default: ${where})`,
   ).env('PROCGATE_RUN_DIR');
+}
+
+export function sandboxUidsOption(): Option {
+  const { first, last } = DEFAULT_UID_RANGE;
+  return new Option(
+    '--sandbox-uids <first-last>',
+    "when procgate runs as root: the uids users' programs run as, two per slot, each segment's program as one of its own (bare uids: any with a passwd entry is skipped; engines on one machine never share one)",
+  )
+    .env('PROCGATE_SANDBOX_UIDS')
+    .default(DEFAULT_UID_RANGE, `${String(first)}-${String(last)}`)
+    .argParser(parseUidRangeArgument);
+}
+
+export function trustDevelopersOption(): Option {
+  return new Option(
+    '--trust-developers',
+    "when procgate cannot switch users (not root): let members of procgate_developer create and run command and javascript procedures anyway, their code running as procgate's own user with its rights (without it, only superusers' code runs)",
+  ).env('PROCGATE_TRUST_DEVELOPERS');
+}
+
+function parseUidRangeArgument(value: string): UidRange {
+  try {
+    return parseUidRange(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 /** Engine defaults: a 10 s lease, renewed every fifth of it. */

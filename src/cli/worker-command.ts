@@ -3,6 +3,7 @@ import pg from 'pg';
 import { TYPES } from '../builtins/index.js';
 import { migrate, syncProcedureTypes } from '../catalog/index.js';
 import { Engine } from '../engine/engine.js';
+import type { UidRange } from '../engine/sandbox/sandbox-users.js';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { stopGracefully } from './serve-command.js';
 import {
@@ -15,7 +16,9 @@ import {
   logLevelOption,
   onStopSignal,
   runDirOption,
+  sandboxUidsOption,
   slotsOption,
+  trustDevelopersOption,
 } from './shared-options.js';
 
 interface WorkerOptions {
@@ -24,6 +27,8 @@ interface WorkerOptions {
   readonly keepFailedWorkdirs?: boolean;
   readonly filesDir?: string;
   readonly runDir?: string;
+  readonly sandboxUids: UidRange;
+  readonly trustDevelopers?: boolean;
   readonly leaseMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat?: LogFormat;
@@ -42,6 +47,8 @@ export function workerCommand(): Command {
     .addOption(keepFailedWorkdirsOption())
     .addOption(filesDirOption())
     .addOption(runDirOption(false))
+    .addOption(sandboxUidsOption())
+    .addOption(trustDevelopersOption())
     .addOption(leaseOption())
     .addOption(logLevelOption())
     .addOption(logFormatOption())
@@ -64,6 +71,8 @@ async function work(options: WorkerOptions): Promise<void> {
     filesDir: options.filesDir,
     procedureTypes: TYPES,
     runDirectory: options.runDir,
+    sandboxUids: options.sandboxUids,
+    trustDevelopers: options.trustDevelopers === true,
     ...leaseTimings(options.leaseMs),
   });
   const starting = startWorker(options.database, engine, logger);

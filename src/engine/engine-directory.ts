@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
@@ -56,14 +56,27 @@ export class EngineDirectory {
     );
   }
 
-  /** Makes the engine's folder `folder` (from planned()), after removing what dead engines left beside it. */
-  static async open(folder: string, log: Logger): Promise<EngineDirectory> {
+  /**
+   * Makes the engine's folder `folder` (from planned()), after removing
+   * what dead engines left beside it. `sandboxed`: users' programs run as
+   * other uids (SandboxUsers), which must reach their segment's directory
+   * and the module cache: the run directory, the engine's folder,
+   * `segments/` and `js-modules/` are then traversable by anyone (711) but
+   * listable by no one else, and every directory above must be traversable.
+   */
+  static async open(folder: string, log: Logger, sandboxed = false): Promise<EngineDirectory> {
     const runDirectory = path.dirname(folder);
-    await ensurePrivateDirectory(runDirectory);
+    await ensurePrivateDirectory(runDirectory, sandboxed);
     const removed = await removeDeadEngines(runDirectory, log);
     if (removed > 0) log.info({ dir: runDirectory, engines: removed }, 'removed the run-time files of stopped engines');
-    await mkdir(path.join(folder, 'segments'), { recursive: true, mode: 0o700 });
-    return new EngineDirectory(folder, path.join(runDirectory, 'kept'));
+    const directory = new EngineDirectory(folder, path.join(runDirectory, 'kept'));
+    await mkdir(directory.segments, { recursive: true, mode: 0o700 });
+    if (sandboxed) {
+      await mkdir(directory.modules, { mode: 0o711 });
+      for (const made of [folder, directory.segments, directory.modules]) await chmod(made, 0o711);
+      await checkTraversable(runDirectory);
+    }
+    return directory;
   }
 
   /** Removes the engine's folder; a failure is logged. */
@@ -98,16 +111,31 @@ function isEngineAlive(pid: number, startTime: number): boolean {
 }
 
 /**
- * Makes `directory` (mode 700) and checks that this user owns it and that
- * no one else can write in it: whoever could replace an engine's folder
- * would choose the code it imports. The engines' folders themselves are
- * made 700, as they hold users' rows.
+ * Makes `directory` (mode 700; 711 when `traversable`) and checks that
+ * this user owns it and that no one else can write in it: whoever could
+ * replace an engine's folder would choose the code it imports. The
+ * engines' folders themselves are made 700 (711 for sandboxed programs,
+ * whose own directories inside are closed to other uids), as they hold
+ * users' rows.
  */
-async function ensurePrivateDirectory(directory: string): Promise<void> {
+async function ensurePrivateDirectory(directory: string, traversable: boolean): Promise<void> {
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const info = await stat(directory);
   const uid = process.getuid?.();
   if ((uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0) {
     throw new Error(`the run directory ${directory} must belong to this user and be writable by no one else`);
+  }
+  if (traversable && (info.mode & 0o777) !== 0o711) await chmod(directory, 0o711);
+}
+
+/** Sandboxed programs (other uids) reach `directory` only if every directory above lets others through. */
+async function checkTraversable(directory: string): Promise<void> {
+  for (let above = path.dirname(directory); ; above = path.dirname(above)) {
+    if (((await stat(above)).mode & 0o001) === 0) {
+      throw new Error(
+        `users' programs run as other uids and cannot reach the run directory ${directory}: ${above} is not searchable by others (chmod o+x it, or choose another --run-dir)`,
+      );
+    }
+    if (path.dirname(above) === above) return;
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
+import type { EngineIsolation } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -11,10 +11,13 @@ import { JavascriptExecutor } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
+import { isolationOf, warnIfNotIsolated } from './sandbox/isolation.js';
+import { DEFAULT_UID_RANGE, SandboxUsers, type UidRange } from './sandbox/sandbox-users.js';
 import { SegmentCommitter } from './segment-committer.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
 import { queueStartupRuns } from './sql/queue-startup-runs.js';
+import { registerEngine, unregisterEngine } from './sql/register-engine.js';
 import { serverVersion } from './sql/server-version.js';
 
 export interface EngineOptions {
@@ -46,6 +49,18 @@ export interface EngineOptions {
    * EngineDirectory); default `<tmpdir>/procgate-<uid>`.
    */
   readonly runDirectory?: string | undefined;
+  /**
+   * The uids users' code runs as when procgate is root (see SandboxUsers):
+   * the engine takes two per slot, one for a command's program and one for
+   * a warm javascript process; default DEFAULT_UID_RANGE.
+   */
+  readonly sandboxUids?: UidRange | undefined;
+  /**
+   * When procgate cannot switch users (not root): members of
+   * procgate_developer may still run code, as procgate's own user. Without
+   * it such an engine runs only superusers' command and javascript code.
+   */
+  readonly trustDevelopers?: boolean | undefined;
 }
 
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
@@ -81,11 +96,14 @@ export class Engine {
   private readonly keepFailedWorkdirs: boolean;
   private readonly filesDir: string | undefined;
   private readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
-  private readonly executors: ReadonlyMap<string, Executor>;
-  private readonly javascript: JavascriptExecutor;
+  private readonly killGraceMs: number | undefined;
+  private readonly sandboxUids: UidRange;
+  private readonly trustDevelopers: boolean;
+  private javascript: JavascriptExecutor | undefined;
   /** This engine's folder in the run directory, made at start and removed at stop. */
   private readonly folder: string;
   private directory: EngineDirectory | undefined;
+  private sandbox: SandboxUsers | undefined;
   private pool: pg.Pool | undefined;
   private listener: ReconnectingListener | undefined;
   private claims: ClaimLoop | undefined;
@@ -106,24 +124,31 @@ export class Engine {
     this.filesDir = options.filesDir;
     this.procedureTypes = options.procedureTypes;
     this.folder = EngineDirectory.planned(options.runDirectory ?? defaultRunDirectory());
-    const command = new CommandExecutor({ logger: this.logger, killGraceMs: options.killGraceMs });
-    const javascript = new JavascriptExecutor({
-      logger: this.logger,
-      killGraceMs: options.killGraceMs,
-      poolSize: this.slots,
-      moduleCacheDirectory: path.join(this.folder, 'js-modules'),
-    });
-    this.javascript = javascript;
-    this.executors = new Map<string, Executor>([
-      [command.language, command],
-      [javascript.language, javascript],
-    ]);
+    this.killGraceMs = options.killGraceMs;
+    this.sandboxUids = options.sandboxUids ?? DEFAULT_UID_RANGE;
+    this.trustDevelopers = options.trustDevelopers ?? false;
+  }
+
+  /** How this engine runs users' code; known once it has started. */
+  get isolation(): EngineIsolation {
+    return isolationOf(this.sandbox, this.trustDevelopers);
   }
 
   /** Connects, listens for runs and starts claiming. */
   async start(connection: string | pg.ClientConfig): Promise<void> {
-    // First, as it also removes what engines killed on this machine left behind.
-    const directory = await EngineDirectory.open(this.folder, this.logger);
+    // A uid for each slot's program and one for each warm javascript process.
+    this.sandbox = await SandboxUsers.open(this.sandboxUids, 2 * this.slots, this.logger);
+    const isolation = this.isolation;
+    warnIfNotIsolated(isolation, this.logger);
+    let directory: EngineDirectory;
+    try {
+      // First, as it also removes what engines killed on this machine left behind.
+      directory = await EngineDirectory.open(this.folder, this.logger, this.sandbox !== undefined);
+    } catch (error) {
+      await this.sandbox?.close();
+      throw error;
+    }
+    const executors = this.makeExecutors(directory);
     const config: pg.ClientConfig =
       typeof connection === 'string' ? { connectionString: connection } : { ...connection };
     // Each running segment may hold a connection while its data moves, besides claims, heartbeats and sweeps.
@@ -138,7 +163,7 @@ export class Engine {
       options: `-c idle_in_transaction_session_timeout=${String(Math.max(60_000, this.leaseMs * 6))}`,
     });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'engine connection lost'));
-    let listener: ReconnectingListener;
+    let listener: ReconnectingListener | undefined;
     try {
       // A lost connection is opened again; a round of claims, heartbeat and sweep then
       // makes up for notifications missed meanwhile, and the safety poll covers the gap.
@@ -149,8 +174,20 @@ export class Engine {
         onNotification: (payload) => this.onNotification(payload),
         onReconnect: () => this.onNotification(),
       });
+      // Before the first claim: CREATE PROCEDURE asks the live engines how they isolate users' code.
+      await registerEngine(pool, {
+        worker: this.workerId,
+        host: hostname(),
+        pid: process.pid,
+        slots: this.slots,
+        isolation,
+        leaseMs: this.leaseMs,
+      });
     } catch (error) {
+      await listener?.close();
       await pool.end().catch(() => undefined);
+      await this.javascript?.close();
+      await this.sandbox?.close();
       await directory.close(this.logger);
       throw error;
     }
@@ -168,18 +205,20 @@ export class Engine {
       pool,
       workerId: this.workerId,
       logger: this.logger,
-      executors: this.executors,
+      executors,
       builtIns,
       committer,
       segmentsDirectory: directory.segments,
       keptDirectory: this.keepFailedWorkdirs ? directory.kept : undefined,
+      sandbox: this.sandbox,
+      isolation,
     });
     const claims = new ClaimLoop({
       pool,
       slots: this.slots,
       workerId: this.workerId,
       leaseMs: this.leaseMs,
-      languages: [...this.executors.keys(), BUILT_IN_LANGUAGE],
+      languages: [...executors.keys(), BUILT_IN_LANGUAGE],
       logger: this.logger,
       run: (row, signal) => runner.run(row, signal),
       describeOutput: (client, run, position) => builtInOutputColumns(builtIns, client, run, position),
@@ -198,7 +237,7 @@ export class Engine {
       setInterval(() => void leases.heartbeat(), this.heartbeatMs),
       setInterval(() => void leases.sweep(), this.sweepMs),
     ];
-    this.logger.info({ worker: this.workerId, slots: this.slots }, 'engine started');
+    this.logger.info({ worker: this.workerId, slots: this.slots, isolation }, 'engine started');
     // Runs registered with execute_at_startup: each engine start queues one of each.
     try {
       const startup = await queueStartupRuns(pool, this.workerId);
@@ -221,9 +260,33 @@ export class Engine {
     const leasesStopped = this.leases?.stop();
     await this.claims?.stop(StopReason.engineStopped);
     await leasesStopped;
-    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript.close()]);
+    if (this.pool !== undefined) {
+      await unregisterEngine(this.pool, this.workerId).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'could not remove the engine from procgate.engines'),
+      );
+    }
+    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript?.close()]);
+    // Whatever users' code left running goes with the uids.
+    await this.sandbox?.close();
     await this.directory?.close(this.logger);
     this.logger.info({ worker: this.workerId }, 'engine stopped');
+  }
+
+  /** The executors of languages command and javascript, working in the engine's folder. */
+  private makeExecutors(directory: EngineDirectory): ReadonlyMap<string, Executor> {
+    const command = new CommandExecutor({ logger: this.logger, killGraceMs: this.killGraceMs });
+    const javascript = new JavascriptExecutor({
+      logger: this.logger,
+      killGraceMs: this.killGraceMs,
+      poolSize: this.slots,
+      moduleCacheDirectory: directory.modules,
+      sandbox: this.sandbox,
+    });
+    this.javascript = javascript;
+    return new Map<string, Executor>([
+      [command.language, command],
+      [javascript.language, javascript],
+    ]);
   }
 
   /**

@@ -1,6 +1,9 @@
 import type pg from 'pg';
+import type { EngineIsolation } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import type { FinishedSegment } from './finished-segment.js';
+import { refusedByIsolation } from './sandbox/isolation.js';
+import type { SandboxUsers } from './sandbox/sandbox-users.js';
 import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
@@ -17,18 +20,30 @@ export interface SegmentRun {
   readonly log: Logger;
 }
 
+/** Whom users' code runs as on this engine. */
+export interface CodeIsolation {
+  /** The uids programs run as; undefined: procgate's own user. */
+  readonly sandbox: SandboxUsers | undefined;
+  readonly isolation: EngineIsolation;
+}
+
 /**
- * Runs a segment with an executor (command, javascript): loads the
- * procedure's files and environment, writes the segment's share of each
- * TABLE input to a file, runs it, and says where its outputs are.
+ * Runs a segment with an executor (command, javascript): checks that
+ * this engine may run the procedure's code (see refusedByIsolation),
+ * loads the procedure's files and environment, writes the segment's
+ * share of each TABLE input to a file, runs it, and says where its
+ * outputs are.
  */
 export async function runWithExecutor(
   executor: Executor,
   { row, directory, signal, reporter, log }: SegmentRun,
   pool: pg.Pool,
   workerId: string,
+  { sandbox, isolation }: CodeIsolation,
 ): Promise<FinishedSegment> {
   if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
+  const refused = await refusedByIsolation(pool, isolation, row);
+  if (refused !== undefined) return refused;
   const { environment: registered, files } = await loadProcedureSetup(pool, row.procedure_id);
   let inputs: TableFile[] = [];
   let rowsIn: number | null = null;
@@ -74,6 +89,7 @@ export async function runWithExecutor(
     timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
     maxOutputLines: row.max_output_lines,
     signal,
+    sandbox,
     onStart: (pid) => {
       log.debug({ pid }, 'segment process started');
       recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>

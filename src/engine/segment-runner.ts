@@ -1,8 +1,10 @@
 import type pg from 'pg';
+import type { EngineIsolation } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import { endedSegment, type FinishedSegment, withUnreported } from './finished-segment.js';
 import { type BuiltInContext, BUILT_IN_LANGUAGE, runBuiltIn } from './run-built-in.js';
 import { runWithExecutor, type SegmentRun } from './run-with-executor.js';
+import type { SandboxUsers } from './sandbox/sandbox-users.js';
 import type { SegmentCommitter } from './segment-committer.js';
 import { SegmentDirectory } from './segment-directory.js';
 import { SegmentReporter } from './segment-reporter.js';
@@ -21,6 +23,10 @@ export interface SegmentRunnerOptions {
   readonly segmentsDirectory: string;
   /** Where the directory of a segment that failed or was killed is moved; without it, removed. */
   readonly keptDirectory: string | undefined;
+  /** The uids programs run as; undefined: procgate cannot switch users. */
+  readonly sandbox: SandboxUsers | undefined;
+  /** How this engine runs users' code (see isolationOf). */
+  readonly isolation: EngineIsolation;
 }
 
 /**
@@ -57,6 +63,7 @@ export class SegmentRunner {
     if (row.language === BUILT_IN_LANGUAGE) return runBuiltIn(row, this.options.builtIns, run.signal, run.reporter);
     const executor = this.options.executors.get(row.language);
     if (executor === undefined) return Promise.reject(new Error(`no executor for language "${row.language}"`));
-    return runWithExecutor(executor, run, this.options.pool, this.options.workerId);
+    const { pool, workerId, sandbox, isolation } = this.options;
+    return runWithExecutor(executor, run, pool, workerId, { sandbox, isolation });
   }
 }

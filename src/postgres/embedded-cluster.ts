@@ -51,8 +51,8 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const { logger } = options;
   const dataDir = path.resolve(options.dataDir);
   const pgdata = path.join(dataDir, 'pgdata');
-  // Traversable by the postgres user when we run as root.
-  await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
+  // Ours alone; when we run as root, traversable by the postgres user too (see makeTraversable).
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const lock = await DataDirLock.acquire(dataDir);
   try {
     const passwords = await resolvePasswords(dataDir, options.password);

@@ -10,10 +10,15 @@ import { run, systemUser } from './process-utils.js';
 /** The user PostgreSQL's programs run as: undefined for procgate's own. */
 export type RunAs = { uid: number; gid: number } | undefined;
 
-/** The postgres user must reach pgdata through our data dir (mkdtemp makes it 0700). */
+/**
+ * The postgres user must reach pgdata through our data dir, and users'
+ * programs (other uids) their segment's directory under `run/`: both only
+ * pass through, so the data dir is 711, listable and readable by no one
+ * else (its password file is 600 besides).
+ */
 export async function makeTraversable(dir: string): Promise<void> {
   const { mode } = await fs.stat(dir);
-  if ((mode & 0o001) === 0) await fs.chmod(dir, mode | 0o001);
+  if ((mode & 0o777) !== 0o711) await fs.chmod(dir, 0o711);
 }
 
 /** PostgreSQL refuses to run as root: then it runs as the `postgres` system user, created if missing. */

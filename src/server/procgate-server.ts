@@ -31,6 +31,10 @@ export interface ProcgateServerOptions {
    * engine's default (`<tmpdir>/procgate-<uid>`) with another.
    */
   readonly runDirectory?: string | undefined;
+  /** The uids users' programs run as when procgate is root; the engine's default without it. */
+  readonly sandboxUids?: EngineOptions['sandboxUids'];
+  /** Not root: members of procgate_developer may still run code, as procgate's own user. */
+  readonly trustDevelopers?: boolean;
   /** The engine's lease, heartbeat and sweep periods; the engine's defaults without it. */
   readonly leaseTimings?: Pick<EngineOptions, 'leaseMs' | 'heartbeatMs' | 'sweepMs'>;
   readonly logger: Logger;
@@ -172,6 +176,8 @@ async function startEngine(
     filesDir: options.filesDir,
     procedureTypes: TYPES,
     runDirectory,
+    sandboxUids: options.sandboxUids,
+    trustDevelopers: options.trustDevelopers,
     ...options.leaseTimings,
   });
   try {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../../log/logger.js';
+import type { SandboxUsers } from '../sandbox/sandbox-users.js';
 import {
   type Executor,
   type ProcedureFile,
@@ -34,6 +35,8 @@ export interface JavascriptExecutorOptions {
   readonly recycleAfter?: number;
   /** Where procedure modules are written once per set of FILES: the engine's own `js-modules/` (see EngineDirectory). */
   readonly moduleCacheDirectory: string;
+  /** The unprivileged users modules run as when procgate can switch users (root); undefined: procgate's own. */
+  readonly sandbox?: SandboxUsers | undefined;
 }
 
 type Stop = StopReason | 'timeout';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcedureFile } from '../segment-task.js';
 import { writeProcedureFiles } from './procedure-files.js';
@@ -54,6 +54,8 @@ export class JavascriptModuleCache {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const staging = await mkdtemp(`${entry}.staging-`);
     try {
+      // Readable by the uids modules run as (the root is not listable: an entry is found by its key).
+      await chmod(staging, 0o755);
       await writeFile(path.join(staging, 'package.json'), '{ "type": "module" }\n');
       const directory = path.join(staging, 'files');
       await mkdir(directory);
