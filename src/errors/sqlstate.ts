@@ -7,6 +7,8 @@ export const SqlState = {
   undefinedFunction: '42883',
   undefinedTable: '42P01',
   insufficientPrivilege: '42501',
+  /** An object of another kind than the statement or run needs (a segment's output that is not a regular file). */
+  wrongObjectType: '42809',
   /** A file the statement or run names is missing (PostgreSQL's undefined_file). */
   undefinedFile: '58P01',
   invalidParameterValue: '22023',

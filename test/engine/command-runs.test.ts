@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -198,7 +198,11 @@ $py$)`);
   });
 
   it('never runs an EXECUTE that was rolled back', async () => {
-    const marker = path.join(tmpdir(), `procgate-rolled-back-${String(process.pid)}`);
+    // A directory of the test's own that the program's unprivileged uid may write in (what a
+    // program leaves at the top of /tmp is removed when its segment ends).
+    const markers = mkdtempSync(path.join(tmpdir(), 'procgate-rolled-back-'));
+    chmodSync(markers, 0o1777);
+    const marker = path.join(markers, 'touched');
     await fixture.client.query(`
       CREATE PROCEDURE touch(file text) LANGUAGE command COMMAND 'python3' ARGS ('touch.py')
         EXECUTION MODE NONDISTRIBUTED
@@ -215,7 +219,7 @@ $py$)`);
     expect((await finished(committed)).state).toBe('succeeded');
     expect(existsSync(`${marker}-2`)).toBe(true);
     expect(existsSync(`${marker}-1`)).toBe(false);
-    rmSync(`${marker}-2`);
+    rmSync(markers, { recursive: true });
     expect((await fixture.client.query('SELECT 1 FROM procgate.runs WHERE run_id = $1', [rolledBack])).rowCount).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -282,6 +282,8 @@ $py$)`,
 
   it('finds a COMMAND on the PATH prefix of its environment', async () => {
     const bin = mkdtempSync(path.join(tmpdir(), 'procgate-env-bin-'));
+    // The program runs as an unprivileged uid, which must reach the directory.
+    chmodSync(bin, 0o755);
     try {
       writeFileSync(path.join(bin, 'procgate-greet'), '#!/bin/sh\necho "$GREETING from $0"\n', { mode: 0o755 });
       await fixture.client.query(`SELECT procgate.create_environment('greeter', '{"GREETING": "hello"}', ARRAY[$1])`, [bin]);

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
+import { handOverDirectory } from '../sandbox/hand-over.js';
+import { sandboxEnvironment } from '../sandbox/sandbox-environment.js';
+import { killProcessesOf, type SandboxUser } from '../sandbox/sandbox-users.js';
 import {
   type Executor,
   type SegmentOutcome,
@@ -33,11 +36,15 @@ export interface CommandExecutorOptions {
  * line by line (the last max_output_lines of each), the exit code deciding
  * the state.
  *
- * The child runs as the engine's own OS user, root included: isolating
- * users' programs (a dedicated user, containers) is the deployment's
- * choice, not something the engine can pick for it. What the child does
- * not get is the engine's secrets: PROCGATE_* and libpq's PG* variables are
- * removed from its environment.
+ * When procgate can switch users (task.sandbox), the program runs as an
+ * unprivileged uid of its own for the segment, in a directory handed over
+ * to it (see handOverDirectory), with HOME its working directory and
+ * TMPDIR the segment's `tmp/`. When its main process exits, whatever else
+ * still runs as the uid is killed; the directory is taken back before the
+ * uid goes to another segment. Otherwise it runs as the engine's own OS
+ * user (the engine says so at start; see isolationOf). Either way the
+ * child does not get the engine's secrets: PROCGATE_* and libpq's PG*
+ * variables are removed from its environment.
  */
 export class CommandExecutor implements Executor {
   readonly language = 'command';
@@ -57,10 +64,25 @@ export class CommandExecutor implements Executor {
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
     await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
-    return await this.spawnSegment(task, workdir, controlFile);
+    const user = task.sandbox?.acquire();
+    if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined);
+    try {
+      await handOverDirectory(task.directory, user, task.outputs.map((output) => output.path));
+      return await this.spawnSegment(task, workdir, controlFile, user);
+    } finally {
+      // The directory is root's alone again before another segment may get the uid.
+      await chown(task.directory, 0, 0)
+        .then(() => chmod(task.directory, 0o700))
+        .finally(() => task.sandbox?.release(user));
+    }
   }
 
-  private spawnSegment(task: SegmentTask, cwd: string, controlFile: string): Promise<SegmentOutcome> {
+  private spawnSegment(
+    task: SegmentTask,
+    cwd: string,
+    controlFile: string,
+    user: SandboxUser | undefined,
+  ): Promise<SegmentOutcome> {
     const stdout = new LineTail('stdout', task.maxOutputLines);
     const stderr = new LineTail('stderr', task.maxOutputLines);
     const status = new StatusChannel(task);
@@ -74,7 +96,11 @@ export class CommandExecutor implements Executor {
         shell: false,
         // fd 3: the status channel (PROCGATE_STATUS_FD).
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        env: childEnvironment(task, controlFile),
+        env:
+          user === undefined
+            ? childEnvironment(task, controlFile)
+            : sandboxEnvironment(childEnvironment(task, controlFile), { home: cwd, tmp: path.join(task.directory, 'tmp') }),
+        ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
       });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
         if (stopped !== undefined || child.pid === undefined || child.exitCode !== null) return;
@@ -115,6 +141,9 @@ export class CommandExecutor implements Executor {
         // Only a failed spawn: the child never ran, so no 'close' follows.
         if (child.pid === undefined) finish(null, null, error);
       });
+      // The program is done: what it left running as its uid (a daemon, a background job, which
+      // would hold its output open) goes now, so its output ends.
+      if (user !== undefined) child.once('exit', () => killProcessesOf(user.uid));
       child.once('close', (code, signal) => finish(code, signal));
     });
   }

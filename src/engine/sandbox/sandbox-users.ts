@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
@@ -79,8 +79,9 @@ export class SandboxUsers {
     for (let uid = range.first; uid <= range.last && held.length < count; uid += 1) {
       if (named.has(uid)) continue;
       if (await hold(uid)) {
-        // Whatever a crashed predecessor's segments left running as it goes now.
+        // Whatever a crashed predecessor's segments left running as it, or in /tmp, goes now.
         killProcessesOf(uid);
+        closeLeftFiles(uid, logger);
         held.push({ uid, gid: uid });
       }
     }
@@ -103,18 +104,24 @@ export class SandboxUsers {
     return user;
   }
 
-  /** Kills whatever still runs as `user`, then makes it free again. */
+  /**
+   * Kills whatever still runs as `user`, closes what it left in the
+   * machine's shared temporary directories (see closeLeftFiles), then
+   * makes it free again.
+   */
   release(user: SandboxUser): void {
     if (!this.busy.delete(user.uid)) return;
     const left = killProcessesOf(user.uid);
     if (left > 0) this.logger.debug({ uid: user.uid, processes: left }, 'killed processes a segment left behind');
+    closeLeftFiles(user.uid, this.logger);
     this.free.push(user);
   }
 
-  /** Kills every process of every held uid and lets the uids go. */
+  /** Kills every process of every held uid, closes what they left, and lets the uids go. */
   async close(): Promise<void> {
     this.closed = true;
     for (const user of this.held) killProcessesOf(user.uid);
+    for (const user of this.held) closeLeftFiles(user.uid, this.logger);
     await Promise.all(this.held.map((user) => letGo(user.uid)));
   }
 }
@@ -156,6 +163,41 @@ export function processesOf(uid: number): number[] {
     }
   }
   return pids;
+}
+
+/** World-writable directories where a program may leave files outside its segment's directory. */
+const SHARED_TEMPORARY_DIRECTORIES = ['/tmp', '/var/tmp', '/dev/shm'];
+
+/**
+ * What a uid left at the top of the shared temporary directories (a
+ * program that ignored TMPDIR) is made root's and closed (700) at once,
+ * so the uid's next holder, another run's program, cannot read it; it is
+ * then removed in the background.
+ */
+function closeLeftFiles(uid: number, logger: Logger): void {
+  for (const directory of SHARED_TEMPORARY_DIRECTORIES) {
+    let names: string[];
+    try {
+      names = readdirSync(directory);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const entry = path.join(directory, name);
+      try {
+        const info = lstatSync(entry);
+        if (info.uid !== uid) continue;
+        lchownSync(entry, 0, 0);
+        if (!info.isSymbolicLink()) chmodSync(entry, 0o700);
+      } catch {
+        // Gone meanwhile.
+        continue;
+      }
+      rm(entry, { recursive: true, force: true }).catch((error: unknown) =>
+        logger.warn({ err: error, path: entry }, 'could not remove a file a segment left behind'),
+      );
+    }
+  }
 }
 
 /** uids with a passwd entry: a real user's, never ours to run code as. */
