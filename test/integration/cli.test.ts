@@ -40,6 +40,8 @@ describe('procgate --help', () => {
         ['--slots', 'PROCGATE_SLOTS'],
         ['--lease-ms', 'PROCGATE_LEASE_MS'],
         ['--run-dir', 'PROCGATE_RUN_DIR'],
+        ['--sandbox-uids', 'PROCGATE_SANDBOX_UIDS'],
+        ['--trust-developers', 'PROCGATE_TRUST_DEVELOPERS'],
         ['--log-level', 'PROCGATE_LOG_LEVEL'],
         ['--log-format', 'PROCGATE_LOG_FORMAT'],
       ]) {
@@ -50,7 +52,21 @@ describe('procgate --help', () => {
       expect(stdout).toContain('default: pretty when stderr is a terminal, else json');
       expect(stdout).toContain('default: 5433');
       expect(stdout).toContain('default: "./.procgate"');
+      expect(stdout).toContain('default: 900000-900999');
     }
+  });
+
+  it('lists the sandbox options of worker too, and refuses a bad uid range', async () => {
+    const { stdout: help } = await execFileAsync(process.execPath, [CLI, 'worker', '--help']);
+    const stdout = help.replace(/\s+/g, ' ');
+    expect(stdout).toContain('--sandbox-uids <first-last>');
+    expect(stdout).toContain('--trust-developers');
+    const refused = await execFileAsync(process.execPath, [CLI, 'worker', '--database', 'postgres://x/y', '--sandbox-uids', '5-2']).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/--sandbox-uids.*a uid range is FIRST-LAST, from 1000 up to 4294967294/);
   });
 });
 

@@ -12,11 +12,16 @@ export interface RunningCli {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `procgate <args>` from the build and watches for its ready line. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+/** Starts `procgate <args>` from the build (as another user when `as` says) and watches for its ready line. */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  as?: { readonly uid: number; readonly gid: number },
+): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let stdout = '';
   let stderr = '';

@@ -12,6 +12,8 @@ export interface SharedPostgres {
   readonly user: string;
   readonly password: string;
   readonly backend: BackendAddress;
+  /** procgate's data dir of the cluster (its password file, `pgdata/`). */
+  readonly dataDir: string;
 }
 
 declare module 'vitest' {
@@ -33,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
     user: cluster.user,
     password: cluster.password,
     backend: cluster.backend,
+    dataDir,
   });
 }
 

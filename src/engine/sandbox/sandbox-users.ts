@@ -24,7 +24,8 @@ export function parseUidRange(text: string): UidRange {
   const match = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
   const first = Number(match?.[1]);
   const last = Number(match?.[2] ?? match?.[1]);
-  if (match === null || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1000 || last < first || last > 4_294_967_294) {
+  const valid = match !== null && Number.isSafeInteger(first) && Number.isSafeInteger(last);
+  if (!valid || first < 1000 || last < first || last > 4_294_967_294) {
     throw new RangeError('a uid range is FIRST-LAST, from 1000 up to 4294967294');
   }
   return { first, last };
