@@ -34,12 +34,12 @@ export function warnIfNotIsolated(isolation: EngineIsolation, logger: Logger): v
   if (isolation === 'trusted') {
     logger.warn(
       { isolation, uid },
-      'users\' code runs as procgate\'s own user (not root: it cannot switch users); --trust-developers lets members of procgate_developer run code with procgate\'s rights',
+      'users\' code runs as procgate\'s own user (not root: no switching users); --trust-developers lets members of procgate_developer run code with procgate\'s rights',
     );
   } else {
     logger.warn(
       { isolation, uid },
-      `users' code runs as procgate's own user (not root: it cannot switch users), so this engine runs only superusers' command and javascript procedures; ${ISOLATION_HINT}`,
+      'users\' code runs as procgate\'s own user (not root: no switching users), so only superusers\' command and javascript procedures run here; --trust-developers lets members of procgate_developer run theirs too',
     );
   }
 }
