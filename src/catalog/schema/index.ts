@@ -40,6 +40,7 @@ const MIGRATION_FILES = [
   '0009-compact-show.sql',
   '0010-run-progress-and-rows.sql',
   '0011-execute-checks.sql',
+  '0013-segment-logins.sql',
 ] as const;
 
 /**
@@ -72,6 +73,7 @@ const DEFINITION_FILES = [
   'engine/heartbeat.sql',
   'engine/complete.sql',
   'engine/sweep.sql',
+  'engine/segment-logins.sql',
   'engine/startup.sql',
   'api/call-and-wait.sql',
   'privileges.sql',
