@@ -12,6 +12,8 @@ import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
 import { SegmentCommitter } from './segment-committer.js';
+import { databaseEndpoint } from './segment-logins/database-endpoint.js';
+import { SegmentLogins } from './segment-logins/segment-logins.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
 import { queueStartupRuns } from './sql/queue-startup-runs.js';
@@ -164,6 +166,13 @@ export class Engine {
       headerMatch: (await serverVersion(pool)) >= 150_000,
     });
     const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
+    // Programs reach PostgreSQL where the engine does, each as its run's caller.
+    const logins = new SegmentLogins({
+      pool,
+      workerId: this.workerId,
+      endpoint: databaseEndpoint(config),
+      logger: this.logger,
+    });
     const runner = new SegmentRunner({
       pool,
       workerId: this.workerId,
@@ -173,6 +182,7 @@ export class Engine {
       committer,
       segmentsDirectory: directory.segments,
       keptDirectory: this.keepFailedWorkdirs ? directory.kept : undefined,
+      logins,
     });
     const claims = new ClaimLoop({
       pool,
@@ -190,6 +200,7 @@ export class Engine {
       leaseMs: this.leaseMs,
       logger: this.logger,
       claims,
+      logins,
     });
     this.claims = claims;
     this.leases = leases;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import type { FinishedSegment } from './finished-segment.js';
+import type { SegmentDatabase } from './segment-database.js';
 import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
@@ -15,6 +16,8 @@ export interface SegmentRun {
   readonly signal: AbortSignal;
   readonly reporter: SegmentReporter;
   readonly log: Logger;
+  /** The segment's login into the database as the run's caller. */
+  readonly database?: SegmentDatabase;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface SegmentRun {
  */
 export async function runWithExecutor(
   executor: Executor,
-  { row, directory, signal, reporter, log }: SegmentRun,
+  { row, directory, signal, reporter, log, database }: SegmentRun,
   pool: pg.Pool,
   workerId: string,
 ): Promise<FinishedSegment> {
@@ -74,6 +77,7 @@ export async function runWithExecutor(
     timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
     maxOutputLines: row.max_output_lines,
     signal,
+    database,
     onStart: (pid) => {
       log.debug({ pid }, 'segment process started');
       recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
+import type { DatabaseLogin } from '../segment-database.js';
 import {
   type Executor,
   type SegmentOutcome,
@@ -37,7 +38,9 @@ export interface CommandExecutorOptions {
  * users' programs (a dedicated user, containers) is the deployment's
  * choice, not something the engine can pick for it. What the child does
  * not get is the engine's secrets: PROCGATE_* and libpq's PG* variables are
- * removed from its environment.
+ * removed from its environment. It gets the segment's own login into the
+ * database instead (task.database), as the run's caller: libpq's PG*
+ * variables and PROCGATE_DATABASE_URL.
  */
 export class CommandExecutor implements Executor {
   readonly language = 'command';
@@ -57,10 +60,16 @@ export class CommandExecutor implements Executor {
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
     await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
-    return await this.spawnSegment(task, workdir, controlFile);
+    const login = await task.database?.login();
+    return await this.spawnSegment(task, workdir, controlFile, login);
   }
 
-  private spawnSegment(task: SegmentTask, cwd: string, controlFile: string): Promise<SegmentOutcome> {
+  private spawnSegment(
+    task: SegmentTask,
+    cwd: string,
+    controlFile: string,
+    login: DatabaseLogin | undefined,
+  ): Promise<SegmentOutcome> {
     const stdout = new LineTail('stdout', task.maxOutputLines);
     const stderr = new LineTail('stderr', task.maxOutputLines);
     const status = new StatusChannel(task);
@@ -74,7 +83,7 @@ export class CommandExecutor implements Executor {
         shell: false,
         // fd 3: the status channel (PROCGATE_STATUS_FD).
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        env: childEnvironment(task, controlFile),
+        env: childEnvironment(task, controlFile, login),
       });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
         if (stopped !== undefined || child.pid === undefined || child.exitCode !== null) return;
@@ -195,13 +204,15 @@ async function paramsWithFiles(
   return result;
 }
 
-function childEnvironment(task: SegmentTask, controlFile: string): NodeJS.ProcessEnv {
+/** The engine's environment without secrets, the procedure's, the segment's database login, the run. */
+function childEnvironment(task: SegmentTask, controlFile: string, login: DatabaseLogin | undefined): NodeJS.ProcessEnv {
   const base = procedureEnvironment();
   const prefix = task.environment?.pathPrefix ?? [];
   return {
     ...base,
     ...task.environment?.variables,
     ...(prefix.length > 0 ? { PATH: [...prefix, base['PATH'] ?? ''].join(path.delimiter) } : {}),
+    ...login?.environment,
     PROCGATE_STATUS_FD: '3',
     PROCGATE_RUN_ID: task.runId,
     PROCGATE_SEGMENT: String(task.segment),
