@@ -39,6 +39,11 @@ BEGIN
   VALUES (login, p_run_id, p_segment, p_attempt, caller);
   EXECUTE pg_catalog.format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L IN ROLE %I', login, p_verifier, caller);
   EXECUTE pg_catalog.format('ALTER ROLE %I SET role = %L', login, caller);
+  -- An engine role that is no superuser (CREATEROLE, under --database) needs the
+  -- login's privileges to end its sessions and give away what it owns.
+  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+    EXECUTE pg_catalog.format('GRANT %I TO %I', login, current_user);
+  END IF;
   EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', login,
     pg_catalog.format('procgate: run %s segment %s attempt %s, as %s, until the segment ends',
       p_run_id, p_segment, p_attempt, caller));
@@ -84,6 +89,7 @@ AS $fn$
 DECLARE
   login procgate_internal.segment_logins;
   failure text;
+  detail text;
 BEGIN
   SELECT * INTO login FROM procgate_internal.segment_logins l
    WHERE l.run_id = p_run_id AND l.segment = p_segment AND l.attempt = p_attempt
@@ -98,7 +104,15 @@ BEGIN
   BEGIN
     SET LOCAL lock_timeout = '1s';
     IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.role)) IS NOT NULL THEN
-      IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.caller)) IS NOT NULL THEN
+      -- It seldom owns anything, and reassigning takes the caller's privileges, which
+      -- an engine role that is no superuser may lack: only what there is goes.
+      IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.caller)) IS NOT NULL
+         AND EXISTS (SELECT FROM pg_catalog.pg_shdepend d
+                      WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                        AND d.refobjid = pg_catalog.to_regrole(pg_catalog.quote_ident(login.role))
+                        AND d.deptype = 'o'
+                        AND d.dbid = (SELECT b.oid FROM pg_catalog.pg_database b
+                                       WHERE b.datname = pg_catalog.current_database())) THEN
         EXECUTE pg_catalog.format('REASSIGN OWNED BY %I TO %I', login.role, login.caller);
       END IF;
       EXECUTE pg_catalog.format('DROP OWNED BY %I', login.role);
@@ -107,7 +121,8 @@ BEGIN
     DELETE FROM procgate_internal.segment_logins l WHERE l.role = login.role;
     RETURN NULL;
   EXCEPTION WHEN OTHERS THEN
-    failure := SQLERRM;
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    failure := SQLERRM || coalesce(': ' || pg_catalog.replace(nullif(detail, ''), E'\n', '; '), '');
   END;
   BEGIN
     IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.caller)) IS NOT NULL THEN
@@ -123,13 +138,15 @@ BEGIN
 END
 $fn$;
 
--- Ends the sessions of a role (by oid: a dropped role's too).
+-- Ends the sessions of a dropped role, by its oid: that takes a superuser or
+-- pg_signal_backend's privileges (no one is a member of a dropped role).
 CREATE OR REPLACE FUNCTION procgate_internal.segment_login_terminate(p_role oid) RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT pg_catalog.pg_stat_clear_snapshot();
-  SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a WHERE a.usesysid = p_role;
+  SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a
+   WHERE a.usesysid = p_role AND pg_catalog.pg_has_role('pg_signal_backend', 'USAGE');
 $fn$;
 
 -- Drops the login of a segment, in one call and three transactions: no
