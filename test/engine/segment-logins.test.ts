@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseEndpoint } from '../../src/engine/segment-logins/database-endpoint.js';
+import { SegmentLogins } from '../../src/engine/segment-logins/segment-logins.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { useEngine } from '../support/engine-fixture.js';
-import { eventually, sharedPostgres, useProxiedDatabase } from '../support/test-database.js';
+import { adminConfig, eventually, sharedPostgres, useProxiedDatabase } from '../support/test-database.js';
 
 /**
  * A segment's login into the database: its program connects with libpq's
@@ -183,5 +186,56 @@ describe('the credential dies with the segment', () => {
     await held.end().catch(() => undefined);
     expect(await connectError(login)).toBe('28P01');
     expect(await loginsOf(runId)).toEqual([]);
+  });
+});
+
+describe('a login that cannot be dropped', () => {
+  it('can no longer log in, and goes at a later sweep', async () => {
+    const { rows } = await devClient.query<{ run_id: string }>('EXECUTE PROCEDURE hold()');
+    const runId = rows[0]!.run_id;
+    const { results } = await eventually(() => fixture.run(runId), (row) => row.results !== null, 10_000);
+    const login = (results as Record<string, { user: string; password: string }>)['0']!;
+    // A privilege in another database: DROP OWNED here cannot take it away.
+    const elsewhere = new pg.Client(adminConfig());
+    await elsewhere.connect();
+    try {
+      await elsewhere.query(`GRANT USAGE ON SCHEMA public TO ${login.user}`);
+      await devClient.query(`KILL RUN '${runId}'`);
+      expect((await fixture.finished(runId, 10_000)).state).toBe('killed');
+      expect(await connectError(login)).toBe('28P01');
+      const kept = await fixture.client.query(
+        `SELECT l.drop_error, r.rolcanlogin, r.rolpassword IS NULL AS no_password,
+                pg_has_role(r.oid, $2, 'MEMBER') AS member
+           FROM procgate_internal.segment_logins l JOIN pg_authid r ON r.rolname = l.role WHERE l.run_id = $1`,
+        [runId, dev],
+      );
+      expect(kept.rows).toEqual([
+        {
+          drop_error: expect.stringMatching(/cannot be dropped because some objects depend on it: .*database postgres/),
+          rolcanlogin: false,
+          no_password: true,
+          member: false,
+        },
+      ]);
+
+      await elsewhere.query(`REVOKE USAGE ON SCHEMA public FROM ${login.user}`);
+      const pool = new pg.Pool(t.db.direct);
+      try {
+        const logins = new SegmentLogins({
+          pool,
+          workerId: 'test',
+          endpoint: databaseEndpoint(t.db.direct),
+          logger: silentLogger(),
+          retryMs: 0,
+        });
+        expect(await logins.sweep()).toBe(1);
+      } finally {
+        await pool.end();
+      }
+      expect(await loginsOf(runId)).toEqual([]);
+    } finally {
+      await elsewhere.query(`REVOKE USAGE ON SCHEMA public FROM ${login.user}`).catch(() => undefined);
+      await elsewhere.end();
+    }
   });
 });
