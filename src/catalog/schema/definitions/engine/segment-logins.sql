@@ -44,18 +44,15 @@ BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
     EXECUTE pg_catalog.format('GRANT %I TO %I', login, current_user);
   END IF;
-  EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', login,
-    pg_catalog.format('procgate: run %s segment %s attempt %s, as %s, until the segment ends',
-      p_run_id, p_segment, p_attempt, caller));
   RETURN login;
 END
 $fn$;
 
 -- Dropping a login, step 1 of engine_segment_login_drop: no new session
--- (NOLOGIN, no password), committed before its sessions are ended. Returns
--- the role's oid; NULL when there is no such login (dropped already).
+-- (NOLOGIN, no password), to be committed before its sessions are ended.
+-- False when there is no such role (dropped already).
 CREATE OR REPLACE FUNCTION procgate_internal.segment_login_close(p_run_id uuid, p_segment int, p_attempt int)
-RETURNS oid
+RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -67,12 +64,23 @@ BEGIN
    WHERE l.run_id = p_run_id AND l.segment = p_segment AND l.attempt = p_attempt
      FOR UPDATE;
   IF NOT FOUND OR pg_catalog.to_regrole(pg_catalog.quote_ident(login)) IS NULL THEN
-    RETURN NULL;
+    RETURN false;
   END IF;
   PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
   EXECUTE pg_catalog.format('ALTER ROLE %I NOLOGIN PASSWORD NULL', login);
-  RETURN pg_catalog.to_regrole(pg_catalog.quote_ident(login));
+  RETURN true;
 END
+$fn$;
+
+-- Ends the sessions of a role that show now (not as this transaction first
+-- saw them), waiting up to `p_wait_ms` for each to go.
+CREATE OR REPLACE FUNCTION procgate_internal.segment_login_terminate(p_role oid, p_wait_ms bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT pg_catalog.pg_stat_clear_snapshot();
+  SELECT pg_catalog.pg_terminate_backend(a.pid, p_wait_ms)
+    FROM pg_catalog.pg_stat_get_activity(NULL) a WHERE a.usesysid = p_role;
 $fn$;
 
 -- Step 2: ends the login's sessions (waiting a moment for each), gives what
@@ -88,6 +96,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   login procgate_internal.segment_logins;
+  login_oid oid;
   failure text;
   detail text;
 BEGIN
@@ -98,24 +107,24 @@ BEGIN
     RETURN NULL;
   END IF;
   PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
-  PERFORM pg_catalog.pg_terminate_backend(a.pid, 1000)
-     FROM pg_catalog.pg_stat_activity a
-    WHERE a.usesysid = pg_catalog.to_regrole(pg_catalog.quote_ident(login.role));
+  login_oid := pg_catalog.to_regrole(pg_catalog.quote_ident(login.role));
   BEGIN
     SET LOCAL lock_timeout = '1s';
-    IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.role)) IS NOT NULL THEN
+    IF login_oid IS NOT NULL THEN
+      PERFORM procgate_internal.segment_login_terminate(login_oid, 1000);
       -- It seldom owns anything, and reassigning takes the caller's privileges, which
       -- an engine role that is no superuser may lack: only what there is goes.
       IF pg_catalog.to_regrole(pg_catalog.quote_ident(login.caller)) IS NOT NULL
          AND EXISTS (SELECT FROM pg_catalog.pg_shdepend d
                       WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
-                        AND d.refobjid = pg_catalog.to_regrole(pg_catalog.quote_ident(login.role))
-                        AND d.deptype = 'o'
+                        AND d.refobjid = login_oid AND d.deptype = 'o'
                         AND d.dbid = (SELECT b.oid FROM pg_catalog.pg_database b
                                        WHERE b.datname = pg_catalog.current_database())) THEN
         EXECUTE pg_catalog.format('REASSIGN OWNED BY %I TO %I', login.role, login.caller);
       END IF;
       EXECUTE pg_catalog.format('DROP OWNED BY %I', login.role);
+      -- A session that was still logging in as step 1 committed shows by now: it goes too.
+      PERFORM procgate_internal.segment_login_terminate(login_oid, 0);
       EXECUTE pg_catalog.format('DROP ROLE %I', login.role);
     END IF;
     DELETE FROM procgate_internal.segment_logins l WHERE l.role = login.role;
@@ -138,41 +147,22 @@ BEGIN
 END
 $fn$;
 
--- Ends the sessions of a dropped role, by its oid: that takes a superuser or
--- pg_signal_backend's privileges (no one is a member of a dropped role).
-CREATE OR REPLACE FUNCTION procgate_internal.segment_login_terminate(p_role oid) RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-  SELECT pg_catalog.pg_stat_clear_snapshot();
-  SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a
-   WHERE a.usesysid = p_role AND pg_catalog.pg_has_role('pg_signal_backend', 'USAGE');
-$fn$;
-
--- Drops the login of a segment, in one call and three transactions: no
--- new session from the first commit on; its sessions ended, what it owns
--- here given to the caller and the role dropped in the second; then any
--- session that was still logging in while the first committed is ended
--- too. A procedure, because only a procedure may commit (call it outside
--- a transaction block). `failure` is why the role could not be dropped
--- (NULL: dropped, or there was no such login).
+-- Drops the login of a segment, in one call and two transactions: no new
+-- session from the first commit on; its sessions ended, what it owns here
+-- given to the caller and the role dropped in the second. A procedure,
+-- because only a procedure may commit (call it outside a transaction
+-- block). `failure` is why the role could not be dropped (NULL: dropped,
+-- or there was no such login).
 CREATE OR REPLACE PROCEDURE procgate_internal.engine_segment_login_drop(
   p_run_id uuid, p_segment int, p_attempt int, INOUT failure text DEFAULT NULL
 )
 LANGUAGE plpgsql
 AS $proc$
-DECLARE
-  role_oid oid;
 BEGIN
-  role_oid := procgate_internal.segment_login_close(p_run_id, p_segment, p_attempt);
-  IF role_oid IS NULL THEN
-    failure := procgate_internal.segment_login_remove(p_run_id, p_segment, p_attempt);
-    RETURN;
+  IF procgate_internal.segment_login_close(p_run_id, p_segment, p_attempt) THEN
+    COMMIT;
   END IF;
-  COMMIT;
   failure := procgate_internal.segment_login_remove(p_run_id, p_segment, p_attempt);
-  COMMIT;
-  PERFORM procgate_internal.segment_login_terminate(role_oid);
 END
 $proc$;
 
