@@ -103,7 +103,8 @@ describe('database access', () => {
     try {
       expect(await terminated).toBe('57P01');
       // The program's own session was ended too: psql, and so the program, exited.
-      expect(await eventually(async () => liveGroupMembers(programGroup), (members) => members.length === 0)).toEqual([]);
+      const members = await eventually(async () => liveGroupMembers(programGroup), (live) => live.length === 0);
+      expect(members).toEqual([]);
       const run = await client.query('SELECT state, error FROM procgate.runs WHERE run_id = $1', [runId]);
       expect(run.rows).toEqual([{ state: 'failed', error: 'worker lost' }]);
       const refused = await new pg.Client({ ...t.db.direct, user: login.user, password: login.password })

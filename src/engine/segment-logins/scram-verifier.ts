@@ -3,7 +3,13 @@ import { promisify } from 'node:util';
 
 const derive = promisify(pbkdf2);
 
-/** PostgreSQL's default (scram_iterations). */
+/**
+ * PostgreSQL's default (scram_iterations), and the fewest RFC 7677 allows:
+ * some clients refuse fewer (pgjdbc's SCRAM library does). A random
+ * password gains nothing from them, but each costs: the engine derives the
+ * key once, PostgreSQL once more as it makes the role (its check that the
+ * password is not empty), and a client at each login.
+ */
 const ITERATIONS = 4096;
 
 /** A new random password: 32 characters of base64url, 192 bits. */
