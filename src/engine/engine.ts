@@ -14,6 +14,8 @@ import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
 import { isolationOf, warnIfNotIsolated } from './sandbox/isolation.js';
 import { DEFAULT_UID_RANGE, SandboxUsers, type UidRange } from './sandbox/sandbox-users.js';
 import { SegmentCommitter } from './segment-committer.js';
+import { databaseEndpoint } from './segment-logins/database-endpoint.js';
+import { SegmentLogins } from './segment-logins/segment-logins.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
 import { queueStartupRuns } from './sql/queue-startup-runs.js';
@@ -201,6 +203,13 @@ export class Engine {
       headerMatch: (await serverVersion(pool)) >= 150_000,
     });
     const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
+    // Programs reach PostgreSQL where the engine does, each as its run's caller.
+    const logins = new SegmentLogins({
+      pool,
+      workerId: this.workerId,
+      endpoint: databaseEndpoint(config),
+      logger: this.logger,
+    });
     const runner = new SegmentRunner({
       pool,
       workerId: this.workerId,
@@ -212,6 +221,7 @@ export class Engine {
       keptDirectory: this.keepFailedWorkdirs ? directory.kept : undefined,
       sandbox: this.sandbox,
       isolation,
+      logins,
     });
     const claims = new ClaimLoop({
       pool,
@@ -229,6 +239,7 @@ export class Engine {
       leaseMs: this.leaseMs,
       logger: this.logger,
       claims,
+      logins,
     });
     this.claims = claims;
     this.leases = leases;

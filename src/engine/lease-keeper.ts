@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import type { ClaimLoop } from './claim-loop.js';
+import type { SegmentLogins } from './segment-logins/segment-logins.js';
 import { StopReason } from './segment-task.js';
 import { renewLeases } from './sql/renew-leases.js';
 import { dropStagedTables, sweepSegments } from './sql/sweep-segments.js';
@@ -13,13 +14,16 @@ export interface LeaseKeeperOptions {
   readonly logger: Logger;
   /** The segments running here. */
   readonly claims: ClaimLoop;
+  /** The segments' database logins: those of segments that ended without their engine go in the sweep. */
+  readonly logins: SegmentLogins;
 }
 
 /**
  * The leases of claimed segments: the heartbeat renews this engine's and
  * stops those whose run was killed; the sweep fails segments whose lease
- * expired (their engine was lost) and finishes killed runs. Each runs one
- * call at a time.
+ * expired (their engine was lost), finishes killed runs and drops the
+ * database logins of segments that no longer run. Each runs one call at a
+ * time.
  */
 export class LeaseKeeper {
   private checking: Promise<void> | undefined;
@@ -49,16 +53,17 @@ export class LeaseKeeper {
     return this.checking;
   }
 
-  /** Fails segments whose lease expired and finishes killed runs with nothing running. */
+  /** Fails segments whose lease expired, finishes killed runs with nothing running, drops logins left behind. */
   sweep(): Promise<void> {
     if (this.sweeping !== undefined) return this.sweeping;
     if (this.stopped) return Promise.resolve();
-    const { pool, logger } = this.options;
+    const { pool, logger, logins } = this.options;
     this.sweeping = (async () => {
       try {
         const swept = await sweepSegments(pool);
         if (swept > 0) logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
         await dropStagedTables(pool);
+        await logins.sweep();
       } catch (error) {
         logger.error({ err: error }, 'sweep failed');
       } finally {

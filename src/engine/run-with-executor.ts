@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { FinishedSegment } from './finished-segment.js';
 import { refusedByIsolation } from './sandbox/isolation.js';
 import type { SandboxUsers } from './sandbox/sandbox-users.js';
+import type { SegmentDatabase } from './segment-database.js';
 import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
@@ -18,6 +19,8 @@ export interface SegmentRun {
   readonly signal: AbortSignal;
   readonly reporter: SegmentReporter;
   readonly log: Logger;
+  /** The segment's login into the database as the run's caller. */
+  readonly database?: SegmentDatabase;
 }
 
 /** Whom users' code runs as on this engine. */
@@ -36,7 +39,7 @@ export interface CodeIsolation {
  */
 export async function runWithExecutor(
   executor: Executor,
-  { row, directory, signal, reporter, log }: SegmentRun,
+  { row, directory, signal, reporter, log, database }: SegmentRun,
   pool: pg.Pool,
   workerId: string,
   { sandbox, isolation }: CodeIsolation,
@@ -90,6 +93,7 @@ export async function runWithExecutor(
     maxOutputLines: row.max_output_lines,
     signal,
     sandbox,
+    database,
     onStart: (pid) => {
       log.debug({ pid }, 'segment process started');
       recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>

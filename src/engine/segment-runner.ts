@@ -7,7 +7,9 @@ import { runWithExecutor, type SegmentRun } from './run-with-executor.js';
 import type { SandboxUsers } from './sandbox/sandbox-users.js';
 import type { SegmentCommitter } from './segment-committer.js';
 import { SegmentDirectory } from './segment-directory.js';
+import type { SegmentLogins } from './segment-logins/segment-logins.js';
 import { SegmentReporter } from './segment-reporter.js';
+import { sqlStateOf } from './sql-state.js';
 import type { Executor, SegmentOutcome } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 
@@ -27,13 +29,17 @@ export interface SegmentRunnerOptions {
   readonly sandbox: SandboxUsers | undefined;
   /** How this engine runs users' code (see isolationOf). */
   readonly isolation: EngineIsolation;
+  /** The programs' logins into the database, as the run's caller. */
+  readonly logins: SegmentLogins;
 }
 
 /**
  * Runs one claimed segment from start to recorded end: a directory of its
- * own, the executor of its language (or its built-in type's module), live
- * reports while it runs, and its end committed. A segment that cannot be
- * run fails with the reason.
+ * own, the executor of its language (or its built-in type's module) with
+ * a login into the database as the run's caller, live reports while it
+ * runs, and its end committed. The login goes before the end is recorded:
+ * by the time a run has ended, no credential of its programs is left. A
+ * segment that cannot be run fails with the reason.
  */
 export class SegmentRunner {
   constructor(private readonly options: SegmentRunnerOptions) {}
@@ -44,10 +50,14 @@ export class SegmentRunner {
     const directory = await SegmentDirectory.make(this.options.segmentsDirectory);
     let state: SegmentOutcome['state'] | undefined;
     const reporter = new SegmentReporter(this.options.pool, this.options.workerId, row, log);
+    const database = this.options.logins.forSegment(row, log);
     try {
-      const finished = await this.execute({ row, directory: directory.path, signal, reporter, log }).catch(
-        (error: unknown): FinishedSegment => endedSegment('failed', `could not run the segment: ${(error as Error).message}`),
-      );
+      const finished = await this.execute({ row, directory: directory.path, signal, reporter, log, database })
+        .catch(
+          (error: unknown): FinishedSegment =>
+            endedSegment('failed', `could not run the segment: ${(error as Error).message}`, sqlStateOf(error)),
+        )
+        .finally(() => database.close());
       const unreported = await reporter.close();
       const completed = await this.options.committer.complete(row, withUnreported(finished, unreported), log);
       state = completed === false ? undefined : completed.state;

@@ -41,6 +41,7 @@ const MIGRATION_FILES = [
   '0010-run-progress-and-rows.sql',
   '0011-execute-checks.sql',
   '0012-engine-isolation.sql',
+  '0013-segment-logins.sql',
 ] as const;
 
 /**
@@ -74,6 +75,7 @@ const DEFINITION_FILES = [
   'engine/heartbeat.sql',
   'engine/complete.sql',
   'engine/sweep.sql',
+  'engine/segment-logins.sql',
   'engine/startup.sql',
   'api/call-and-wait.sql',
   'privileges.sql',

@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.js';
 import { handOverDirectory } from '../sandbox/hand-over.js';
 import { sandboxEnvironment } from '../sandbox/sandbox-environment.js';
 import { killProcessesOf, type SandboxUser } from '../sandbox/sandbox-users.js';
+import type { DatabaseLogin } from '../segment-database.js';
 import {
   type Executor,
   type SegmentOutcome,
@@ -44,7 +45,9 @@ export interface CommandExecutorOptions {
  * uid goes to another segment. Otherwise it runs as the engine's own OS
  * user (the engine says so at start; see isolationOf). Either way the
  * child does not get the engine's secrets: PROCGATE_* and libpq's PG*
- * variables are removed from its environment.
+ * variables are removed from its environment. It gets the segment's own
+ * login into the database instead (task.database), as the run's caller:
+ * libpq's PG* variables and PROCGATE_DATABASE_URL.
  */
 export class CommandExecutor implements Executor {
   readonly language = 'command';
@@ -64,11 +67,12 @@ export class CommandExecutor implements Executor {
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
     await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
+    const login = await task.database?.login();
     const user = task.sandbox?.acquire();
-    if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined);
+    if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined, login);
     try {
       await handOverDirectory(task.directory, user, task.outputs.map((output) => output.path));
-      return await this.spawnSegment(task, workdir, controlFile, user);
+      return await this.spawnSegment(task, workdir, controlFile, user, login);
     } finally {
       // The directory is root's alone again before another segment may get the uid.
       await chown(task.directory, 0, 0)
@@ -82,6 +86,7 @@ export class CommandExecutor implements Executor {
     cwd: string,
     controlFile: string,
     user: SandboxUser | undefined,
+    login: DatabaseLogin | undefined,
   ): Promise<SegmentOutcome> {
     const stdout = new LineTail('stdout', task.maxOutputLines);
     const stderr = new LineTail('stderr', task.maxOutputLines);
@@ -98,8 +103,8 @@ export class CommandExecutor implements Executor {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         env:
           user === undefined
-            ? childEnvironment(task, controlFile)
-            : sandboxEnvironment(childEnvironment(task, controlFile), { home: cwd, tmp: path.join(task.directory, 'tmp') }),
+            ? childEnvironment(task, controlFile, login)
+            : sandboxEnvironment(childEnvironment(task, controlFile, login), { home: cwd, tmp: path.join(task.directory, 'tmp') }),
         ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
       });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
@@ -224,13 +229,15 @@ async function paramsWithFiles(
   return result;
 }
 
-function childEnvironment(task: SegmentTask, controlFile: string): NodeJS.ProcessEnv {
+/** The engine's environment without secrets, the procedure's, the segment's database login, the run. */
+function childEnvironment(task: SegmentTask, controlFile: string, login: DatabaseLogin | undefined): NodeJS.ProcessEnv {
   const base = procedureEnvironment();
   const prefix = task.environment?.pathPrefix ?? [];
   return {
     ...base,
     ...task.environment?.variables,
     ...(prefix.length > 0 ? { PATH: [...prefix, base['PATH'] ?? ''].join(path.delimiter) } : {}),
+    ...login?.environment,
     PROCGATE_STATUS_FD: '3',
     PROCGATE_RUN_ID: task.runId,
     PROCGATE_SEGMENT: String(task.segment),

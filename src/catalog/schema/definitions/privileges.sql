@@ -14,6 +14,7 @@ GRANT USAGE ON SCHEMA procgate_models TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA procgate_internal FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA procgate_internal FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA procgate_internal FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA procgate_internal FROM PUBLIC;
 
 -- The owner-rights entry points (api_*), cast_to and describe_inputs keep EXECUTE for PUBLIC
 -- only because the procgate.* wrappers call them as the caller; without
