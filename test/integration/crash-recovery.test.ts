@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -41,6 +41,8 @@ let survivor: EngineProcess | undefined;
 
 async function startEngine(args: readonly string[]): Promise<EngineProcess> {
   const tmp = realpathSync(mkdtempSync(path.join(tmpdir(), 'pgcrash-')));
+  // Its run directory is in there, and its programs (sandbox uids) must pass through to it.
+  chmodSync(tmp, 0o711);
   const cli = startCli([...args, '--slots', String(SLOTS), '--lease-ms', String(LEASE_MS), '--log-level', 'warn'], {
     TMPDIR: tmp,
   });
