@@ -122,6 +122,11 @@ async function loginsOf(runId: string): Promise<unknown[]> {
 }
 
 describe('a segment connects as the run caller', () => {
+  it('only with its password: the embedded PostgreSQL takes SCRAM logins alone', async () => {
+    const { rows } = await fixture.client.query('SELECT DISTINCT auth_method FROM pg_hba_file_rules');
+    expect(rows).toEqual([{ auth_method: 'scram-sha-256' }]);
+  });
+
   it.each([
     { who: 'a developer', superuser: false },
     { who: 'the superuser', superuser: true },
