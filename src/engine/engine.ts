@@ -29,7 +29,7 @@ export interface EngineOptions {
   /** The safety poll for queued work, should a notification be missed. */
   readonly pollMs?: number;
   readonly sweepMs?: number;
-  /** Between SIGTERM and SIGKILL (javascript: aborting the signal and terminating the thread) when a segment is stopped. */
+  /** Between SIGTERM and SIGKILL (javascript: the abort, then the kill) when a segment is stopped. */
   readonly killGraceMs?: number;
   /** Keep the directory of a segment that failed or was killed, for a look at what it left. */
   readonly keepFailedWorkdirs?: boolean;

@@ -74,6 +74,7 @@ export async function runWithExecutor(
     timeoutMs: row.timeout_ms === null ? undefined : Number(row.timeout_ms),
     maxOutputLines: row.max_output_lines,
     signal,
+    caller: row.submitted_by,
     onStart: (pid) => {
       log.debug({ pid }, 'segment process started');
       recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>
