@@ -134,6 +134,19 @@ describe('JavascriptExecutor: child processes', () => {
     expect(lines(thrown, 'stderr')[0]).toBe('Error: late failure');
   });
 
+  it('kills a process whose module writes on its channel what is not a message; the engine goes on', async () => {
+    const pool = executor();
+    const outcome = await pool.run(
+      await tasks.task(`import { writeSync } from 'node:fs';
+        export default () => { writeSync(3, 'not json\\n{"kind": "done", "job": 1}\\n'); return new Promise(() => {}); }`),
+    );
+    expect(outcome).toMatchObject({
+      state: 'failed',
+      message: 'the javascript process broke its channel: a line that is not a message',
+    });
+    expect(await pool.run(await tasks.task(whoAmI))).toMatchObject({ state: 'succeeded' });
+  });
+
   it('kills a busy loop\'s process at the timeout, and one that ignores a kill', async () => {
     const pool = executor();
     const spin = `export default () => { for (;;) {} }`;

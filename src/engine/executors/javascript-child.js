@@ -16,9 +16,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { format } from 'node:util';
+import { CHANNEL_FD, MAX_MESSAGE_LENGTH, messageLine, MessageLines } from './javascript-channel.js';
 import { SegmentDatabase } from './javascript-database.js';
 import { SegmentTables } from './javascript-tables.js';
 
@@ -27,8 +29,10 @@ import { SegmentTables } from './javascript-tables.js';
 /** @typedef {import('./javascript-messages.js').FromJavascriptChild} FromJavascriptChild */
 /** @typedef {import('./javascript-messages.js').ToJavascriptChild} ToJavascriptChild */
 
-const send = process.send?.bind(process);
-if (send === undefined) throw new Error('javascript-child.js runs only as a child process with an IPC channel');
+/** Output is sent in pieces of at most this many characters, well below a message's limit. */
+const OUTPUT_PIECE = 1024 * 1024;
+
+const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
 
 /** The environment the process was started with: each segment's is this plus its own variables. */
 const baseEnvironment = /** @type {Record<string, string>} */ ({ ...process.env });
@@ -36,13 +40,37 @@ const baseEnvironment = /** @type {Record<string, string>} */ ({ ...process.env 
 /** The job of the segment whose code is running. @type {AsyncLocalStorage<number>} */
 const currentJob = new AsyncLocalStorage();
 
-/** The segment running, if any: its abort controller and database. @type {{ job: number, abort: AbortController, db: SegmentDatabase } | undefined} */
+/**
+ * The segment running, if any: its abort controller and database.
+ * @type {{ job: number, abort: AbortController, db: SegmentDatabase } | undefined}
+ */
 let running;
 
-/** @param {FromJavascriptChild} message */
-function post(message) {
-  // The channel is gone only when the engine is: the process exits at 'disconnect'.
-  if (process.connected) send?.(message);
+/**
+ * Sends a message; one too long for the channel throws a RangeError.
+ * @param {FromJavascriptChild} message
+ * @param {() => void} [written]
+ */
+function post(message, written) {
+  const line = messageLine(message);
+  if (line.length > MAX_MESSAGE_LENGTH) throw new RangeError(`a ${message.kind} message over ${String(MAX_MESSAGE_LENGTH)} characters`);
+  // The channel is gone only when the engine is: the process exits then.
+  if (channel.writable) channel.write(line, written);
+  else written?.();
+}
+
+/** Error texts are cut to this length. */
+const MAX_ERROR_TEXT = 64 * 1024;
+
+/**
+ * An error's message and stack, cut so that they fit a message.
+ * @param {unknown} error
+ * @returns {{ message: string, stack: string | undefined }}
+ */
+function errorText(error) {
+  const message = error instanceof Error && error.message !== '' ? error.message : String(error);
+  const stack = error instanceof Error ? error.stack : undefined;
+  return { message: message.slice(0, MAX_ERROR_TEXT), stack: stack?.slice(0, MAX_ERROR_TEXT) };
 }
 
 /**
@@ -53,7 +81,10 @@ function post(message) {
  */
 function sendOutput(stream, chunk) {
   const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  post({ kind: 'output', job: currentJob.getStore(), stream, text });
+  const job = currentJob.getStore();
+  for (let start = 0; start < text.length; start += OUTPUT_PIECE) {
+    post({ kind: 'output', job, stream, text: text.slice(start, start + OUTPUT_PIECE) });
+  }
   return true;
 }
 
@@ -76,23 +107,26 @@ globalThis.console = new Console({ stdout: consoleStream('stdout'), stderr: cons
 process.stdout.write = (/** @type {string | Uint8Array} */ chunk) => sendOutput('stdout', chunk);
 process.stderr.write = (/** @type {string | Uint8Array} */ chunk) => sendOutput('stderr', chunk);
 
-process.on('message', (/** @type {ToJavascriptChild} */ message) => {
-  if (message.kind === 'run') void runSegment(message.segment);
-  else if (message.kind === 'abort') abortSegment(message.job, message.reason);
-  else if (running?.job === message.job) running.db.answer(message);
-});
+const lines = new MessageLines(
+  (/** @type {ToJavascriptChild} */ message) => {
+    if (message.kind === 'run') void runSegment(message.segment);
+    else if (message.kind === 'abort') abortSegment(message.job, message.reason);
+    else if (running?.job === message.job) running.db.answer(message);
+  },
+  (reason) => {
+    throw new Error(`the engine's channel broke: ${reason}`);
+  },
+);
+channel.setEncoding('utf8').on('data', (/** @type {string} */ chunk) => lines.push(chunk));
+// The engine is gone (stopped, or killed itself): nothing can use this process any more.
+channel.on('end', () => process.exit(0));
+channel.on('error', () => process.exit(0));
 
 // An exception nothing caught (a timer's throw, a rejection nobody handles) fails the segment
 // running and ends the process, as its state is unknown; the executor starts another.
 process.on('uncaughtException', (error) => {
-  const message = error instanceof Error ? error.message : String(error);
-  const stack = error instanceof Error ? error.stack : undefined;
-  if (process.connected) send({ kind: 'fatal', message: message === '' ? String(error) : message, stack }, () => process.exit(70));
-  else process.exit(70);
+  post({ kind: 'fatal', ...errorText(error) }, () => process.exit(70));
 });
-
-// The engine is gone (stopped, or killed itself): nothing can use this process any more.
-process.on('disconnect', () => process.exit(0));
 
 post({ kind: 'ready' });
 
@@ -129,9 +163,7 @@ async function runSegment(data) {
     post({ kind: 'done', job, json: value === undefined ? undefined : jsonOf(value) });
   } catch (error) {
     await Promise.allSettled([tables?.close(), segment.db.close()]);
-    const message = error instanceof Error ? error.message : String(error);
-    const stack = error instanceof Error ? error.stack : undefined;
-    post({ kind: 'failed', job, message: message === '' ? String(error) : message, stack });
+    post({ kind: 'failed', job, ...errorText(error) });
   } finally {
     if (running === segment) running = undefined;
     process.chdir('/');
@@ -177,13 +209,23 @@ function enter(directory, env) {
 }
 
 /**
+ * The entry modules imported, by URL: import() of one already loaded still costs a trip through the loader.
+ * @type {Map<string, { default?: unknown }>}
+ */
+const imported = new Map();
+
+/**
  * Imports the entry module (once per process: the URL is the module's) and calls its default export.
  * @param {JavascriptSegmentData} data
  * @param {JavascriptContext} context
  * @returns {Promise<unknown>}
  */
 async function callEntry(data, context) {
-  const module = /** @type {{ default?: unknown }} */ (await import(data.entryUrl));
+  let module = imported.get(data.entryUrl);
+  if (module === undefined) {
+    module = /** @type {{ default?: unknown }} */ (await import(data.entryUrl));
+    imported.set(data.entryUrl, module);
+  }
   const main = module.default;
   if (typeof main !== 'function') throw new TypeError(`${data.entryName} has no default export function`);
   return /** @type {unknown} */ (await main(context));

@@ -96,7 +96,8 @@ export class JavascriptProcessPool {
 
   /** The most recently idle process that `matches`, taken out of the idle list. */
   private takeIdle(matches: (process: JavascriptProcess) => boolean): JavascriptProcess | undefined {
-    const index = this.idle.findLastIndex(matches);
+    // One that has exited waits a moment for its last output before it leaves the list.
+    const index = this.idle.findLastIndex((process) => process.alive && matches(process));
     return index === -1 ? undefined : this.idle.splice(index, 1)[0];
   }
 
