@@ -112,6 +112,7 @@ describe('JavascriptExecutor as sandbox uids', () => {
           signal: attempt(() => process.kill(ctx.params.engine, 0)),
           ownFiles: readFileSync('main.js', 'utf8').length > 0,
           tmpdir: process.env.TMPDIR === ctx.workdir.replace(/work$/, 'tmp'),
+          home: process.env.HOME === ctx.workdir && ctx.env.HOME === ctx.workdir,
         })`,
         { params: { password: passwordFile, dataDir: path.join(path.dirname(passwordFile), 'pgdata'), engine: process.pid } },
       ),
@@ -129,6 +130,7 @@ describe('JavascriptExecutor as sandbox uids', () => {
       signal: 'EPERM',
       ownFiles: true,
       tmpdir: true,
+      home: true,
     });
   });
 

@@ -18,6 +18,16 @@ import { defaultSpares, JavascriptProcessPool } from './javascript-pool.js';
 import { ending, runOnProcess, stopOf } from './javascript-segment.js';
 import { writeProcedureFiles } from './procedure-files.js';
 
+/**
+ * The most processes (so sandbox uids) a pool of `poolSize` holds at once
+ * while no more than `poolSize` segments run at once: one bound per
+ * segment slot, and the spares. An engine's uids must cover these
+ * besides its commands' programs.
+ */
+export function javascriptProcesses(poolSize: number, spares = defaultSpares(poolSize)): number {
+  return poolSize + spares;
+}
+
 /** The entry module: the first of these among the top-level FILES. */
 export const JAVASCRIPT_ENTRIES = ['main.js', 'main.mjs', 'index.js', 'index.mjs'] as const;
 
@@ -29,16 +39,20 @@ export interface JavascriptExecutorOptions {
   readonly memoryLimitMb?: number;
   /** Processes kept bound to callers' procedures (the engine's slots); default: os.availableParallelism(). */
   readonly poolSize?: number;
-  /** Warm processes kept unbound besides; default: 2 (1 for a pool of 1). */
+  /** Warm processes kept unbound besides; default: defaultSpares(poolSize), 2 (1 for a pool of 1). */
   readonly spares?: number;
-  /** Segments a process runs before it is replaced; default 200. */
+  /**
+   * Segments a process runs before it is replaced, which bounds what its
+   * module keeps; default 10 000. (A process imports one procedure only,
+   * and starting one costs ten times a thread's start.)
+   */
   readonly recycleAfter?: number;
   /** Where procedure modules are written once per set of FILES: the engine's own `js-modules/` (see EngineDirectory). */
   readonly moduleCacheDirectory: string;
   /**
    * The unprivileged uids the processes run as, each holding one for its
-   * life (up to poolSize + spares at once, more while more segments run
-   * at once); undefined: they run as the engine's own user.
+   * life (see javascriptProcesses); undefined: they run as the engine's
+   * own user.
    */
   readonly sandbox?: SandboxUsers | undefined;
 }
@@ -92,7 +106,7 @@ export class JavascriptExecutor implements Executor {
     this.pool = new JavascriptProcessPool({
       size,
       spares: options.spares ?? defaultSpares(size),
-      recycleAfter: options.recycleAfter ?? 200,
+      recycleAfter: options.recycleAfter ?? 10_000,
       memoryLimitMb: this.memoryLimitMb,
       sandbox: options.sandbox,
       logger: options.logger,
@@ -116,6 +130,8 @@ export class JavascriptExecutor implements Executor {
     try {
       if (process.user !== undefined) {
         await handOverDirectory(task.directory, process.user, task.outputs.map((output) => output.path));
+        // The uid has no home, and the machine's shared /tmp is no place for a run's files.
+        variables['HOME'] = workdir;
         variables['TMPDIR'] = path.join(task.directory, 'tmp');
       }
     } catch (error) {
