@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import type { JavascriptSegmentData } from './javascript-messages.js';
 import { JavascriptModuleCache } from './javascript-module-cache.js';
 import { defaultSpares, JavascriptProcessPool } from './javascript-pool.js';
 import { ending, runOnProcess, stopOf } from './javascript-segment.js';
-import { writeProcedureFiles } from './procedure-files.js';
+import { writeProcedureFiles, writeProcedureFilesSync } from './procedure-files.js';
 
 /**
  * The most processes (so sandbox uids) a pool of `poolSize` holds at once
@@ -167,8 +168,16 @@ export class JavascriptExecutor implements Executor {
   }
 }
 
+/** FILES up to this size in all are copied synchronously: the usual few small modules, in a fraction of the time. */
+const SYNC_COPY_BYTES = 256 * 1024;
+
 /** The segment's own copy of the FILES, for the module to work in. */
 async function makeWorkdir(workdir: string, files: readonly ProcedureFile[]): Promise<void> {
+  if (files.reduce((size, file) => size + file.content.length, 0) <= SYNC_COPY_BYTES) {
+    mkdirSync(workdir);
+    writeProcedureFilesSync(workdir, files);
+    return;
+  }
   await mkdir(workdir);
   await writeProcedureFiles(workdir, files);
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcedureFile } from '../segment-task.js';
@@ -41,7 +42,8 @@ export class JavascriptModuleCache {
     await this.checkRoot();
     const key = filesKey(files);
     const entry = path.join(this.root, key);
-    if (!(await exists(entry))) await this.write(entry, files);
+    // Synchronously: a stat through libuv's thread pool costs several times the call, on every segment.
+    if (!existsSync(entry)) await this.write(entry, files);
     return { key, directory: path.join(entry, 'files') };
   }
 
