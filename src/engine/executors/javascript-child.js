@@ -4,8 +4,8 @@
  * after another, each by importing the procedure's entry module (from the
  * module cache, so the process imports its procedure once) and calling its
  * default export with the segment's context, and reports back to
- * JavascriptExecutor over the IPC channel with messages tagged by the
- * segment's job number. Plain JavaScript, so the same file runs from
+ * JavascriptExecutor over its channel (fd 3, see javascript-channel.js)
+ * with messages tagged by the segment's job number. Plain JavaScript, so the same file runs from
  * `src/` under the tests and from `dist/`.
  *
  * console and process.stdout/stderr are replaced, so that what a module

@@ -2,7 +2,7 @@
 /**
  * `ctx.db` in a javascript segment's process: a pg connection made at the
  * first query with the segment's own login (see SegmentDatabase in
- * src/engine), which the process asks the executor for over the IPC
+ * src/engine), which the process asks the executor for over its
  * channel. The login has exactly the rights of the role that executed the
  * run, and dies with the segment; the connection is closed when the
  * segment's default export settles, as the process goes on to run other

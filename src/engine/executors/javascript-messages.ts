@@ -1,7 +1,7 @@
 /**
  * What the javascript executor and its pooled child processes say to each
- * other over the IPC channel (JSON), and the context a procedure's module
- * receives. The child (`javascript-child.js`) is plain JavaScript so it
+ * other over their channel (javascript-channel.js), and the context a
+ * procedure's module receives. The child (`javascript-child.js`) is plain JavaScript so it
  * runs the same from `src/` and `dist/`; it checks itself against these
  * types with `@ts-check`.
  */
