@@ -132,6 +132,8 @@ export function runOnProcess(
     task.signal.addEventListener('abort', onAbort, { once: true });
     if (task.timeoutMs !== undefined) timeoutTimer = setTimeout(() => stop('timeout'), task.timeoutMs);
     process.send({ kind: 'run', segment });
+    // Stopped while the process was being found and the directory handed over: no event comes any more.
+    if (task.signal.aborted) onAbort();
   });
 }
 
