@@ -202,10 +202,14 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
       [IDENTITY_PY],
     );
     await client!.query(`CREATE PROCEDURE bench_copy_js LANGUAGE javascript FILES ('main.js' = $1)`, [IDENTITY_JS]);
-    // A server that has been up a while has its worker threads warm: start them before measuring.
-    await client!.query(`CREATE PROCEDURE bench_warm_js LANGUAGE javascript FILES ('main.js' = 'export default () => {}')`);
-    await client!.query(`EXECUTE PROCEDURE bench_warm_js() WITH (segments = ${String(SLOTS)}, run_tag = 'data-warm')`);
+    // A server that has been up a while has warm javascript processes for a procedure its users run:
+    // the pass-through runs once on no rows before it is measured (a process serves one caller's procedure).
+    await client!.query(
+      `EXECUTE PROCEDURE bench_copy_js(input => TABLE (SELECT * FROM bench_in WHERE false)) INTO bench_warm_out
+         WITH (segments = ${String(SEGMENTS)}, run_tag = 'data-warm')`,
+    );
     await waitForTag(bench.direct, 'data-warm', 1, 60_000);
+    await bench.direct.query('DROP TABLE bench_warm_out');
     const baselineRssMb = procStatusMb(procgate.pid, 'VmRSS');
     await setPostgresLogging(bench.direct, bench.pgLog, true);
     const pid = procgate.pid;

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * CPU time from /proc (Linux): of procgate's process (with the programs it
- * spawned and waited for), of one PostgreSQL cluster (its postmaster, the
+ * CPU time from /proc (Linux): of procgate's process (with its javascript
+ * processes and the programs it spawned), of one PostgreSQL cluster (its postmaster, the
  * live backends, and the backends that exited), and of the whole machine,
  * so a measurement says which side was busy and whether the cores were
  * saturated, other work on the machine included.
@@ -41,13 +41,11 @@ function procStat(pid: number): ProcStat | undefined {
   return { ppid: field(4), own: field(14) + field(15), children: field(16) + field(17) };
 }
 
-/** Seconds of CPU used by a process, and by the children it has reaped. */
-export function processCpuSeconds(pid: number): number {
-  const stat = procStat(pid);
-  return stat === undefined ? Number.NaN : (stat.own + stat.children) / TICKS_PER_SECOND;
-}
-
-/** Seconds of CPU used by a process and every live child, plus the children it reaped (a postmaster and its backends). */
+/**
+ * Seconds of CPU used by a process and every live child, plus the children
+ * it reaped (a postmaster and its backends; procgate and its javascript
+ * processes and programs).
+ */
 export function treeCpuSeconds(rootPid: number): number {
   const root = procStat(rootPid);
   if (root === undefined) return Number.NaN;
@@ -72,7 +70,7 @@ export function machineCpuSeconds(): { busy: number; total: number } {
 
 /** CPU used between `start()` and `stop()`. */
 export interface CpuUsage {
-  /** Seconds of procgate's node process (and the programs it ran). */
+  /** Seconds of procgate's node process, its javascript processes and the programs it ran. */
   readonly procgate: number;
   /** Seconds of the PostgreSQL cluster. */
   readonly postgres: number;
@@ -89,7 +87,7 @@ export class CpuMeter {
     private readonly procgatePid: number,
     private readonly postmasterPid: number,
   ) {
-    this.procgate0 = processCpuSeconds(procgatePid);
+    this.procgate0 = treeCpuSeconds(procgatePid);
     this.postgres0 = treeCpuSeconds(postmasterPid);
     this.machine0 = machineCpuSeconds();
   }
@@ -97,7 +95,7 @@ export class CpuMeter {
   stop(): CpuUsage {
     const machine = machineCpuSeconds();
     return {
-      procgate: processCpuSeconds(this.procgatePid) - this.procgate0,
+      procgate: treeCpuSeconds(this.procgatePid) - this.procgate0,
       postgres: treeCpuSeconds(this.postmasterPid) - this.postgres0,
       machineBusy: (machine.busy - this.machine0.busy) / Math.max(1e-9, machine.total - this.machine0.total),
     };

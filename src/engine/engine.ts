@@ -7,7 +7,7 @@ import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import { ClaimLoop } from './claim-loop.js';
 import { defaultRunDirectory, EngineDirectory } from './engine-directory.js';
 import { CommandExecutor } from './executors/command-executor.js';
-import { JavascriptExecutor } from './executors/javascript-executor.js';
+import { JavascriptExecutor, javascriptProcesses } from './executors/javascript-executor.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
@@ -34,7 +34,7 @@ export interface EngineOptions {
   /** The safety poll for queued work, should a notification be missed. */
   readonly pollMs?: number;
   readonly sweepMs?: number;
-  /** Between SIGTERM and SIGKILL (javascript: aborting the signal and terminating the thread) when a segment is stopped. */
+  /** Between SIGTERM and SIGKILL (javascript: the abort, then the kill) when a segment is stopped. */
   readonly killGraceMs?: number;
   /** Keep the directory of a segment that failed or was killed, for a look at what it left. */
   readonly keepFailedWorkdirs?: boolean;
@@ -138,8 +138,9 @@ export class Engine {
 
   /** Connects, listens for runs and starts claiming. */
   async start(connection: string | pg.ClientConfig): Promise<void> {
-    // A uid for each slot's program and one for each warm javascript process.
-    this.sandbox = await SandboxUsers.open(this.sandboxUids, 2 * this.slots, this.logger);
+    // A uid for each slot's program and one for each javascript process.
+    const uids = this.slots + javascriptProcesses(this.slots);
+    this.sandbox = await SandboxUsers.open(this.sandboxUids, uids, this.logger);
     const isolation = this.isolation;
     warnIfNotIsolated(isolation, this.logger);
     let directory: EngineDirectory;

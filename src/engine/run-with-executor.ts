@@ -94,6 +94,7 @@ export async function runWithExecutor(
     signal,
     sandbox,
     database,
+    caller: row.submitted_by,
     onStart: (pid) => {
       log.debug({ pid }, 'segment process started');
       recordSegmentPid(pool, workerId, row, pid).catch((error: unknown) =>

@@ -48,6 +48,11 @@ export interface SegmentTask {
   readonly sandbox?: SandboxUsers;
   /** The segment's login into the database as the run's caller. */
   readonly database?: SegmentDatabase;
+  /**
+   * The role that executed the run: a javascript process serves one
+   * caller, so no module state passes from one to another.
+   */
+  readonly caller?: string;
 }
 
 /** A table's rows in a file: an input the engine wrote, or an output the executor writes. */

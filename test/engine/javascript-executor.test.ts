@@ -7,15 +7,9 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JavascriptExecutor } from '../../src/engine/executors/javascript-executor.js';
-import {
-  type SegmentOutcome,
-  type SegmentReport,
-  type SegmentTask,
-  StopReason,
-  type TableColumn,
-  type TableFile,
-} from '../../src/engine/segment-task.js';
+import { type SegmentReport, StopReason, type TableColumn, type TableFile } from '../../src/engine/segment-task.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { JavascriptTasks, lines } from '../support/javascript-tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const KILL_GRACE_MS = 300;
@@ -23,7 +17,6 @@ const KILL_GRACE_MS = 300;
 let db: TestDatabase;
 let client: pg.Client;
 let executor: JavascriptExecutor;
-const directories: string[] = [];
 /** Holds the module cache, as an engine's folder would. */
 let modules: string;
 
@@ -50,58 +43,11 @@ afterAll(async () => {
   delete process.env['PROCGATE_TEST_SECRET'];
 });
 
-afterEach(async () => {
-  await Promise.all(directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
-});
+afterEach(() => tasks.cleanUp());
 
-interface TaskOptions {
-  readonly inputs?: readonly TableFile[];
-  readonly outputs?: readonly TableFile[];
-  readonly params?: Record<string, unknown>;
-  readonly segment?: number;
-  readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
-  readonly report?: (event: SegmentReport) => void;
-  readonly environment?: SegmentTask['environment'];
-  readonly extraFiles?: Record<string, string>;
-}
-
-/** A segment task for `main.js`, in a fresh directory as the engine makes one. */
-async function segmentTask(main: string, options: TaskOptions = {}): Promise<SegmentTask> {
-  const directory = await segmentDirectory();
-  const files = Object.entries({ 'main.js': main, ...options.extraFiles }).map(([file, text]) => ({
-    path: file,
-    content: Buffer.from(text),
-  }));
-  return {
-    runId: '00000000-0000-0000-0000-000000000001',
-    segment: options.segment ?? 0,
-    segmentCount: 2,
-    attempt: 1,
-    directory,
-    command: '',
-    args: [],
-    files,
-    params: Object.fromEntries(Object.entries(options.params ?? {}).map(([k, value]) => [k, { value, type: 'json' }])),
-    timeoutMs: options.timeoutMs,
-    maxOutputLines: 100,
-    signal: options.signal ?? new AbortController().signal,
-    inputs: options.inputs ?? [],
-    outputs: options.outputs ?? [],
-    report: options.report,
-    environment: options.environment,
-  };
-}
-
-async function segmentDirectory(): Promise<string> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'procgate-js-test-'));
-  directories.push(directory);
-  return directory;
-}
-
-function lines(outcome: SegmentOutcome, stream: 'stdout' | 'stderr'): string[] {
-  return outcome.output.filter((line) => line.stream === stream).map((line) => line.line);
-}
+const tasks = new JavascriptTasks();
+const segmentTask = tasks.task.bind(tasks);
+const segmentDirectory = tasks.directory.bind(tasks);
 
 /** A table's columns as the engine describes them. */
 async function columnsOf(table: string): Promise<TableColumn[]> {
@@ -266,22 +212,22 @@ describe('JavascriptExecutor: table data', () => {
   });
 });
 
-describe('JavascriptExecutor: the thread pool', () => {
+describe('JavascriptExecutor: the process pool', () => {
   const counter = `
-    import { threadId } from 'node:worker_threads';
     let calls = 0;
-    export default () => ({ threadId, calls: ++calls });
+    export default () => ({ pid: process.pid, calls: ++calls });
   `;
 
-  it('runs segments of a procedure one after another on the same warm thread, its module imported once', async () => {
+  it('runs segments of a procedure one after another on the same warm process, its module imported once', async () => {
     const first = await executor.run(await segmentTask(counter));
     const second = await executor.run(await segmentTask(counter));
-    const [a, b] = [first.results, second.results] as { threadId: number; calls: number }[];
-    expect(b?.threadId).toBe(a?.threadId);
+    const [a, b] = [first.results, second.results] as { pid: number; calls: number }[];
+    expect(a?.pid).not.toBe(process.pid);
+    expect(b?.pid).toBe(a?.pid);
     expect(b?.calls).toBe((a?.calls ?? 0) + 1);
   });
 
-  it('replaces a thread once it has run its share of segments', async () => {
+  it('replaces a process once it has run its share of segments', async () => {
     const recycling = new JavascriptExecutor({
       logger: silentLogger(),
       poolSize: 1,
@@ -297,7 +243,7 @@ describe('JavascriptExecutor: the thread pool', () => {
     }
   });
 
-  it('terminates a busy loop a grace period after a kill, and the pool serves the next segment', async () => {
+  it('kills a busy loop\'s process a grace period after a kill, and the pool serves the next segment', async () => {
     const abort = new AbortController();
     const task = await segmentTask(
       `export default (ctx) => { ctx.log.info('spinning'); for (;;) {} }`,
@@ -363,7 +309,7 @@ describe('JavascriptExecutor: the thread pool', () => {
     });
   });
 
-  it('reports progress and results live, and gives the module its environment and working directory', async () => {
+  it('reports progress and results live, and gives the module its environment and working directory (process.env and cwd too)', async () => {
     const reports: SegmentReport[] = [];
     const task = await segmentTask(
       `import { existsSync } from 'node:fs';
@@ -372,7 +318,10 @@ describe('JavascriptExecutor: the thread pool', () => {
         ctx.result('half', 0.5);
         return {
           env: ctx.env.GREETING,
+          processEnv: process.env.GREETING,
           path: ctx.env.PATH.split(':')[0],
+          processPath: process.env.PATH === ctx.env.PATH,
+          cwd: process.cwd() === ctx.workdir,
           frozen: Object.isFrozen(ctx.env),
           secretHidden: process.env.PROCGATE_TEST_SECRET === undefined && ctx.env.PROCGATE_TEST_SECRET === undefined,
           workdir: ctx.workdir,
@@ -394,7 +343,10 @@ describe('JavascriptExecutor: the thread pool', () => {
     expect(outcome.results).toEqual({
       half: 0.5,
       env: 'hello',
+      processEnv: 'hello',
       path: '/opt/procedure/bin',
+      processPath: true,
+      cwd: true,
       frozen: true,
       secretHidden: true,
       workdir: path.join(task.directory, 'work'),

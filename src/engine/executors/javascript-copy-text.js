@@ -4,7 +4,7 @@
  * javascript executor's table files: one row per line, fields separated
  * by tabs, `\N` for NULL, and backslash escapes for the characters that
  * would otherwise end a field or a line. Plain JavaScript, because the
- * worker thread uses it (see javascript-worker.js).
+ * javascript child process uses it (see javascript-child.js).
  *
  * Values are decoded with pg's own text parsers, so a module sees what a
  * `pg` query would give it, and encoded so that a decoded row written back

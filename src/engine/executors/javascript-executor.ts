@@ -1,64 +1,79 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../../log/logger.js';
+import { handOverDirectory } from '../sandbox/hand-over.js';
 import type { SandboxUsers } from '../sandbox/sandbox-users.js';
 import {
   type Executor,
   type ProcedureFile,
-  type SegmentEnvironment,
   type SegmentOutcome,
   type SegmentTask,
   plainParams,
-  StopReason,
 } from '../segment-task.js';
-import { timedOut } from '../timed-out.js';
-import type { FromJavascriptWorker, JavascriptSegmentData } from './javascript-messages.js';
+import type { JavascriptSegmentData } from './javascript-messages.js';
 import { JavascriptModuleCache } from './javascript-module-cache.js';
-import { JavascriptThreadPool, type PooledThread } from './javascript-pool.js';
-import { LineTail } from './line-tail.js';
-import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
+import { defaultSpares, JavascriptProcessPool } from './javascript-pool.js';
+import { ending, runOnProcess, stopOf } from './javascript-segment.js';
+import { writeProcedureFiles, writeProcedureFilesSync } from './procedure-files.js';
+
+/**
+ * The most processes (so sandbox uids) a pool of `poolSize` holds at once
+ * while no more than `poolSize` segments run at once: one bound per
+ * segment slot, and the spares. An engine's uids must cover these
+ * besides its commands' programs.
+ */
+export function javascriptProcesses(poolSize: number, spares = defaultSpares(poolSize)): number {
+  return poolSize + spares;
+}
 
 /** The entry module: the first of these among the top-level FILES. */
 export const JAVASCRIPT_ENTRIES = ['main.js', 'main.mjs', 'index.js', 'index.mjs'] as const;
 
 export interface JavascriptExecutorOptions {
   readonly logger: Logger;
-  /** Between aborting a stopped segment's signal and terminating its thread. */
+  /** Between aborting a stopped segment's signal and killing its process. */
   readonly killGraceMs?: number;
-  /** Each worker thread's old-generation heap; exceeding it fails the segment. */
+  /** Each process's old-generation heap (--max-old-space-size); exceeding it fails the segment. */
   readonly memoryLimitMb?: number;
-  /** Worker threads kept warm (up to the engine's slots); default: os.availableParallelism(). */
+  /** Processes kept bound to callers' procedures (the engine's slots); default: os.availableParallelism(). */
   readonly poolSize?: number;
-  /** Segments a thread runs before it is replaced; default 200. */
+  /** Warm processes kept unbound besides; default: defaultSpares(poolSize), 2 (1 for a pool of 1). */
+  readonly spares?: number;
+  /**
+   * Segments a process runs before it is replaced, which bounds what its
+   * module keeps; default 10 000. (A process imports one procedure only,
+   * and starting one costs ten times a thread's start.)
+   */
   readonly recycleAfter?: number;
   /** Where procedure modules are written once per set of FILES: the engine's own `js-modules/` (see EngineDirectory). */
   readonly moduleCacheDirectory: string;
-  /** The unprivileged users modules run as when procgate can switch users (root); undefined: procgate's own. */
+  /**
+   * The unprivileged uids the processes run as, each holding one for its
+   * life (see javascriptProcesses); undefined: they run as the engine's
+   * own user.
+   */
   readonly sandbox?: SandboxUsers | undefined;
 }
 
-type Stop = StopReason | 'timeout';
-
 /**
- * Runs `LANGUAGE javascript` segments on a pool of warm worker threads.
- * The procedure's FILES are written once per distinct set into a module
- * cache (see JavascriptModuleCache) and the entry module (the first of
- * JAVASCRIPT_ENTRIES) is imported from there, so relative imports between
- * FILES work and a thread imports a procedure once for all the segments
- * it runs: module-level state may persist between segments on the same
- * thread. Each segment still gets a working directory of its own
- * (`ctx.workdir`, `work/` in the task's directory) with a copy of the
- * FILES. The default export is awaited with a JavascriptContext: its
- * resolution succeeds the segment, a throw or rejection fails it with the
- * error's message (the stack goes to stderr). A kill, a timeout or the
- * engine stopping aborts `ctx.signal`; a module that has not settled
- * within the grace period has its thread terminated (busy loops included)
- * and replaced.
+ * Runs `LANGUAGE javascript` segments on a pool of warm Node child
+ * processes (see JavascriptProcessPool), each serving one caller's
+ * procedure. The procedure's FILES are written once per distinct set into
+ * a module cache (see JavascriptModuleCache) and the entry module (the
+ * first of JAVASCRIPT_ENTRIES) is imported from there, so relative imports
+ * between FILES work and a process imports its procedure once for all the
+ * segments it runs: module-level state may persist between segments on
+ * the same process. Each segment still gets a working directory of its
+ * own (`ctx.workdir`, `work/` in the task's directory, the process's cwd
+ * meanwhile) with a copy of the FILES. The default export is awaited with
+ * a JavascriptContext: its resolution succeeds the segment, a throw or
+ * rejection fails it with the error's message (the stack goes to stderr).
  *
  * Table data: the engine writes each input's rows in COPY text format and
- * loads each output file after success; the worker decodes and encodes
+ * loads each output file after success; the process decodes and encodes
  * rows (javascript-tables.js), and closes the outputs before it reports
  * the segment done.
  *
@@ -67,25 +82,34 @@ type Stop = StopReason | 'timeout';
  * that is not JSON is ignored. Progress and results are also reported
  * live through `task.report`.
  *
- * The threads run inside the engine's process with its rights, like a
- * command's child; they get the engine's environment without its secrets.
+ * The processes get the engine's environment without its secrets, and,
+ * given `sandbox`, run as its uids: the segment's directory is handed
+ * over to the process's uid before the segment runs (see
+ * handOverDirectory), and the module cache is readable by all. `ctx.db`
+ * connects with the segment's own login (`task.database`), asked for at
+ * its first use.
  */
 export class JavascriptExecutor implements Executor {
   readonly language = 'javascript';
   readonly dataFormat = 'text';
   private readonly logger: Logger;
   private readonly killGraceMs: number;
-  private readonly pool: JavascriptThreadPool;
+  private readonly memoryLimitMb: number;
+  private readonly pool: JavascriptProcessPool;
   private readonly modules: JavascriptModuleCache;
   private jobs = 0;
 
   constructor(options: JavascriptExecutorOptions) {
     this.logger = options.logger;
     this.killGraceMs = options.killGraceMs ?? 2_000;
-    this.pool = new JavascriptThreadPool({
-      size: options.poolSize ?? availableParallelism(),
-      recycleAfter: options.recycleAfter ?? 200,
-      memoryLimitMb: options.memoryLimitMb ?? 256,
+    this.memoryLimitMb = options.memoryLimitMb ?? 256;
+    const size = options.poolSize ?? availableParallelism();
+    this.pool = new JavascriptProcessPool({
+      size,
+      spares: options.spares ?? defaultSpares(size),
+      recycleAfter: options.recycleAfter ?? 10_000,
+      memoryLimitMb: this.memoryLimitMb,
+      sandbox: options.sandbox,
       logger: options.logger,
     });
     this.modules = new JavascriptModuleCache(options.moduleCacheDirectory);
@@ -102,6 +126,19 @@ export class JavascriptExecutor implements Executor {
     if (task.signal.aborted) {
       return { ...ending(stopOf(task.signal), undefined, false, task), results: null, output: [] };
     }
+    const process = await this.pool.acquire(task.caller ?? '', module.key);
+    const variables: Record<string, string> = { ...task.environment?.variables };
+    try {
+      if (process.user !== undefined) {
+        await handOverDirectory(task.directory, process.user, task.outputs.map((output) => output.path));
+        // The uid has no home, and the machine's shared /tmp is no place for a run's files.
+        variables['HOME'] = workdir;
+        variables['TMPDIR'] = path.join(task.directory, 'tmp');
+      }
+    } catch (error) {
+      this.pool.release(process);
+      throw error;
+    }
     this.jobs += 1;
     const segment: JavascriptSegmentData = {
       job: this.jobs,
@@ -112,105 +149,35 @@ export class JavascriptExecutor implements Executor {
       segment: task.segment,
       segmentCount: task.segmentCount,
       params: plainParams(task.params),
-      env: segmentEnvironment(task.environment),
+      variables,
+      pathPrefix: task.environment?.pathPrefix ?? [],
       inputs: task.inputs,
       outputs: task.outputs,
     };
-    return this.runOnThread(task, this.pool.acquire(module.key), segment);
+    return runOnProcess(task, process, segment, {
+      pool: this.pool,
+      killGraceMs: this.killGraceMs,
+      memoryLimitMb: this.memoryLimitMb,
+      logger: this.logger,
+    });
   }
 
-  /** Terminates the pool's threads; a segment still running ends as failed. */
+  /** Kills the pool's processes; a segment still running ends as failed. */
   close(): Promise<void> {
     return this.pool.close();
   }
-
-  private runOnThread(
-    task: SegmentTask,
-    thread: PooledThread,
-    segment: JavascriptSegmentData,
-  ): Promise<SegmentOutcome> {
-    const { job } = segment;
-    const stdout = new LineTail('stdout', task.maxOutputLines);
-    const stderr = new LineTail('stderr', task.maxOutputLines);
-    const results: Record<string, unknown> = {};
-    let returned: { value: unknown } | undefined;
-    let failure: string | undefined;
-    let stopped: Stop | undefined;
-    let settled = false;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let timeoutTimer: NodeJS.Timeout | undefined;
-    return new Promise<SegmentOutcome>((resolve) => {
-      const finish = (code?: number): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(graceTimer);
-        clearTimeout(timeoutTimer);
-        task.signal.removeEventListener('abort', onAbort);
-        this.pool.release(thread);
-        stdout.end();
-        stderr.end();
-        const end = ending(stopped, failure, returned !== undefined, task, code);
-        const output = [...stdout.output(), ...stderr.output()];
-        resolve({ ...end, results: segmentResults(results, returned?.value), output });
-      };
-      const stop = (reason: Stop): void => {
-        if (stopped !== undefined || settled) return;
-        stopped = reason;
-        thread.post({ kind: 'abort', job, reason });
-        // A busy loop never reads the abort; terminating the thread stops it anyway, and its exit ends the segment.
-        graceTimer = setTimeout(() => void this.pool.retire(thread), this.killGraceMs);
-      };
-      const onAbort = (): void => stop(stopOf(task.signal));
-      const onMessage = (message: FromJavascriptWorker): void => {
-        switch (message.kind) {
-          case 'output':
-            (message.stream === 'stderr' ? stderr : stdout).push(String(message.text));
-            break;
-          case 'progress':
-            task.report?.({ kind: 'progress', fraction: Number(message.fraction) });
-            break;
-          case 'result': {
-            const value = JSON.parse(message.json) as unknown;
-            results[String(message.key)] = value;
-            task.report?.({ kind: 'result', key: String(message.key), value });
-            break;
-          }
-          case 'done':
-            returned = { value: message.json === undefined ? undefined : (JSON.parse(message.json) as unknown) };
-            finish();
-            break;
-          case 'failed':
-            failure = String(message.message);
-            if (message.stack !== undefined) stderr.push(`${String(message.stack)}\n`);
-            finish();
-            break;
-        }
-      };
-      thread.attach({
-        message: (message) => {
-          // Late messages of an earlier segment, and anything the module posts on the port itself, stay out.
-          if (message.job !== job) return;
-          try {
-            onMessage(message);
-          } catch (error) {
-            this.logger.debug({ err: error, run_id: task.runId }, 'ignored a malformed message from a javascript thread');
-          }
-        },
-        error: (error) => {
-          failure ??= error.message;
-          if (error.stack !== undefined) stderr.push(`${error.stack}\n`);
-        },
-        exit: (code) => finish(code),
-      });
-      task.signal.addEventListener('abort', onAbort, { once: true });
-      if (task.timeoutMs !== undefined) timeoutTimer = setTimeout(() => stop('timeout'), task.timeoutMs);
-      thread.post({ kind: 'run', segment });
-    });
-  }
 }
+
+/** FILES up to this size in all are copied synchronously: the usual few small modules, in a fraction of the time. */
+const SYNC_COPY_BYTES = 256 * 1024;
 
 /** The segment's own copy of the FILES, for the module to work in. */
 async function makeWorkdir(workdir: string, files: readonly ProcedureFile[]): Promise<void> {
+  if (files.reduce((size, file) => size + file.content.length, 0) <= SYNC_COPY_BYTES) {
+    mkdirSync(workdir);
+    writeProcedureFilesSync(workdir, files);
+    return;
+  }
   await mkdir(workdir);
   await writeProcedureFiles(workdir, files);
 }
@@ -219,50 +186,4 @@ async function makeWorkdir(workdir: string, files: readonly ProcedureFile[]): Pr
 function entryOf(files: readonly ProcedureFile[]): string | undefined {
   const paths = new Set(files.map((file) => path.posix.normalize(file.path)));
   return JAVASCRIPT_ENTRIES.find((name) => paths.has(name));
-}
-
-function stopOf(signal: AbortSignal): StopReason {
-  return signal.reason === StopReason.killed ? StopReason.killed : StopReason.engineStopped;
-}
-
-/**
- * `ctx.env`: the engine's environment without secrets, with the
- * procedure's variables and PATH prefix. A pooled thread's own
- * process.env cannot follow the segment, so the module gets this instead.
- */
-function segmentEnvironment(environment: SegmentEnvironment | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(procedureEnvironment())) if (value !== undefined) env[name] = value;
-  Object.assign(env, environment?.variables);
-  const prefix = environment?.pathPrefix ?? [];
-  if (prefix.length > 0) env['PATH'] = [...prefix, ...(env['PATH'] === undefined ? [] : [env['PATH']])].join(path.delimiter);
-  return env;
-}
-
-function segmentResults(keyed: Record<string, unknown>, value: unknown): unknown {
-  const results = { ...keyed };
-  if (value !== undefined) {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) Object.assign(results, value);
-    else results['return'] = value;
-  }
-  return Object.keys(results).length === 0 ? null : results;
-}
-
-function ending(
-  stopped: Stop | undefined,
-  failure: string | undefined,
-  finished: boolean,
-  task: SegmentTask,
-  code?: number,
-): Omit<SegmentOutcome, 'results' | 'output'> {
-  if (stopped === StopReason.killed) return { state: 'killed', exitCode: null, message: 'killed' };
-  if (stopped === StopReason.engineStopped) return { state: 'failed', exitCode: null, message: 'engine stopped' };
-  if (stopped === 'timeout') return timedOut(task.timeoutMs);
-  if (failure !== undefined) return { state: 'failed', exitCode: null, message: failure };
-  if (finished) return { state: 'succeeded', exitCode: null, message: null };
-  return {
-    state: 'failed',
-    exitCode: null,
-    message: `the worker thread exited (code ${String(code)}) before the module's default export settled`,
-  };
 }

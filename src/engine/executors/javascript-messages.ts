@@ -1,59 +1,83 @@
 /**
- * What the javascript executor and its pooled worker threads say to each
- * other, and the context a procedure's module receives. The worker
- * (`javascript-worker.js`) is plain JavaScript so it runs the same from
- * `src/` and `dist/`; it checks itself against these types with `@ts-check`.
+ * What the javascript executor and its pooled child processes say to each
+ * other over their channel (javascript-channel.js), and the context a
+ * procedure's module receives. The child (`javascript-child.js`) is plain JavaScript so it
+ * runs the same from `src/` and `dist/`; it checks itself against these
+ * types with `@ts-check`.
  */
 import type { TableColumn, TableFile } from '../segment-task.js';
 
-/** One segment for a thread to run. */
+/** One segment for a process to run. */
 export interface JavascriptSegmentData {
-  /** Tags every message about this segment: a thread runs many, one after another. */
+  /** Tags every message about this segment: a process runs many, one after another. */
   readonly job: number;
   /** file: URL of the entry module in the module cache. */
   readonly entryUrl: string;
   /** The entry's path among the FILES, for messages. */
   readonly entryName: string;
+  /** The segment's working directory: the process's cwd while the segment runs. */
   readonly workdir: string;
   readonly runId: string;
   readonly segment: number;
   readonly segmentCount: number;
   /** The run's parameters as plain values: `{ name: value }`. */
   readonly params: Readonly<Record<string, unknown>>;
-  /** The environment the procedure is given (`ctx.env`). */
-  readonly env: Readonly<Record<string, string>>;
+  /** What the segment's environment adds to the process's own (`set_environment`'s variables, TMPDIR). */
+  readonly variables: Readonly<Record<string, string>>;
+  /** Directories put before PATH. */
+  readonly pathPrefix: readonly string[];
   /** Files in COPY text format, as SegmentTask has them. */
   readonly inputs: readonly TableFile[];
   readonly outputs: readonly TableFile[];
 }
 
-/** Executor → worker. */
-export type ToJavascriptWorker =
+/** The segment's database login, as the child connects with it (see DatabaseLogin). */
+export interface JavascriptLogin {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** Executor → child. */
+export type ToJavascriptChild =
   | { readonly kind: 'run'; readonly segment: JavascriptSegmentData }
-  | { readonly kind: 'abort'; readonly job: number; readonly reason: string };
+  | { readonly kind: 'abort'; readonly job: number; readonly reason: string }
+  /** The answer to a `login` request: the login, or why there is none. */
+  | { readonly kind: 'login'; readonly job: number; readonly login?: JavascriptLogin; readonly error?: string };
 
 /**
- * Worker → executor. `job` is the segment the message is about (undefined:
+ * Child → executor. `job` is the segment the message is about (undefined:
  * console output of no segment's code). JSON values travel as text so only
  * JSON reaches the results.
  */
-export type FromJavascriptWorker =
+export type FromJavascriptChild =
+  /** The process has loaded and waits for segments. */
+  | { readonly kind: 'ready' }
   | { readonly kind: 'output'; readonly job: number | undefined; readonly stream: 'stdout' | 'stderr'; readonly text: string }
   | { readonly kind: 'progress'; readonly job: number; readonly fraction: number }
   | { readonly kind: 'result'; readonly job: number; readonly key: string; readonly json: string }
+  /** ctx.db's first use: the segment's login, please. */
+  | { readonly kind: 'login'; readonly job: number }
   /** The default export resolved and the outputs are closed; `json` is its value, undefined when there is none or it is not JSON. */
-  | { readonly kind: 'done'; readonly job: number; readonly json: string | undefined }
-  | { readonly kind: 'failed'; readonly job: number; readonly message: string; readonly stack: string | undefined };
+  | { readonly kind: 'done'; readonly job: number; readonly json?: string | undefined }
+  | { readonly kind: 'failed'; readonly job: number; readonly message: string; readonly stack?: string | undefined }
+  /** An exception nothing caught: the process exits after this message, failing the segment it runs. */
+  | { readonly kind: 'fatal'; readonly message: string; readonly stack?: string | undefined };
 
 /**
  * What a javascript procedure's default export is called with.
  *
- * The module runs in a pooled worker thread that runs many segments, one
- * at a time, and imports a given set of FILES once: module-level state
- * (variables, caches, timers left running) may persist between segments
- * that run on the same thread, and nothing promises that two segments
- * share it. `import.meta.url` is in a cache shared by those segments:
- * write files under `workdir`, never next to the module.
+ * The module runs in a pooled Node process that runs many segments, one
+ * at a time, all of the same procedure (the same FILES) and the same
+ * caller, and imports the FILES once: module-level state (variables,
+ * caches, timers left running) may persist between segments that run on
+ * the same process, and nothing promises that two segments share it.
+ * `import.meta.url` is in a cache shared by those segments: write files
+ * under `workdir` (the process's cwd while the segment runs), never next
+ * to the module.
  *
  * @example
  * // main.js among the procedure's FILES
@@ -64,8 +88,9 @@ export type FromJavascriptWorker =
  *   for await (const row of ctx.inputs.docs) {
  *     await out.write({ id: row.id, n: double(row.n) });
  *   }
+ *   const { rows } = await ctx.db.query('SELECT count(*)::int AS n FROM docs');
  *   ctx.result('written', out.rowCount);
- *   return { ok: true }; // merged into the segment's results
+ *   return { ok: true, docs: rows[0].n }; // merged into the segment's results
  * };
  */
 export interface JavascriptContext {
@@ -74,27 +99,54 @@ export interface JavascriptContext {
   readonly segmentCount: number;
   /** The run's parameters as plain JSON values (the stored `{ value, type }` flattened to `value`). */
   readonly params: Readonly<Record<string, unknown>>;
-  /** The segment's own working directory, holding a copy of the FILES (worker threads share the engine's cwd). */
+  /** The segment's own working directory, holding a copy of the FILES; the process's cwd while the segment runs. */
   readonly workdir: string;
   /**
    * The procedure's environment: the engine's without its secrets
    * (PROCGATE_*, PG*), plus `set_environment`'s variables, with its PATH
-   * prefix. A pooled thread cannot change its environment per segment, so
-   * `process.env` is the engine's environment without secrets only.
+   * prefix. `process.env` holds the same while the segment runs.
    */
   readonly env: Readonly<Record<string, string>>;
   /** Each TABLE argument's rows for this segment, by parameter name and by position (`inputs[0]`). */
   readonly inputs: Readonly<Record<string, JavascriptInput>>;
   /** A writer for each INTO table, by the name as written in INTO and by position (`outputs[0]`). */
   readonly outputs: Readonly<Record<string, JavascriptOutput>>;
+  /** The database, as the role that executed the run. */
+  readonly db: JavascriptDatabase;
   /** The segment's progress, 0..1 (clamped); visible while the segment runs. */
   progress(fraction: number): void;
   /** Sets one key of the segment's results (visible while it runs); the value must be JSON-serialisable. */
   result(key: string, value: unknown): void;
   /** Lines into run_output: info → stdout, error → stderr; arguments formatted like console.log (console works too). */
   readonly log: { info(...args: unknown[]): void; error(...args: unknown[]): void };
-  /** Aborted when the run is killed, times out or the engine stops; the thread is terminated soon after. */
+  /** Aborted when the run is killed, times out or the engine stops; the process is killed soon after. */
   readonly signal: AbortSignal;
+}
+
+/**
+ * A connection to the database with exactly the rights of the role that
+ * executed the run, opened at the first query and closed when the
+ * segment's default export settles.
+ */
+export interface JavascriptDatabase {
+  /** Runs one statement, `$1`-style placeholders taking `values`, as pg's `client.query` does. */
+  query(text: string, values?: readonly unknown[]): Promise<JavascriptQueryResult>;
+  /**
+   * libpq's variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD…)
+   * and PROCGATE_DATABASE_URL of the same login, for a program the module
+   * starts (`spawn('psql', [...], { env: { ...process.env, ...await ctx.db.environment() } })`).
+   */
+  environment(): Promise<Readonly<Record<string, string>>>;
+}
+
+/** A statement's result, as pg gives it. */
+export interface JavascriptQueryResult {
+  /** The command tag's verb: SELECT, INSERT… */
+  readonly command: string;
+  readonly rows: Record<string, unknown>[];
+  /** Rows returned or affected; null for a statement that has no count. */
+  readonly rowCount: number | null;
+  readonly fields: readonly { readonly name: string; readonly dataTypeID: number }[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcedureFile } from '../segment-task.js';
 import { writeProcedureFiles } from './procedure-files.js';
@@ -16,7 +17,7 @@ export interface CachedModule {
  * The procedures' modules on disk, written once per distinct set of FILES
  * under `<root>/<key>/files/`, with `<root>/<key>/package.json` marking
  * them as ES modules (outside `files/`, as the FILES may hold a
- * package.json of their own). A thread imports each entry once by its URL
+ * package.json of their own). A process imports each entry once by its URL
  * here, and the URL changes whenever the FILES do, so a changed procedure
  * is imported afresh.
  *
@@ -25,6 +26,11 @@ export interface CachedModule {
  * `<root>/<key>` that exists is complete, whichever segment wrote it. The
  * root must belong to this user and be writable by no one else: whoever
  * can write there chooses the code the engine runs.
+ *
+ * The javascript processes may run as other uids (SandboxUsers), so the
+ * entries are readable by all (directories 755, files 644) under a root
+ * that no one else can list (711): reaching an entry takes its key, a
+ * hash of the FILES, so only who knows the code can read it.
  */
 export class JavascriptModuleCache {
   private rootChecked: Promise<void> | undefined;
@@ -36,7 +42,8 @@ export class JavascriptModuleCache {
     await this.checkRoot();
     const key = filesKey(files);
     const entry = path.join(this.root, key);
-    if (!(await exists(entry))) await this.write(entry, files);
+    // Synchronously: a stat through libuv's thread pool costs several times the call, on every segment.
+    if (!existsSync(entry)) await this.write(entry, files);
     return { key, directory: path.join(entry, 'files') };
   }
 
@@ -51,7 +58,7 @@ export class JavascriptModuleCache {
 
   private async write(entry: string, files: readonly ProcedureFile[]): Promise<void> {
     // Again, should a cleaner of temporary files have removed it since.
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await mkdir(this.root, { recursive: true, mode: 0o711 });
     const staging = await mkdtemp(`${entry}.staging-`);
     try {
       // Readable by the uids modules run as (the root is not listable: an entry is found by its key).
@@ -60,6 +67,7 @@ export class JavascriptModuleCache {
       const directory = path.join(staging, 'files');
       await mkdir(directory);
       await writeProcedureFiles(directory, files);
+      await readableByAll(staging);
       await rename(staging, entry);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
@@ -80,13 +88,27 @@ function filesKey(files: readonly ProcedureFile[]): string {
   return hash.digest('hex').slice(0, 32);
 }
 
-/** Makes `directory` (mode 700) and checks that this user owns it and that no one else can write in it. */
+/** Makes `directory` (mode 711) and checks that this user owns it and that no one else can write in it. */
 async function ensurePrivateDirectory(directory: string): Promise<void> {
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  await mkdir(directory, { recursive: true, mode: 0o711 });
   const info = await stat(directory);
   const uid = process.getuid?.();
   if ((uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0) {
     throw new Error(`the module cache ${directory} must belong to this user and be writable by no one else`);
+  }
+  // mkdir's mode is masked by the umask; others need to pass through, not to list.
+  if ((info.mode & 0o777) !== 0o711) await chmod(directory, 0o711);
+}
+
+/** Directories 755, files 644 (755 when executable), whatever the umask made them; links are left. */
+async function readableByAll(entry: string): Promise<void> {
+  const info = await lstat(entry);
+  if (info.isSymbolicLink()) return;
+  if (info.isDirectory()) {
+    await chmod(entry, 0o755);
+    for (const name of await readdir(entry)) await readableByAll(path.join(entry, name));
+  } else {
+    await chmod(entry, info.mode & 0o100 ? 0o755 : 0o644);
   }
 }
 

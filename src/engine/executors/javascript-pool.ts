@@ -1,161 +1,180 @@
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log/logger.js';
-import type { FromJavascriptWorker, ToJavascriptWorker } from './javascript-messages.js';
-import { procedureEnvironment } from './procedure-files.js';
-
-/** Plain JavaScript, next to this file in `src/` and in `dist/` alike. */
-const WORKER_URL = new URL('./javascript-worker.js', import.meta.url);
+import type { SandboxUsers } from '../sandbox/sandbox-users.js';
+import { JavascriptProcess } from './javascript-process.js';
 
 export interface JavascriptPoolOptions {
   /**
-   * Threads kept warm. More are started when more segments run at once,
-   * and kept too: the engine's slots bound them, and a burst of segments
-   * should not pay a thread start each.
+   * Processes kept for callers' procedures (the engine's slots): past
+   * this, the process idle the longest goes to make room. More are
+   * started when more segments run at once.
    */
   readonly size: number;
-  /** A thread is replaced after running this many segments, which bounds its module cache. */
+  /** Warm processes kept unbound, for the next caller or procedure not served yet. */
+  readonly spares: number;
+  /** A process is replaced after running this many segments, which bounds what its module keeps. */
   readonly recycleAfter: number;
-  /** Each thread's old-generation heap; exceeding it fails the thread's segment. */
+  /** Each process's old-generation heap; exceeding it fails the process's segment. */
   readonly memoryLimitMb: number;
+  /** The uids processes run as; undefined: they run as the engine's own user. */
+  readonly sandbox: SandboxUsers | undefined;
   readonly logger: Logger;
 }
 
-/** What the segment running on a thread hears from it. */
-export interface ThreadListener {
-  message(message: FromJavascriptWorker): void;
-  /** An exception nothing caught, or the memory limit: the thread is exiting. */
-  error(error: Error): void;
-  exit(code: number): void;
-}
-
-/** A worker thread of the pool; it runs one segment at a time. */
-export class PooledThread {
-  /** Segments given to this thread. */
-  segments = 0;
-  /** Keys of the module sets this thread has been given (and so has imported, or is importing). */
-  readonly modules = new Set<string>();
-  /** True once the thread runs JavaScript: it is warm. */
-  online = false;
-  private listener: ThreadListener | undefined;
-
-  constructor(readonly worker: Worker) {
-    worker.once('online', () => {
-      this.online = true;
-    });
-    worker.on('message', (message: FromJavascriptWorker) => this.listener?.message(message));
-    worker.on('error', (error) => this.listener?.error(error));
-  }
-
-  /** Hands the thread a segment: its messages go to `listener` until it is released. */
-  attach(listener: ThreadListener): void {
-    this.listener = listener;
-  }
-
-  detach(): void {
-    this.listener = undefined;
-  }
-
-  /** Messages to a thread that has exited are dropped, as the listener hears its exit. */
-  post(message: ToJavascriptWorker): void {
-    this.worker.postMessage(message);
-  }
-
-  exited(code: number): void {
-    this.listener?.exit(code);
-  }
+/** The spares a pool of `size` keeps by default. */
+export function defaultSpares(size: number): number {
+  return Math.min(2, size);
 }
 
 /**
- * Worker threads kept warm for javascript segments: starting a thread
- * costs tens of milliseconds, a message to a warm one almost nothing. The
- * pool is filled at its first use; a thread that exits (terminated, out
- * of memory, crashed, recycled) is replaced. Idle threads do not keep the
- * process alive.
+ * Node processes kept warm for javascript segments: starting one costs
+ * tens of milliseconds (more with its first import of pg), a message to
+ * a warm one almost nothing.
+ *
+ * A process serves one caller (the role that executed the run) and one
+ * procedure (its set of FILES) for its whole life: its first segment
+ * binds it, and later segments of that caller and procedure reuse it, so
+ * module-level state never passes from one caller to another. A segment
+ * of a caller and procedure that has no idle process takes a spare (a
+ * warm process bound to nothing yet), and a new spare is started after
+ * it, off the segment's path. Bound processes are kept up to the pool's
+ * size; past it, the one idle the longest is retired. A process that
+ * exits (killed, out of memory, crashed, recycled) is not replaced until
+ * a segment needs one; only spares are kept topped up.
  */
-export class JavascriptThreadPool {
-  private readonly threads = new Set<PooledThread>();
-  private readonly idle: PooledThread[] = [];
+export class JavascriptProcessPool {
+  private readonly processes = new Set<JavascriptProcess>();
+  /** Idle processes, the one idle the longest first. */
+  private readonly idle: JavascriptProcess[] = [];
+  private fillScheduled = false;
   private closed = false;
 
   constructor(private readonly options: JavascriptPoolOptions) {}
 
   /**
-   * A thread for a segment of module set `moduleKey`: an idle one that has
-   * imported it, else a warm one, else any idle one, else a new one.
+   * A process for a segment of `caller` running module set `moduleKey`:
+   * an idle one bound to both, else a spare (warm first), else a new one.
    */
-  acquire(moduleKey: string): PooledThread {
-    if (this.closed) throw new Error('the javascript thread pool is closed');
-    const index = this.pick(moduleKey);
-    const thread = index === -1 ? this.start() : this.idle.splice(index, 1)[0]!;
-    thread.worker.ref();
-    thread.segments += 1;
-    thread.modules.add(moduleKey);
-    this.fill();
-    return thread;
+  async acquire(caller: string, moduleKey: string): Promise<JavascriptProcess> {
+    if (this.closed) throw new Error('the javascript process pool is closed');
+    const binding = `${caller}\u0000${moduleKey}`;
+    const process =
+      this.takeIdle((candidate) => candidate.binding === binding) ??
+      this.takeIdle((candidate) => candidate.binding === undefined && candidate.online) ??
+      this.takeIdle((candidate) => candidate.binding === undefined) ??
+      (await this.startForSegment());
+    process.binding = binding;
+    process.segments += 1;
+    this.makeRoom();
+    this.scheduleFill();
+    return process;
   }
 
-  /** A thread whose segment ended with its module settled: kept for the next, unless due for recycling. */
-  release(thread: PooledThread): void {
-    thread.detach();
-    if (!this.threads.has(thread)) return;
-    if (thread.segments >= this.options.recycleAfter) {
-      void this.retire(thread);
+  /** A process whose segment ended with its module settled: kept for the next, unless due for recycling. */
+  release(process: JavascriptProcess): void {
+    process.detach();
+    if (!this.processes.has(process) || !process.alive) return;
+    if (process.segments >= this.options.recycleAfter) {
+      void this.retire(process);
       return;
     }
-    thread.worker.unref();
-    this.idle.push(thread);
+    this.idle.push(process);
+    this.makeRoom();
   }
 
-  /** Terminates a thread (one whose segment would not stop, or one due for replacement); the pool fills up again. */
-  async retire(thread: PooledThread): Promise<void> {
-    this.forget(thread);
-    this.fill();
-    await thread.worker.terminate();
+  /** Kills a process (one whose segment would not stop, or one due for replacement). */
+  retire(process: JavascriptProcess): Promise<void> {
+    this.forget(process);
+    this.scheduleFill();
+    return process.kill();
   }
 
-  /** Terminates every thread; segments still running on one end as its exit says. */
+  /** Kills every process; segments still running on one end as its exit says. */
   async close(): Promise<void> {
     this.closed = true;
-    const threads = [...this.threads];
-    await Promise.all(threads.map((thread) => this.retire(thread)));
+    await Promise.all([...this.processes].map((process) => this.retire(process)));
   }
 
-  private pick(moduleKey: string): number {
-    const withModule = this.idle.findLastIndex((thread) => thread.modules.has(moduleKey));
-    if (withModule !== -1) return withModule;
-    const warm = this.idle.findLastIndex((thread) => thread.online);
-    return warm !== -1 ? warm : this.idle.length - 1;
+  /** The most recently idle process that `matches`, taken out of the idle list. */
+  private takeIdle(matches: (process: JavascriptProcess) => boolean): JavascriptProcess | undefined {
+    // One that has exited waits a moment for its last output before it leaves the list.
+    const index = this.idle.findLastIndex((process) => process.alive && matches(process));
+    return index === -1 ? undefined : this.idle.splice(index, 1)[0];
+  }
+
+  /**
+   * A new process for a segment that found none idle. With every sandbox
+   * uid in use, the process idle the longest gives its own back first.
+   */
+  private async startForSegment(): Promise<JavascriptProcess> {
+    try {
+      return this.start();
+    } catch (error) {
+      const oldest = this.idle[0];
+      if (oldest === undefined) throw error;
+      await this.retire(oldest);
+      return this.start();
+    }
+  }
+
+  /** Retires the processes idle the longest while more processes are bound than the pool keeps. */
+  private makeRoom(): void {
+    let bound = 0;
+    for (const process of this.processes) if (process.binding !== undefined) bound += 1;
+    while (bound > this.options.size) {
+      const oldest = this.idle.find((process) => process.binding !== undefined);
+      if (oldest === undefined) return;
+      void this.retire(oldest);
+      bound -= 1;
+    }
+  }
+
+  /** Tops the spares up soon after, not on the segment's path: starting a process blocks for a few milliseconds. */
+  private scheduleFill(): void {
+    if (this.fillScheduled || this.closed) return;
+    this.fillScheduled = true;
+    setImmediate(() => {
+      this.fillScheduled = false;
+      this.fill();
+    }).unref();
   }
 
   private fill(): void {
-    while (!this.closed && this.threads.size < this.options.size) {
-      const thread = this.start();
-      thread.worker.unref();
-      this.idle.push(thread);
+    let spares = 0;
+    for (const process of this.processes) if (process.binding === undefined) spares += 1;
+    for (; !this.closed && spares < this.options.spares; spares += 1) {
+      let process: JavascriptProcess;
+      try {
+        process = this.start();
+      } catch (error) {
+        // No free uid: the next segment to need a process makes room.
+        this.options.logger.debug({ err: error }, 'could not start a spare javascript process');
+        return;
+      }
+      process.detach();
+      this.idle.push(process);
     }
   }
 
-  private start(): PooledThread {
-    const worker = new Worker(WORKER_URL, {
-      env: procedureEnvironment(),
-      // A small young generation: row-at-a-time code makes short-lived garbage, and a
-      // large nursery per thread multiplies the engine's resident memory by the pool size.
-      resourceLimits: { maxOldGenerationSizeMb: this.options.memoryLimitMb, maxYoungGenerationSizeMb: 16 },
+  private start(): JavascriptProcess {
+    const users = this.options.sandbox;
+    const user = users?.acquire();
+    const process = new JavascriptProcess({
+      memoryLimitMb: this.options.memoryLimitMb,
+      sandbox: users === undefined || user === undefined ? undefined : { users, user },
+      logger: this.options.logger,
     });
-    const thread = new PooledThread(worker);
-    this.threads.add(thread);
-    worker.once('exit', (code) => {
-      this.options.logger.debug({ thread: worker.threadId, code, segments: thread.segments }, 'javascript thread exited');
-      this.forget(thread);
-      thread.exited(code);
-      this.fill();
+    this.processes.add(process);
+    void process.gone.then(() => {
+      this.forget(process);
+      // One that never started (a uid that cannot read procgate's files, say) would fail again at once.
+      if (process.online) this.scheduleFill();
     });
-    return thread;
+    return process;
   }
 
-  private forget(thread: PooledThread): void {
-    this.threads.delete(thread);
-    const index = this.idle.indexOf(thread);
+  private forget(process: JavascriptProcess): void {
+    this.processes.delete(process);
+    const index = this.idle.indexOf(process);
     if (index !== -1) this.idle.splice(index, 1);
   }
 }

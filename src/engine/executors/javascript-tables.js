@@ -3,8 +3,8 @@
  * A javascript segment's table files as its module sees them:
  * `ctx.inputs` (rows streamed from the files the engine wrote) and
  * `ctx.outputs` (writers filling the files the engine loads). Runs in the
- * worker thread; everything a segment opens is closed when it ends, since
- * the thread goes on to run other segments.
+ * segment's child process; everything a segment opens is closed when it
+ * ends, since the process goes on to run other segments.
  */
 import { open } from 'node:fs/promises';
 import pg from 'pg';
