@@ -166,6 +166,32 @@ describe('a segment connects as the run caller', () => {
   });
 });
 
+describe('a javascript module', () => {
+  it('queries as the run caller through ctx.db, with the login gone after the segment', async () => {
+    await devClient.query(`CREATE PROCEDURE js_login() LANGUAGE javascript EXECUTION MODE NONDISTRIBUTED
+      FILES ('main.js' = $js$
+        export default async (ctx) => {
+          const who = await ctx.db.query("SELECT current_user AS who, session_user AS login");
+          const secret = await ctx.db.query('SELECT * FROM secret').then(() => null, (error) => error.code);
+          await ctx.db.query('INSERT INTO notes VALUES ($1)', ['from javascript']);
+          const env = await ctx.db.environment();
+          return { ...who.rows[0], secret, password: env.PGPASSWORD };
+        };
+      $js$)`);
+    const { rows } = await devClient.query<{ run_id: string }>('EXECUTE PROCEDURE js_login()');
+    const runId = rows[0]!.run_id;
+    const run = await fixture.finished(runId, 20_000);
+    expect(run.error).toBeNull();
+    const found = (run.results as Record<string, { who: string; login: string; secret: string; password: string }>)['0']!;
+    expect(found).toMatchObject({ who: dev, secret: '42501' });
+    expect(found.login).toMatch(new RegExp(`^procgate_${runId.replaceAll('-', '')}_0_1$`));
+    const notes = await fixture.client.query("SELECT author FROM notes WHERE author = 'from javascript'");
+    expect(notes.rowCount).toBe(1);
+    expect(await connectError({ user: found.login, password: found.password })).toBe('28P01');
+    expect(await loginsOf(runId)).toEqual([]);
+  });
+});
+
 describe('the credential dies with the segment', () => {
   it.each([
     { end: 'killed', options: '' },
