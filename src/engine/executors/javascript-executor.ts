@@ -126,17 +126,17 @@ export class JavascriptExecutor implements Executor {
     if (task.signal.aborted) {
       return { ...ending(stopOf(task.signal), undefined, false, task), results: null, output: [] };
     }
-    const process = await this.pool.acquire(task.caller ?? '', module.key);
+    const child = await this.pool.acquire(task.caller ?? '', module.key);
     const variables: Record<string, string> = { ...task.environment?.variables };
     try {
-      if (process.user !== undefined) {
-        await handOverDirectory(task.directory, process.user, task.outputs.map((output) => output.path));
+      if (child.user !== undefined) {
+        await handOverDirectory(task.directory, child.user, task.outputs.map((output) => output.path));
         // The uid has no home, and the machine's shared /tmp is no place for a run's files.
         variables['HOME'] = workdir;
         variables['TMPDIR'] = path.join(task.directory, 'tmp');
       }
     } catch (error) {
-      this.pool.release(process);
+      this.pool.release(child);
       throw error;
     }
     this.jobs += 1;
@@ -154,7 +154,7 @@ export class JavascriptExecutor implements Executor {
       inputs: task.inputs,
       outputs: task.outputs,
     };
-    return runOnProcess(task, process, segment, {
+    return runOnProcess(task, child, segment, {
       pool: this.pool,
       killGraceMs: this.killGraceMs,
       memoryLimitMb: this.memoryLimitMb,
