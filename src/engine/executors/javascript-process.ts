@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log/logger.js';
+import { sandboxEnvironment } from '../sandbox/sandbox-environment.js';
 import type { SandboxUser, SandboxUsers } from '../sandbox/sandbox-users.js';
 import { messageLine, MessageLines } from './javascript-channel.js';
 import type { FromJavascriptChild, ToJavascriptChild } from './javascript-messages.js';
@@ -56,7 +57,8 @@ export class JavascriptProcess {
     const user = options.sandbox?.user;
     this.child = spawn(process.execPath, [`--max-old-space-size=${String(options.memoryLimitMb)}`, CHILD_PATH], {
       cwd: '/',
-      env: procedureEnvironment(),
+      // Sandboxed: a name, and a PATH of what the uid can reach (HOME and TMPDIR follow each segment).
+      env: user === undefined ? procedureEnvironment() : sandboxEnvironment(procedureEnvironment(), { home: '/', tmp: '/tmp' }),
       // fd 3: the channel (see javascript-channel.js), a socket pair.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: true,
