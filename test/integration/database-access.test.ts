@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,8 @@ beforeAll(async () => {
   client = new pg.Client(t.proxy.config(t.db.name));
   await client.connect();
   workerTmp = realpathSync(mkdtempSync(path.join(tmpdir(), 'pgaccess-')));
+  // The worker's run directory is in it: its programs' uids must pass through (not list it).
+  chmodSync(workerTmp, 0o711);
   // The system's python3 first: Debian's python3-psycopg is its (.ci/run installs it).
   worker = startCli(
     ['worker', '--database', connectionUrl(t.db.direct), '--slots', '2', '--lease-ms', '1000', '--log-level', 'warn'],
