@@ -1,5 +1,6 @@
 /** bench:engine's data group: an identity through procgate (command and javascript) against INSERT ... SELECT. */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type pg from 'pg';
 import { connectThroughProcgate } from '../support/cluster.js';
 import { CpuMeter, type CpuUsage } from '../support/cpu.js';
@@ -32,8 +33,11 @@ const IDENTITY_JS = `export default async (ctx) => {
 /**
  * python3's own binary: through a version manager's shim (pyenv) each start
  * costs a few hundred ms of shell, which is the machine's, not procgate's.
+ * The system's first when there is one: programs run as sandbox uids, which
+ * cannot reach an interpreter installed under root's home.
  */
 function python3(): string {
+  if (existsSync('/usr/bin/python3')) return '/usr/bin/python3';
   return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 }
 
