@@ -70,14 +70,15 @@ export class CommandExecutor implements Executor {
     const login = await task.database?.login();
     const user = task.sandbox?.acquire();
     if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined, login);
+    const sandboxed = { user, processesGone: false };
     try {
       await handOverDirectory(task.directory, user, task.outputs.map((output) => output.path));
-      return await this.spawnSegment(task, workdir, controlFile, user, login);
+      return await this.spawnSegment(task, workdir, controlFile, sandboxed, login);
     } finally {
       // The directory is root's alone again before another segment may get the uid.
       await chown(task.directory, 0, 0)
         .then(() => chmod(task.directory, 0o700))
-        .finally(() => task.sandbox?.release(user));
+        .finally(() => task.sandbox?.release(user, { processesGone: sandboxed.processesGone }));
     }
   }
 
@@ -85,7 +86,7 @@ export class CommandExecutor implements Executor {
     task: SegmentTask,
     cwd: string,
     controlFile: string,
-    user: SandboxUser | undefined,
+    sandboxed: { readonly user: SandboxUser; processesGone: boolean } | undefined,
     login: DatabaseLogin | undefined,
   ): Promise<SegmentOutcome> {
     const stdout = new LineTail('stdout', task.maxOutputLines);
@@ -102,10 +103,10 @@ export class CommandExecutor implements Executor {
         // fd 3: the status channel (PROCGATE_STATUS_FD).
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         env:
-          user === undefined
+          sandboxed === undefined
             ? childEnvironment(task, controlFile, login)
             : sandboxEnvironment(childEnvironment(task, controlFile, login), { home: cwd, tmp: path.join(task.directory, 'tmp') }),
-        ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
+        ...(sandboxed === undefined ? {} : { uid: sandboxed.user.uid, gid: sandboxed.user.gid }),
       });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
         if (stopped !== undefined || child.pid === undefined || child.exitCode !== null) return;
@@ -148,7 +149,12 @@ export class CommandExecutor implements Executor {
       });
       // The program is done: what it left running as its uid (a daemon, a background job, which
       // would hold its output open) goes now, so its output ends.
-      if (user !== undefined) child.once('exit', () => killProcessesOf(user.uid));
+      if (sandboxed !== undefined) {
+        child.once('exit', () => {
+          killProcessesOf(sandboxed.user.uid);
+          sandboxed.processesGone = true;
+        });
+      }
       child.once('close', (code, signal) => finish(code, signal));
     });
   }

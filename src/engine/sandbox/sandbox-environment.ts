@@ -20,12 +20,25 @@ export function sandboxEnvironment(
     ...environment,
     ...(searchPath === undefined
       ? {}
-      : { PATH: searchPath.split(path.delimiter).filter((dir) => dir !== '' && searchableByOthers(dir)).join(path.delimiter) }),
+      : { PATH: reachablePath(searchPath) }),
     HOME: home,
     TMPDIR: tmp,
     USER: SANDBOX_USER_NAME,
     LOGNAME: SANDBOX_USER_NAME,
   };
+}
+
+/** PATH values as a sandbox sees them, by the engine's PATH: it seldom changes, and each check is a dozen system calls. */
+const reachablePaths = new Map<string, string>();
+
+function reachablePath(searchPath: string): string {
+  let reachable = reachablePaths.get(searchPath);
+  if (reachable === undefined) {
+    reachable = searchPath.split(path.delimiter).filter((dir) => dir !== '' && searchableByOthers(dir)).join(path.delimiter);
+    if (reachablePaths.size > 100) reachablePaths.clear();
+    reachablePaths.set(searchPath, reachable);
+  }
+  return reachable;
 }
 
 /** Whether a uid that is neither owner nor group of anything on the way can reach into `dir`. */

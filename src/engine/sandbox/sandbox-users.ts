@@ -53,7 +53,8 @@ const HOLDERS_DIRECTORY = '/run/procgate-sandbox-uids';
  */
 export class SandboxUsers {
   private readonly free: SandboxUser[];
-  private readonly busy = new Set<number>();
+  /** Busy uids, with the shared temporary directories' mtimes when each was handed out. */
+  private readonly busy = new Map<number, (number | undefined)[]>();
   private closed = false;
 
   private constructor(
@@ -101,20 +102,29 @@ export class SandboxUsers {
     if (this.closed) throw new Error('the sandbox users are closed');
     const user = this.free.pop();
     if (user === undefined) throw new Error('no free sandbox uid');
-    this.busy.add(user.uid);
+    this.busy.set(user.uid, SHARED_TEMPORARY_DIRECTORIES.map(modifiedAt));
     return user;
   }
 
   /**
    * Kills whatever still runs as `user`, closes what it left in the
    * machine's shared temporary directories (see closeLeftFiles), then
-   * makes it free again.
+   * makes it free again. `processesGone`: the caller killed what ran as
+   * the uid after its last process exited (killProcessesOf), so no
+   * process of it is left to look for. A shared temporary directory whose
+   * mtime has not moved since the uid was handed out got no new entry, of
+   * this uid or any other, and is not looked through.
    */
-  release(user: SandboxUser): void {
-    if (!this.busy.delete(user.uid)) return;
-    const left = killProcessesOf(user.uid);
+  release(user: SandboxUser, { processesGone = false }: { readonly processesGone?: boolean } = {}): void {
+    const handedOut = this.busy.get(user.uid);
+    if (handedOut === undefined) return;
+    this.busy.delete(user.uid);
+    const left = processesGone ? 0 : killProcessesOf(user.uid);
     if (left > 0) this.logger.debug({ uid: user.uid, processes: left }, 'killed processes a segment left behind');
-    closeLeftFiles(user.uid, this.logger);
+    const changed = SHARED_TEMPORARY_DIRECTORIES.filter(
+      (directory, index) => handedOut[index] === undefined || modifiedAt(directory) !== handedOut[index],
+    );
+    closeLeftFiles(user.uid, this.logger, changed);
     this.free.push(user);
   }
 
@@ -175,8 +185,8 @@ const SHARED_TEMPORARY_DIRECTORIES = ['/tmp', '/var/tmp', '/dev/shm'];
  * so the uid's next holder, another run's program, cannot read it; it is
  * then removed in the background.
  */
-function closeLeftFiles(uid: number, logger: Logger): void {
-  for (const directory of SHARED_TEMPORARY_DIRECTORIES) {
+function closeLeftFiles(uid: number, logger: Logger, directories = SHARED_TEMPORARY_DIRECTORIES): void {
+  for (const directory of directories) {
     let names: string[];
     try {
       names = readdirSync(directory);
@@ -198,6 +208,15 @@ function closeLeftFiles(uid: number, logger: Logger): void {
         logger.warn({ err: error, path: entry }, 'could not remove a file a segment left behind'),
       );
     }
+  }
+}
+
+/** A directory's mtime (nanoseconds, as a number), undefined when it is not there. */
+function modifiedAt(directory: string): number | undefined {
+  try {
+    return Number(statSync(directory, { bigint: true }).mtimeNs);
+  } catch {
+    return undefined;
   }
 }
 
