@@ -44,7 +44,7 @@ export function sandboxUidsOption(): Option {
   const { first, last } = DEFAULT_UID_RANGE;
   return new Option(
     '--sandbox-uids <first-last>',
-    "when procgate runs as root: the uids users' programs run as, two per slot, each segment's program as one of its own (bare uids: any with a passwd entry is skipped; engines on one machine never share one)",
+    "when procgate runs as root: the uids users' programs run as (an engine takes two per slot and two more), each segment's program as one of its own (bare uids: any with a passwd entry is skipped; engines on one machine never share one)",
   )
     .env('PROCGATE_SANDBOX_UIDS')
     .default(DEFAULT_UID_RANGE, `${String(first)}-${String(last)}`)

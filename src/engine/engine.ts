@@ -53,8 +53,8 @@ export interface EngineOptions {
   readonly runDirectory?: string | undefined;
   /**
    * The uids users' code runs as when procgate is root (see SandboxUsers):
-   * the engine takes two per slot, one for a command's program and one for
-   * a warm javascript process; default DEFAULT_UID_RANGE.
+   * the engine takes one per slot for commands' programs and one per
+   * javascript process (javascriptProcesses); default DEFAULT_UID_RANGE.
    */
   readonly sandboxUids?: UidRange | undefined;
   /**
