@@ -61,13 +61,16 @@ export class CommandExecutor implements Executor {
   }
 
   async run(task: SegmentTask): Promise<SegmentOutcome> {
+    // Made while the directory is laid out: a round trip and a key derivation off the critical path.
+    const loginMade = task.database?.login();
+    loginMade?.catch(() => undefined);
     const workdir = path.join(task.directory, 'work');
     await mkdir(workdir);
     await writeProcedureFiles(workdir, task.files);
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
     await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
-    const login = await task.database?.login();
+    const login = await loginMade;
     const user = task.sandbox?.acquire();
     if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined, login);
     const sandboxed = { user, processesGone: false };
