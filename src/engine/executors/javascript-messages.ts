@@ -6,6 +6,7 @@
  * types with `@ts-check`.
  */
 import type { TableColumn, TableFile } from '../segment-task.js';
+import type { DatabaseLogin } from '../segment-database.js';
 
 /** One segment for a process to run. */
 export interface JavascriptSegmentData {
@@ -31,15 +32,8 @@ export interface JavascriptSegmentData {
   readonly outputs: readonly TableFile[];
 }
 
-/** The segment's database login, as the child connects with it (see DatabaseLogin). */
-export interface JavascriptLogin {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly password: string;
-  readonly environment: Readonly<Record<string, string>>;
-}
+/** The segment's database login, as the child connects with it. */
+export type JavascriptLogin = DatabaseLogin;
 
 /** Executor → child. */
 export type ToJavascriptChild =
