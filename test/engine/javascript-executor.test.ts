@@ -210,6 +210,209 @@ describe('JavascriptExecutor: table data', () => {
     expect(await executor.run(task)).toMatchObject({ state: 'succeeded' });
     expect(await readFile(task.outputs[0]!.path, 'utf8')).toBe('');
   });
+
+  describe('batches and writeBatch', () => {
+    it('copies every row as batches with a remainder, typed arrays for numeric columns, NULLs and escapes included', async () => {
+      await client.query('CREATE TABLE batch_copied (LIKE source)');
+      const directory = await segmentDirectory();
+      const task = await segmentTask(
+        `const kind = (v) => v.constructor.name;
+        export default async (ctx) => {
+          const seen = [];
+          for await (const batch of ctx.inputs.rows.batches({ size: 3 })) {
+            seen.push({
+              length: batch.length,
+              id: [kind(batch.columns.id), ...batch.columns.id],
+              big: [kind(batch.columns.big), ...Array.from(batch.columns.big, String)],
+              ratio: kind(batch.columns.ratio),
+              label: kind(batch.columns.label),
+              labelNulls: [...batch.nulls.label],
+              bigNulls: [...batch.nulls.big],
+            });
+            await ctx.outputs.copied.writeBatch(batch);
+          }
+          return { seen, rowCount: ctx.outputs.copied.rowCount };
+        }`,
+        {
+          inputs: [await inputFile('rows', 'source', directory)],
+          outputs: [await outputFile('copied', 'batch_copied', directory)],
+        },
+      );
+      const outcome = await executor.run(task);
+      expect(outcome).toMatchObject({ state: 'succeeded' });
+      expect(outcome.results).toEqual({
+        seen: [
+          {
+            length: 3, id: ['Int32Array', 1, 2, 3], big: ['BigInt64Array', '9007199254740993', '0', '-1'],
+            ratio: 'Float64Array', label: 'Array', labelNulls: [0, 1, 0], bigNulls: [0, 1, 0],
+          },
+          {
+            length: 1, id: ['Int32Array', 4], big: ['BigInt64Array', '0'],
+            ratio: 'Float64Array', label: 'Array', labelNulls: [0], bigNulls: [0],
+          },
+        ],
+        rowCount: 4,
+      });
+      await load('batch_copied', task.outputs[0]!);
+      const difference = await client.query(
+        '(TABLE source EXCEPT ALL TABLE batch_copied) UNION ALL (TABLE batch_copied EXCEPT ALL TABLE source)',
+      );
+      expect(difference.rows).toEqual([]);
+    });
+
+    it('gives the values the row iterator gives for the columns that are not typed arrays', async () => {
+      const directory = await segmentDirectory();
+      const task = await segmentTask(
+        `export default async (ctx) => {
+          const rows = [];
+          for await (const row of ctx.inputs.rows) rows.push(row);
+          const fromBatches = [];
+          for await (const b of ctx.inputs.rows.batches({ size: 2 })) {
+            for (let i = 0; i < b.length; i += 1) {
+              fromBatches.push(Object.fromEntries(Object.entries(b.columns).map(([name, values]) =>
+                [name, b.nulls[name][i] ? null : typeof values[i] === 'bigint' ? String(values[i]) : values[i]])));
+            }
+          }
+          const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+          return { count: fromBatches.length, same: rows.every((row, i) => same(row, fromBatches[i])) };
+        }`,
+        { inputs: [await inputFile('rows', 'source', directory)] },
+      );
+      expect(await executor.run(task)).toMatchObject({ state: 'succeeded', results: { count: 4, same: true } });
+    });
+
+    it('writes typed arrays, arrays and null masks for every numeric type, mixed with row writes in order', async () => {
+      await client.query(`CREATE TABLE typed (
+        seq int4, small int2, big int8, real4 float4, real8 float8, o oid, amount numeric, at timestamptz, flag bool, note text)`);
+      const directory = await segmentDirectory();
+      const task = await segmentTask(
+        `export default async (ctx) => {
+          const out = ctx.outputs.typed;
+          await out.write({ seq: 0, note: 'row before' });
+          await out.writeBatch({
+            length: 3,
+            columns: {
+              seq: new Int32Array([1, 2, 3]),
+              small: new Int16Array([-32768, 0, 32767]),
+              big: new BigInt64Array([-9223372036854775808n, 0n, 9223372036854775807n]),
+              real4: new Float32Array([1.5, 0, -2.25]),
+              real8: new Float64Array([0.1, NaN, -Infinity]),
+              o: new Uint32Array([4294967295, 0, 1]),
+              amount: ['12345678901234567890.5', null, 7],
+              at: [new Date('2024-01-02T03:04:05.678Z'), null, '2000-01-01 00:00:00+00'],
+              flag: [true, false, null],
+              note: ['tab\\there', 'back\\\\slash\\nnew line', '\\\\N'],
+            },
+            nulls: { small: [0, 1, 0], big: new Uint8Array([0, 0, 1]), real4: [false, true, false], note: [0, 0, 0] },
+          });
+          await out.write([4, 4]);
+          await out.writeBatch({ length: 1, columns: { seq: [5] } });
+          return out.rowCount;
+        }`,
+        { outputs: [await outputFile('typed', 'typed', directory)] },
+      );
+      expect(await executor.run(task)).toMatchObject({ state: 'succeeded', results: { return: 6 } });
+      await load('typed', task.outputs[0]!);
+      const none = {
+        small: null, big: null, real4: null, real8: null, o: null, amount: null, at: null, flag: null, note: null,
+      };
+      const { rows } = await client.query(
+        `SELECT seq, small, big::text, real4, real8, o::int8::text AS o, amount::text, at, flag, note FROM typed`,
+      );
+      expect(rows).toEqual([
+        { seq: 0, small: null, big: null, real4: null, real8: null, o: null, amount: null, at: null, flag: null, note: 'row before' },
+        {
+          seq: 1, small: -32768, big: '-9223372036854775808', real4: 1.5, real8: 0.1, o: '4294967295',
+          amount: '12345678901234567890.5', at: new Date('2024-01-02T03:04:05.678Z'), flag: true, note: 'tab\there',
+        },
+        {
+          seq: 2, small: null, big: '0', real4: null, real8: NaN, o: '0',
+          amount: null, at: null, flag: false, note: 'back\\slash\nnew line',
+        },
+        {
+          seq: 3, small: 32767, big: null, real4: -2.25, real8: -Infinity, o: '1',
+          amount: '7', at: new Date('2000-01-01T00:00:00Z'), flag: null, note: '\\N',
+        },
+        { ...none, seq: 4, small: 4 },
+        { ...none, seq: 5 },
+      ]);
+    });
+
+    it('reads batches across chunks: full batches, then the remainder', async () => {
+      const directory = await segmentDirectory();
+      const file = path.join(directory, 'many.txt');
+      await writeFile(file, Array.from({ length: 20_000 }, (_, i) => `${String(i)}\tvalue ${String(i)}\n`).join(''));
+      const task = await segmentTask(
+        `export default async (ctx) => {
+          const lengths = [];
+          let sum = 0;
+          let ordered = true;
+          let next = 0;
+          for await (const b of ctx.inputs.many.batches()) {
+            lengths.push(b.length);
+            for (let i = 0; i < b.length; i += 1) {
+              sum += b.columns.n[i];
+              if (b.columns.n[i] !== next || b.columns.t[i] !== 'value ' + next) ordered = false;
+              next += 1;
+            }
+          }
+          return { lengths, sum, ordered };
+        }`,
+        {
+          inputs: [{
+            name: 'many', path: file,
+            columns: [{ name: 'n', type: 'integer', typeOid: 23 }, { name: 't', type: 'text', typeOid: 25 }],
+          }],
+        },
+      );
+      expect(await executor.run(task)).toMatchObject({
+        state: 'succeeded',
+        results: { lengths: [8192, 8192, 3616], sum: (20_000 * 19_999) / 2, ordered: true },
+      });
+    });
+
+    it.each([
+      ['an unknown column', `{ length: 1, columns: { id: [1], nope: [2] } }`, 'output "copied" has no column "nope"'],
+      [
+        'values of the wrong length',
+        `{ length: 2, columns: { id: new Int32Array(3) } }`,
+        'column "id" of a batch for output "copied" has 3 values where the batch has 2 rows',
+      ],
+      [
+        'a null mask of the wrong length',
+        `{ length: 2, columns: { id: [1, 2] }, nulls: { id: [0] } }`,
+        'the nulls of column "id" of a batch for output "copied" has 1 values where the batch has 2 rows',
+      ],
+      ['no length', `{ columns: { id: [1] } }`, 'a batch for output "copied" needs a length: a whole number of rows'],
+      [
+        'a column that is not an array',
+        `{ length: 1, columns: { id: 1 } }`,
+        'column "id" of a batch for output "copied" must be an array or a typed array',
+      ],
+      [
+        'a batches() size that is not a positive integer (reading)',
+        `ctx.inputs.rows.batches({ size: 0 })`,
+        'batches() of input "rows" takes a size that is a positive integer',
+      ],
+    ])('fails the segment on a batch with %s, writing none of it', async (_what, batch, message) => {
+      const directory = await segmentDirectory();
+      const task = await segmentTask(
+        `export default async (ctx) => {
+          await ctx.outputs.copied.write({ id: 1 });
+          try {
+            await ctx.outputs.copied.writeBatch(${batch});
+          } finally {
+            ctx.result('rowCount', ctx.outputs.copied.rowCount);
+          }
+        }`,
+        {
+          inputs: [await inputFile('rows', 'source', directory)],
+          outputs: [await outputFile('copied', 'copied', directory)],
+        },
+      );
+      expect(await executor.run(task)).toMatchObject({ state: 'failed', message, results: { rowCount: 1 } });
+    });
+  });
 });
 
 describe('JavascriptExecutor: the process pool', () => {

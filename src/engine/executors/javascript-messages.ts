@@ -155,6 +155,25 @@ export interface JavascriptQueryResult {
 export interface JavascriptInput extends AsyncIterable<Record<string, unknown>> {
   readonly name: string;
   readonly columns: readonly TableColumn[];
+  /**
+   * The rows as batches of `size` rows (8192 unless told; the last may be
+   * shorter), decoded straight into columns: int2, int4, oid, float4 and
+   * float8 as Int16Array, Int32Array, Uint32Array, Float32Array and
+   * Float64Array, int8 as BigInt64Array (exact), the other types as arrays
+   * of the values the row iterator gives. `nulls` has a Uint8Array per
+   * column, 1 where the value is NULL (a typed array holds 0 there, an
+   * array null).
+   */
+  batches(options?: { readonly size?: number }): AsyncIterable<JavascriptBatch>;
+}
+
+/** Rows as columns: what `batches()` yields and `writeBatch()` takes. */
+export interface JavascriptBatch {
+  readonly length: number;
+  /** Each column's values by name: an array or a typed array of `length` values. */
+  readonly columns: Readonly<Record<string, ArrayLike<unknown>>>;
+  /** Per column, truthy where the value is NULL (any array-like of `length`); optional when writing. */
+  readonly nulls?: Readonly<Record<string, ArrayLike<unknown>>>;
 }
 
 /**
@@ -179,4 +198,13 @@ export interface JavascriptOutput {
    * for more: await it to keep memory bounded.
    */
   write(row: Readonly<Record<string, unknown>> | readonly unknown[]): Promise<void>;
+  /**
+   * Adds `batch.length` rows given as columns (see JavascriptBatch): a
+   * column missing from `columns` is NULL, as is a row whose `nulls` mask
+   * is truthy; array values are written as `write` writes them, typed
+   * array values by String. An unknown column, or values or a mask whose
+   * length is not `batch.length`, throws and writes none of the batch.
+   * Await the promise, as with `write`.
+   */
+  writeBatch(batch: JavascriptBatch): Promise<void>;
 }

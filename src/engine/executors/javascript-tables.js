@@ -8,7 +8,7 @@
  */
 import { open } from 'node:fs/promises';
 import pg from 'pg';
-import { decodeRow, END_OF_DATA, rowEncoder } from './javascript-copy-text.js';
+import { batchDecoder, batchEncoder, END_OF_DATA, rowDecoder, rowEncoder } from './javascript-copy-text.js';
 
 /** @typedef {import('../segment-task.js').TableFile} TableFile */
 /** @typedef {import('./javascript-messages.js').JavascriptInput} JavascriptInput */
@@ -17,6 +17,9 @@ import { decodeRow, END_OF_DATA, rowEncoder } from './javascript-copy-text.js';
 
 /** Read and write in chunks of about this many bytes (characters, when writing). */
 const CHUNK_SIZE = 64 * 1024;
+
+/** Rows in a batch of `batches()` unless told. */
+const DEFAULT_BATCH_SIZE = 8192;
 
 /** The tables of one segment, and what has to be closed when it ends. */
 export class SegmentTables {
@@ -91,27 +94,69 @@ function tableInput(file, reading) {
     name: file.name,
     columns: file.columns,
     [Symbol.asyncIterator]: () => readRows(file, reading),
+    batches: (/** @type {{ size?: number } | undefined} */ options) =>
+      readBatches(file, reading, batchSize(file.name, options)),
   });
 }
 
 /**
- * The rows of an input file, decoded with pg's text parsers, one line at
- * a time.
+ * @param {string} table
+ * @param {{ size?: number } | undefined} options
+ * @returns {number}
+ */
+function batchSize(table, options) {
+  const size = options?.size ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`batches() of input "${table}" takes a size that is a positive integer`);
+  return size;
+}
+
+/**
+ * pg's text parsers of a file's columns.
+ * @param {TableFile} file
+ */
+function parsersOf(file) {
+  return file.columns.map((column) => pg.types.getTypeParser(column.typeOid, 'text'));
+}
+
+/**
+ * The lines of an input file, without their newlines, a chunk's worth at
+ * a time (a line longer than a chunk is gathered in parts, so it costs its
+ * length once), up to an end-of-data line.
  * @param {TableFile} file
  * @param {Set<Readable>} reading
- * @returns {AsyncGenerator<Record<string, unknown>, void, undefined>}
+ * @returns {AsyncGenerator<string[], void, undefined>}
  */
-async function* readRows(file, reading) {
-  const names = file.columns.map((column) => column.name);
-  const parsers = file.columns.map((column) => pg.types.getTypeParser(column.typeOid, 'text'));
+async function* linesOfFile(file, reading) {
   const handle = await open(file.path, 'r');
   const stream = handle.createReadStream({ encoding: 'utf8', highWaterMark: CHUNK_SIZE });
   reading.add(stream);
   try {
-    for await (const line of linesOf(stream)) {
-      if (line === END_OF_DATA) return;
-      yield decodeRow(line, names, parsers);
+    /** @type {string[]} */
+    let parts = [];
+    for await (const piece of stream) {
+      const chunk = /** @type {string} */ (piece);
+      /** @type {string[]} */
+      const lines = [];
+      let start = 0;
+      for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+        let line = chunk.slice(start, end);
+        if (parts.length > 0) {
+          parts.push(line);
+          line = parts.join('');
+          parts = [];
+        }
+        start = end + 1;
+        if (line === END_OF_DATA) {
+          yield lines;
+          return;
+        }
+        lines.push(line);
+      }
+      if (start < chunk.length) parts.push(chunk.slice(start));
+      if (lines.length > 0) yield lines;
     }
+    const last = parts.join('');
+    if (parts.length > 0 && last !== END_OF_DATA) yield [last];
   } finally {
     reading.delete(stream);
     stream.destroy();
@@ -119,25 +164,69 @@ async function* readRows(file, reading) {
 }
 
 /**
- * The lines of a text stream, without their newlines; a line longer than
- * a chunk is gathered in parts, so it costs its length once.
- * @param {AsyncIterable<string>} stream
- * @returns {AsyncGenerator<string, void, undefined>}
+ * The rows of an input file, decoded with pg's text parsers a chunk of
+ * lines at a time; the iterator hands them out from that chunk, so a row
+ * costs one settled promise, not a trip through nested generators.
+ * @param {TableFile} file
+ * @param {Set<Readable>} reading
+ * @returns {AsyncIterator<Record<string, unknown>, void, undefined> & AsyncIterable<Record<string, unknown>>}
  */
-async function* linesOf(stream) {
+function readRows(file, reading) {
+  const decode = rowDecoder(file.columns.map((column) => column.name), parsersOf(file));
+  const chunks = linesOfFile(file, reading);
   /** @type {string[]} */
-  let parts = [];
-  for await (const chunk of stream) {
-    let start = 0;
-    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
-      parts.push(chunk.slice(start, end));
-      yield parts.join('');
-      parts = [];
-      start = end + 1;
+  let lines = [];
+  let next = 0;
+  /** @type {IteratorResult<Record<string, unknown>, void>} */
+  const finished = { done: true, value: undefined };
+  const iterator = {
+    /** @returns {Promise<IteratorResult<Record<string, unknown>, void>>} */
+    next() {
+      if (next < lines.length) {
+        try {
+          return Promise.resolve({ done: false, value: decode(/** @type {string} */ (lines[next++])) });
+        } catch (error) {
+          return Promise.reject(/** @type {Error} */ (error));
+        }
+      }
+      return chunks.next().then((chunk) => {
+        if (chunk.done === true) return finished;
+        lines = chunk.value;
+        next = 0;
+        return iterator.next();
+      });
+    },
+    /** @returns {Promise<IteratorResult<Record<string, unknown>, void>>} */
+    async return() {
+      lines = [];
+      await chunks.return(undefined);
+      return finished;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * The rows of an input file as batches of columns, each chunk of lines
+ * decoded straight into the batch being filled.
+ * @param {TableFile} file
+ * @param {Set<Readable>} reading
+ * @param {number} size
+ * @returns {AsyncGenerator<import('./javascript-messages.js').JavascriptBatch, void, undefined>}
+ */
+async function* readBatches(file, reading, size) {
+  const decoder = batchDecoder(file.columns, parsersOf(file), size);
+  for await (const lines of linesOfFile(file, reading)) {
+    let from = 0;
+    while (from < lines.length) {
+      from = decoder.add(lines, from);
+      if (decoder.full()) yield decoder.take();
     }
-    if (start < chunk.length) parts.push(chunk.slice(start));
   }
-  if (parts.length > 0) yield parts.join('');
+  if (decoder.length() > 0) yield decoder.take();
 }
 
 /**
@@ -150,6 +239,8 @@ class TableOutput {
   #handle;
   /** @type {(row: unknown) => string} */
   #encode;
+  /** @type {(batch: unknown) => { text: string, length: number }} */
+  #encodeBatch;
   #buffer = '';
   #rows = 0;
   #closed = false;
@@ -165,6 +256,7 @@ class TableOutput {
     this.columns = file.columns;
     this.#handle = handle;
     this.#encode = rowEncoder(`output "${file.name}"`, file.columns);
+    this.#encodeBatch = batchEncoder(`output "${file.name}"`, file.columns);
   }
 
   get rowCount() {
@@ -181,6 +273,21 @@ class TableOutput {
     if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
     this.#buffer += this.#encode(row);
     this.#rows += 1;
+    if (this.#buffer.length >= CHUNK_SIZE) this.#flush();
+    return this.#written;
+  }
+
+  /**
+   * Encodes a batch of columns (see JavascriptBatch) synchronously, all or
+   * nothing: a bad batch throws and writes no row of it.
+   * @param {unknown} batch
+   * @returns {Promise<void>}
+   */
+  writeBatch(batch) {
+    if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
+    const { text, length } = this.#encodeBatch(batch);
+    this.#buffer += text;
+    this.#rows += length;
     if (this.#buffer.length >= CHUNK_SIZE) this.#flush();
     return this.#written;
   }
