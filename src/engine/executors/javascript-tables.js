@@ -8,7 +8,8 @@
  */
 import { open } from 'node:fs/promises';
 import pg from 'pg';
-import { batchDecoder, batchEncoder, END_OF_DATA, rowDecoder, rowEncoder } from './javascript-copy-text.js';
+import { batchDecoder, batchEncoder } from './javascript-copy-batches.js';
+import { END_OF_DATA, rowDecoder, rowEncoder } from './javascript-copy-text.js';
 
 /** @typedef {import('../segment-task.js').TableFile} TableFile */
 /** @typedef {import('./javascript-messages.js').JavascriptInput} JavascriptInput */
