@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { EngineIsolation } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
 import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
+import type { EngineOptions } from './engine-options.js';
 import { ClaimLoop } from './claim-loop.js';
 import { defaultRunDirectory, EngineDirectory } from './engine-directory.js';
 import { CommandExecutor } from './executors/command-executor.js';
@@ -21,49 +22,6 @@ import { type Executor, StopReason } from './segment-task.js';
 import { queueStartupRuns } from './sql/queue-startup-runs.js';
 import { registerEngine, unregisterEngine } from './sql/register-engine.js';
 import { serverVersion } from './sql/server-version.js';
-
-export interface EngineOptions {
-  /** Segments this engine runs at once. */
-  readonly slots: number;
-  readonly logger: Logger;
-  /** How this engine signs its claims; default host:pid:random. */
-  readonly workerId?: string;
-  /** A claimed segment is this engine's for this long without a heartbeat. */
-  readonly leaseMs?: number;
-  readonly heartbeatMs?: number;
-  /** The safety poll for queued work, should a notification be missed. */
-  readonly pollMs?: number;
-  readonly sweepMs?: number;
-  /** Between SIGTERM and SIGKILL (javascript: the abort, then the kill) when a segment is stopped. */
-  readonly killGraceMs?: number;
-  /** Keep the directory of a segment that failed or was killed, for a look at what it left. */
-  readonly keepFailedWorkdirs?: boolean;
-  /** The directory TYPE 'import.csv' and 'export.csv' read and write; without it they fail. */
-  readonly filesDir?: string | undefined;
-  /**
-   * The built-in procedure types this engine runs (TYPE 'name'), by name:
-   * `serve` and `worker` give src/builtins' TYPES; the engine imports none.
-   */
-  readonly procedureTypes: ReadonlyMap<string, ProcedureType>;
-  /**
-   * Where the engine keeps its run-time files, in a folder of its own
-   * (segments' directories, the javascript module cache; see
-   * EngineDirectory); default `<tmpdir>/procgate-<uid>`.
-   */
-  readonly runDirectory?: string | undefined;
-  /**
-   * The uids users' code runs as when procgate is root (see SandboxUsers):
-   * the engine takes one per slot for commands' programs and one per
-   * javascript process (javascriptProcesses); default DEFAULT_UID_RANGE.
-   */
-  readonly sandboxUids?: UidRange | undefined;
-  /**
-   * When procgate cannot switch users (not root): members of
-   * procgate_developer may still run code, as procgate's own user. Without
-   * it such an engine runs only superusers' command and javascript code.
-   */
-  readonly trustDevelopers?: boolean | undefined;
-}
 
 /** The channel EXECUTE and KILL notify, with the run id as payload. */
 const RUNS_CHANNEL = 'procgate_runs';
@@ -315,3 +273,5 @@ export class Engine {
     this.claims.wake();
   }
 }
+
+export type { EngineOptions } from './engine-options.js';
