@@ -2,7 +2,7 @@ import { executeAsRole } from '../../engine/as-caller.js';
 import { loadClassifier } from './classifier/stored-model.js';
 import { sqlIdentifier } from './sql-quoting.js';
 import { nonNumericColumns } from './staged-rows.js';
-import { existingModelParameter } from './training-parameters.js';
+import { existingModelParameter, TEST_DATA_PARAMETER } from './training-parameters.js';
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
 
@@ -38,13 +38,7 @@ export const classifierTest: ProcedureType = {
   summary: 'evaluates a classifier of procgate.models on a table: accuracy, per-class precision/recall/F1, confusion matrix',
   parameters: [
     existingModelParameter('the model (procgate.models) to evaluate', ['classifier']),
-    {
-      name: 'test_data',
-      kind: 'table',
-      required: true,
-      description: "TABLE (select): the model's feature columns and the label column",
-      checks: { features: { numeric: true, ofModel: 'model_name' } },
-    },
+    TEST_DATA_PARAMETER,
     {
       name: 'label',
       kind: 'text',

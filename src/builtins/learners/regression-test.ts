@@ -1,6 +1,6 @@
 import type { ProcedureType } from '../../engine/procedure-type.js';
 import { TypeParameterError } from '../../engine/type-parameter-error.js';
-import { existingModelParameter } from './training-parameters.js';
+import { existingModelParameter, TEST_DATA_PARAMETER } from './training-parameters.js';
 import { predictorOf, readRegressionData, regressionMetrics } from './regression/model.js';
 
 /**
@@ -14,13 +14,7 @@ export const regressionTest: ProcedureType = {
   summary: 'evaluates a regression model on a table: R², RMSE, MAE',
   parameters: [
     existingModelParameter('a regression model of procgate.models', ['regression']),
-    {
-      name: 'test_data',
-      kind: 'table',
-      required: true,
-      description: "TABLE (select): the model's feature columns and the label column",
-      checks: { features: { numeric: true, ofModel: 'model_name' } },
-    },
+    TEST_DATA_PARAMETER,
     {
       name: 'label',
       kind: 'text',

@@ -26,6 +26,15 @@ export function existingModelParameter(
   };
 }
 
+/** The TABLE a `*.test` type evaluates a model on: the model's feature columns, numeric, and its label. */
+export const TEST_DATA_PARAMETER: TypeParameter = {
+  name: 'test_data',
+  kind: 'table',
+  required: true,
+  description: "TABLE (select): the model's feature columns and the label column",
+  checks: { features: { numeric: true, ofModel: 'model_name' } },
+};
+
 /** What one supervised training type says of the parameters they all take. */
 export interface TrainingParameterText {
   /** What the TABLE `training_data` holds. */
