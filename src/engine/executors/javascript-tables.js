@@ -8,16 +8,14 @@
  */
 import { open } from 'node:fs/promises';
 import pg from 'pg';
-import { batchDecoder, batchEncoder } from './javascript-copy-batches.js';
-import { END_OF_DATA, rowDecoder, rowEncoder } from './javascript-copy-text.js';
+import { batchDecoder } from './javascript-copy-batches.js';
+import { END_OF_DATA, rowDecoder } from './javascript-copy-text.js';
+import { CHUNK_SIZE, TableOutput } from './javascript-table-output.js';
 
 /** @typedef {import('../segment-task.js').TableFile} TableFile */
 /** @typedef {import('./javascript-messages.js').JavascriptInput} JavascriptInput */
 /** @typedef {import('./javascript-messages.js').JavascriptOutput} JavascriptOutput */
 /** @typedef {import('node:stream').Readable} Readable */
-
-/** Read and write in chunks of about this many bytes (characters, when writing). */
-const CHUNK_SIZE = 64 * 1024;
 
 /** Rows in a batch of `batches()` unless told. */
 const DEFAULT_BATCH_SIZE = 8192;
@@ -228,87 +226,4 @@ async function* readBatches(file, reading, size) {
     }
   }
   if (decoder.length() > 0) yield decoder.take();
-}
-
-/**
- * Writes one INTO table's file: rows are encoded into a buffer that is
- * written out whenever it holds a chunk, one write at a time.
- * @implements {JavascriptOutput}
- */
-class TableOutput {
-  /** @type {import('node:fs/promises').FileHandle} */
-  #handle;
-  /** @type {(row: unknown) => string} */
-  #encode;
-  /** @type {(batch: unknown) => { text: string, length: number }} */
-  #encodeBatch;
-  #buffer = '';
-  #rows = 0;
-  #closed = false;
-  /** Settles when the last chunk handed to the file is written. @type {Promise<void>} */
-  #written = Promise.resolve();
-
-  /**
-   * @param {TableFile} file
-   * @param {import('node:fs/promises').FileHandle} handle
-   */
-  constructor(file, handle) {
-    this.name = file.name;
-    this.columns = file.columns;
-    this.#handle = handle;
-    this.#encode = rowEncoder(`output "${file.name}"`, file.columns);
-    this.#encodeBatch = batchEncoder(`output "${file.name}"`, file.columns);
-  }
-
-  get rowCount() {
-    return this.#rows;
-  }
-
-  /**
-   * Encodes synchronously, so a bad row throws at the call that wrote it;
-   * the promise is the write under way, if any.
-   * @param {unknown} row
-   * @returns {Promise<void>}
-   */
-  write(row) {
-    if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
-    this.#buffer += this.#encode(row);
-    this.#rows += 1;
-    if (this.#buffer.length >= CHUNK_SIZE) this.#flush();
-    return this.#written;
-  }
-
-  /**
-   * Encodes a batch of columns (see JavascriptBatch) synchronously, all or
-   * nothing: a bad batch throws and writes no row of it.
-   * @param {unknown} batch
-   * @returns {Promise<void>}
-   */
-  writeBatch(batch) {
-    if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
-    const { text, length } = this.#encodeBatch(batch);
-    this.#buffer += text;
-    this.#rows += length;
-    if (this.#buffer.length >= CHUNK_SIZE) this.#flush();
-    return this.#written;
-  }
-
-  async close() {
-    this.#closed = true;
-    try {
-      this.#flush();
-      await this.#written;
-    } finally {
-      await this.#handle.close();
-    }
-  }
-
-  #flush() {
-    if (this.#buffer === '') return;
-    const chunk = this.#buffer;
-    this.#buffer = '';
-    this.#written = this.#written.then(async () => {
-      await this.#handle.write(chunk);
-    });
-  }
 }
