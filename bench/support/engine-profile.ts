@@ -39,7 +39,7 @@ interface Step {
 /** Filling a staging table: CREATE ... AS, or INSERT into one made LIKE the query's shape. */
 const STAGING = /(CREATE UNLOGGED TABLE|INSERT INTO) procgate_staging\./;
 
-/** The SQL steps of the data path, told apart by their text (see run-planner.ts, table-files.ts, as-caller.ts). */
+/** The SQL steps of the data path, told apart by their text (see run-planner.ts, input-files.ts, output-files.ts, as-caller.ts). */
 const SQL_STEPS: readonly { readonly name: string; readonly matches: (s: LoggedStatement) => boolean }[] = [
   {
     name: 'stage: fill the staging table (caller)',

@@ -7,7 +7,7 @@ import { plainParams, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import type { DataRun } from './sql/lock-data-run.js';
-import { shareOf } from './table-files.js';
+import { shareOf } from './input-files.js';
 import { timedOut } from './timed-out.js';
 
 /** The language of procedures of a built-in type (TYPE 'name'), run by BuiltInContext.procedureTypes. */

@@ -10,7 +10,8 @@ import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { loadProcedureSetup } from './sql/load-procedure-setup.js';
 import { recordSegmentPid } from './sql/record-segment-pid.js';
-import { outputFiles, writeInputFiles } from './table-files.js';
+import { writeInputFiles } from './input-files.js';
+import { outputFiles } from './output-files.js';
 
 /** A segment to run in a directory of its own, and where its figures go. */
 export interface SegmentRun {

@@ -6,7 +6,7 @@ import type { SegmentOutcome } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { completeSegment } from './sql/complete-segment.js';
-import { loadOutputFiles } from './table-files.js';
+import { loadOutputFiles } from './output-files.js';
 
 export interface SegmentCommitterOptions {
   readonly pool: pg.Pool;

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedOutput } from '../../src/engine/planned-tables.js';
 import type { TableFile } from '../../src/engine/segment-task.js';
-import { loadOutputFiles } from '../../src/engine/table-files.js';
+import { loadOutputFiles } from '../../src/engine/output-files.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /*

@@ -1,66 +1,21 @@
-import { constants, createWriteStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import { SqlState } from '../errors/sqlstate.js';
 import { executeAsRole } from './as-caller.js';
-import type { ResolvedOutput, StagedInput } from './planned-tables.js';
+import { copyOptions } from './copy-format.js';
+import type { ResolvedOutput } from './planned-tables.js';
 import { RunError } from './run-error.js';
 import type { DataFormat, TableFile } from './segment-task.js';
 
 /**
- * Moving table data between PostgreSQL and a segment's files with COPY:
- * bytes stream from the server into a file and from a file back to the
- * server; no row is parsed in between, and memory stays bounded whatever
+ * A segment's output files, streamed by COPY from the files into its INTO
+ * tables: no row is parsed in between, and memory stays bounded whatever
  * the size.
  */
-
-/** COPY options for a format; csv files carry a header line. */
-function copyOptions(format: DataFormat, header: 'HEADER' | 'HEADER MATCH'): string {
-  return format === 'csv' ? `(FORMAT csv, ${header})` : '(FORMAT text)';
-}
-
-/**
- * Writes segment `segment` of `segmentCount`'s share of each staged input
- * to `<directory>/input/<n>.<ext>`. A partitioned input's share is its
- * partition's rows; any other input is split by block ranges of its
- * staging table. Returns the files and the rows written.
- */
-export async function writeInputFiles(
-  client: pg.ClientBase,
-  inputs: readonly StagedInput[],
-  segment: number,
-  segmentCount: number,
-  directory: string,
-  format: DataFormat,
-): Promise<{ files: TableFile[]; rows: number }> {
-  const files: TableFile[] = [];
-  let rows = 0;
-  for (const [index, input] of inputs.entries()) {
-    const file = path.join(directory, `input-${String(index + 1)}.${format === 'csv' ? 'csv' : 'txt'}`);
-    const columns = input.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
-    const table = `procgate_staging.${client.escapeIdentifier(input.table)}`;
-    const stream = client.query(
-      copyTo(`COPY (SELECT ${columns} FROM ${table} WHERE ${shareOf(input, segment, segmentCount)}) TO STDOUT ${copyOptions(format, 'HEADER')}`),
-    );
-    await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
-    rows += stream.rowCount;
-    files.push({ name: input.name, path: file, columns: input.columns });
-  }
-  return { files, rows };
-}
-
-/** The WHERE condition of a segment's share of a staged input. */
-export function shareOf(input: StagedInput, segment: number, segmentCount: number): string {
-  if (input.partitioned) return `procgate_segment = ${String(segment)}`;
-  const from = Math.floor((input.blocks * segment) / segmentCount);
-  const to = Math.floor((input.blocks * (segment + 1)) / segmentCount);
-  const lower = `ctid >= '(${String(from)},0)'::tid`;
-  // The last share runs to the end, whatever the table grew to after planning.
-  return segment === segmentCount - 1 ? lower : `${lower} AND ctid < '(${String(to)},0)'::tid`;
-}
 
 /** Where the executor writes each INTO table's rows. */
 export function outputFiles(outputs: readonly ResolvedOutput[], directory: string, format: DataFormat): TableFile[] {
