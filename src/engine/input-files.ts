@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { copyOptions } from './copy-format.js';
+import { copyOptions, fileExtension } from './copy-format.js';
 import type { StagedInput } from './planned-tables.js';
 import type { DataFormat, TableFile } from './segment-task.js';
 
@@ -30,7 +30,7 @@ export async function writeInputFiles(
   const files: TableFile[] = [];
   let rows = 0;
   for (const [index, input] of inputs.entries()) {
-    const file = path.join(directory, `input-${String(index + 1)}.${format === 'csv' ? 'csv' : 'txt'}`);
+    const file = path.join(directory, `input-${String(index + 1)}.${fileExtension(format)}`);
     const columns = input.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
     const table = `procgate_staging.${client.escapeIdentifier(input.table)}`;
     const stream = client.query(

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SqlState } from '../errors/sqlstate.js';
 import { executeAsRole } from './as-caller.js';
-import { copyOptions } from './copy-format.js';
+import { copyOptions, fileExtension } from './copy-format.js';
 import type { ResolvedOutput } from './planned-tables.js';
 import { RunError } from './run-error.js';
 import type { DataFormat, TableFile } from './segment-task.js';
@@ -21,7 +21,7 @@ import type { DataFormat, TableFile } from './segment-task.js';
 export function outputFiles(outputs: readonly ResolvedOutput[], directory: string, format: DataFormat): TableFile[] {
   return outputs.map((output, index) => ({
     name: output.name,
-    path: path.join(directory, `output-${String(index + 1)}.${format === 'csv' ? 'csv' : 'txt'}`),
+    path: path.join(directory, `output-${String(index + 1)}.${fileExtension(format)}`),
     columns: output.columns,
   }));
 }

@@ -74,9 +74,10 @@ export interface TableColumn {
 /**
  * How table files are written: `csv` is PostgreSQL's CSV with a header
  * line (what command programs read and write); `text` is COPY's text
- * format without a header (what the javascript executor decodes).
+ * format without a header (what the javascript executor decodes);
+ * `binary` is COPY's binary format.
  */
-export type DataFormat = 'csv' | 'text';
+export type DataFormat = 'csv' | 'text' | 'binary';
 
 export type SegmentReport =
   | { readonly kind: 'progress'; readonly fraction: number }
