@@ -5,19 +5,23 @@
 -- its procedure's files and environment, and the pid it runs as.
 
 -- Claims up to max_segments queued segments of procedures in the given
--- languages (the executors the worker has) for worker, leased for lease.
+-- languages (the executors the worker has) for worker, leased for lease: a
+-- batch, which the worker queues locally and starts as its slots free up.
+-- Runs without table data have their segments from EXECUTE on (queue_run),
+-- so no planning happens here. setup_key names the version of the
+-- procedure's files and environment (the row versions of both), so a
+-- worker may keep them between segments and never use a replaced one.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_claim(
   p_worker text, max_segments int, lease interval, languages text[]
 ) RETURNS TABLE (
   run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
   command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
-  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text
+  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text, setup_key text
 )
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-  PERFORM procgate_internal.engine_plan_runs(greatest(max_segments, 1));
   RETURN QUERY
   WITH queue AS (
     -- The head of the queue: enough to fill the free slots even if many
@@ -77,11 +81,43 @@ BEGIN
          r.params, r.options,
          (pg_catalog.date_part('epoch', (r.options -> 'timeout' ->> 'value')::interval) * 1000)::bigint,
          coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100),
-         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]'), p.type_name
+         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]'), p.type_name,
+         pg_catalog.concat_ws(':', p.id, p.xmin, e.xmin)
     FROM claimed c
     JOIN procgate_internal.runs r ON r.run_id = c.run_id
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+    LEFT JOIN procgate_internal.environments e ON e.name = p.options -> 'set_environment' ->> 'value'
    ORDER BY r.created_at, c.segment;
+END
+$fn$;
+
+-- Hands back claimed segments the worker never started (it is stopping):
+-- queued again at the attempt they had, as if never claimed, and the
+-- engines woken to take them. Fenced like a completion; returns how many.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_release(
+  p_worker text, p_run_ids uuid[], p_segments int[], p_attempts int[]
+) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  n int;
+BEGIN
+  WITH held AS (
+    SELECT * FROM ROWS FROM (pg_catalog.unnest(p_run_ids), pg_catalog.unnest(p_segments), pg_catalog.unnest(p_attempts))
+      AS h (run_id, segment, attempt)
+  ), released AS (
+    UPDATE procgate_internal.run_segments s
+       SET state = 'queued', attempt = s.attempt - 1, worker = NULL, pid = NULL, lease_until = NULL, started_at = NULL
+      FROM held h
+     WHERE s.run_id = h.run_id AND s.segment = h.segment AND s.attempt = h.attempt
+       AND s.worker = p_worker AND s.state = 'running'
+    RETURNING 1)
+  SELECT pg_catalog.count(*) INTO n FROM released;
+  IF n > 0 THEN
+    PERFORM pg_catalog.pg_notify('procgate_runs', '');
+  END IF;
+  RETURN n;
 END
 $fn$;
 
