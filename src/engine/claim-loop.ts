@@ -32,7 +32,9 @@ interface RunningSegment {
 
 /**
  * Fills the engine's slots from a local queue of claimed segments: one
- * statement claims a batch (engine_claim) when the queue runs low, and a
+ * statement claims a batch (engine_claim) when the queue runs low: for the
+ * free slots, and segments of one-segment runs to queue ahead (those of a
+ * distributed run are left to engines with free slots). A
  * segment that ends starts the next queued one at once, without asking
  * PostgreSQL. Queued segments are claimed like running ones: the
  * heartbeat renews their leases, and one whose run is killed ends as
@@ -91,7 +93,7 @@ export class ClaimLoop {
       this.claimAgain = true;
       return;
     }
-    if (this.wanted() <= 0) return;
+    if (this.wanted().total <= 0) return;
     this.claiming = this.claimRounds().finally(() => {
       this.claiming = undefined;
     });
@@ -118,11 +120,17 @@ export class ClaimLoop {
     await Promise.allSettled([...[...this.running.values()].map((segment) => segment.done), ...this.ending]);
   }
 
-  /** How many segments a claim may ask for now: none while the queue holds a slot's worth. */
-  private wanted(): number {
+  /**
+   * How many segments a claim may ask for now: for the free slots, and
+   * (of one-segment runs) to queue ahead; none while the queue holds a
+   * slot's worth.
+   */
+  private wanted(): { free: number; ahead: number; total: number } {
     const { slots } = this.options;
-    if (this.queue.length >= slots) return 0;
-    return slots + this.maxQueued - this.running.size - this.queue.length;
+    if (this.queue.length >= slots) return { free: 0, ahead: 0, total: 0 };
+    const free = Math.max(0, slots - this.running.size - this.queue.length);
+    const ahead = Math.max(0, slots + this.maxQueued - this.running.size - this.queue.length - free);
+    return { free, ahead, total: free + ahead };
   }
 
   private async claimRounds(): Promise<void> {
@@ -140,9 +148,9 @@ export class ClaimLoop {
   private async claimOnce(): Promise<void> {
     const { pool, slots, workerId, leaseMs, languages, logger, describeOutput } = this.options;
     const wanted = this.wanted();
-    if (wanted <= 0) return;
-    await planDataRuns(pool, slots, Math.min(wanted, slots), logger, describeOutput);
-    const rows = await claimSegments(pool, workerId, wanted, leaseMs, languages);
+    if (wanted.total <= 0) return;
+    if (wanted.free > 0) await planDataRuns(pool, slots, wanted.free, logger, describeOutput);
+    const rows = await claimSegments(pool, workerId, wanted.free, leaseMs, languages, wanted.ahead);
     if (this.stopped) {
       // Claimed while stopping: handed back with the rest of the queue.
       this.queue.push(...rows);
@@ -151,7 +159,7 @@ export class ClaimLoop {
     this.queue.push(...rows);
     this.startQueued();
     // A full batch may mean more is waiting.
-    if (rows.length === wanted) this.claimAgain = true;
+    if (rows.length === wanted.total) this.claimAgain = true;
   }
 
   /** Starts queued segments while slots are free. */

@@ -30,8 +30,9 @@ export type ClaimedSegment = SegmentClaim &
 
 /**
  * engine_claim: a batch of up to `max` queued segments of procedures in
- * `languages`, leased to `worker` for `leaseMs`. A prepared statement: it
- * runs on every round.
+ * `languages`, leased to `worker` for `leaseMs`, and up to `queued` more
+ * of one-segment runs to queue locally. A prepared statement: it runs on
+ * every round.
  */
 export async function claimSegments(
   db: Queryable,
@@ -39,11 +40,12 @@ export async function claimSegments(
   max: number,
   leaseMs: number,
   languages: readonly string[],
+  queued = 0,
 ): Promise<ClaimedSegment[]> {
   const { rows } = await db.query<ClaimedSegment>({
     name: 'procgate_engine_claim',
-    text: 'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
-    values: [worker, max, `${String(leaseMs)} milliseconds`, languages],
+    text: 'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4, $5)',
+    values: [worker, max, `${String(leaseMs)} milliseconds`, languages, queued],
   });
   return rows;
 }

@@ -5,14 +5,14 @@
 -- its procedure's files and environment, and the pid it runs as.
 
 -- Claims up to max_segments queued segments of procedures in the given
--- languages (the executors the worker has) for worker, leased for lease: a
--- batch, which the worker queues locally and starts as its slots free up.
--- Runs without table data have their segments from EXECUTE on (queue_run),
--- so no planning happens here. setup_key names the version of the
--- procedure's files and environment (the row versions of both), so a
--- worker may keep them between segments and never use a replaced one.
-CREATE OR REPLACE FUNCTION procgate_internal.engine_claim(
-  p_worker text, max_segments int, lease interval, languages text[]
+-- languages (the executors the worker has) for worker, leased for lease;
+-- with single_only, only segments of runs of one segment. Runs without
+-- table data have their segments from EXECUTE on (queue_run), so no
+-- planning happens here. setup_key names the version of the procedure's
+-- files and environment (the row versions of both), so a worker may keep
+-- them between segments and never use a replaced one.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_claim_segments(
+  p_worker text, max_segments int, lease interval, languages text[], single_only boolean
 ) RETURNS TABLE (
   run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
   command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
@@ -32,6 +32,7 @@ BEGIN
       JOIN procgate_internal.runs r ON r.run_id = s.run_id
       JOIN procgate_internal.procedures p ON p.id = r.procedure_id
      WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)
+       AND (NOT single_only OR r.segments_total = 1)
      ORDER BY r.created_at, s.segment
      LIMIT greatest(max_segments, 1) * 64
   ), busy AS (
@@ -88,6 +89,30 @@ BEGIN
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
     LEFT JOIN procgate_internal.environments e ON e.name = p.options -> 'set_environment' ->> 'value'
    ORDER BY r.created_at, c.segment;
+END
+$fn$;
+
+-- A batch for a worker with max_segments free slots and room for
+-- max_queued more in its local queue, which it starts as slots free up.
+-- Only segments of one-segment runs are queued ahead: the segments of a
+-- distributed run go to engines with free slots, so they run side by side.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_claim(
+  p_worker text, max_segments int, lease interval, languages text[], max_queued int DEFAULT 0
+) RETURNS TABLE (
+  run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
+  command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
+  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text, setup_key text
+)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+  IF max_segments > 0 THEN
+    RETURN QUERY SELECT * FROM procgate_internal.engine_claim_segments(p_worker, max_segments, lease, languages, false);
+  END IF;
+  IF max_queued > 0 THEN
+    RETURN QUERY SELECT * FROM procgate_internal.engine_claim_segments(p_worker, max_queued, lease, languages, true);
+  END IF;
 END
 $fn$;
 
