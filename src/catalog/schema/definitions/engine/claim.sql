@@ -23,18 +23,38 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
   RETURN QUERY
-  WITH queue AS (
+  WITH head AS (
+    -- The oldest runs with segments to claim, running ones and queued ones
+    -- apart, each read in created_at order from runs_state_idx: a long
+    -- backlog (or the history of finished runs) is never read whole.
+    (SELECT r.run_id, r.created_at, p.id AS procedure_id,
+            coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap
+       FROM procgate_internal.runs r
+       JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+      WHERE r.state = 'running' AND p.language = ANY (languages) AND (NOT single_only OR r.segments_total = 1)
+      ORDER BY r.created_at
+      LIMIT greatest(max_segments, 1) * 16)
+    UNION ALL
+    (SELECT r.run_id, r.created_at, p.id AS procedure_id,
+            coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap
+       FROM procgate_internal.runs r
+       JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+      WHERE r.state = 'queued' AND r.segments_total IS NOT NULL AND p.language = ANY (languages)
+        AND (NOT single_only OR r.segments_total = 1)
+      ORDER BY r.created_at
+      LIMIT greatest(max_segments, 1) * 16)
+  ), queue AS (
     -- The head of the queue: enough to fill the free slots even if many
-    -- are capped or locked by other engines, without reading a long backlog.
-    SELECT s.run_id, s.segment, r.created_at, p.id AS procedure_id,
-           coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap
-      FROM procgate_internal.run_segments s
-      JOIN procgate_internal.runs r ON r.run_id = s.run_id
-      JOIN procgate_internal.procedures p ON p.id = r.procedure_id
-     WHERE s.state = 'queued' AND r.state IN ('queued', 'running') AND p.language = ANY (languages)
-       AND (NOT single_only OR r.segments_total = 1)
-     ORDER BY r.created_at, s.segment
-     LIMIT greatest(max_segments, 1) * 64
+    -- are capped or locked by other engines.
+    SELECT s.run_id, s.segment, h.created_at, h.procedure_id, h.cap
+      FROM head h
+     CROSS JOIN LATERAL (
+       SELECT q.run_id, q.segment FROM procgate_internal.run_segments q
+        WHERE q.run_id = h.run_id AND q.state = 'queued'
+        ORDER BY q.segment
+        LIMIT greatest(max_segments, 1) * 16) s
+     ORDER BY h.created_at, s.segment
+     LIMIT greatest(max_segments, 1) * 16
   ), busy AS (
     -- Segments of each capped procedure this worker runs already.
     SELECT mr.procedure_id, pg_catalog.count(*) AS n

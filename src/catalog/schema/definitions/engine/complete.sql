@@ -140,7 +140,9 @@ $fn$;
 -- recorded. p_ends: [{"run_id", "segment", "attempt", "state", "exit_code",
 -- "message", "results", "output", "rows_in", "rows_out", "error_code",
 -- "idle", "progress"}]. Run rows are locked first, in run_id order (as
--- KILL's UPDATE of many runs takes them), then each run rolls up once.
+-- KILL's UPDATE of many runs takes them), then each run rolls up once:
+-- a succeeded run of one segment in the same statement, the others by
+-- engine_roll_up.
 -- Returns the segments recorded.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_complete_batch(p_worker text, p_ends jsonb)
 RETURNS TABLE (run_id uuid, segment int, attempt int)
@@ -151,6 +153,7 @@ DECLARE
   done_runs uuid[];
   done_segments int[];
   done_attempts int[];
+  other_runs uuid[];
   finished uuid;
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(p_ends) e
@@ -178,7 +181,19 @@ BEGIN
       FROM ends e
      WHERE s.run_id = e.run_id AND s.segment = e.segment AND s.worker = p_worker AND s.attempt = e.attempt
        AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp()
-    RETURNING s.run_id, s.segment, s.attempt
+    RETURNING s.run_id, s.segment, s.attempt, s.state, s.results, s.rows_in, s.rows_out
+  ), succeeded AS (
+    -- A running run of one segment that succeeded rolls up to what
+    -- engine_roll_up would make of it, here, for all such runs at once.
+    UPDATE procgate_internal.runs r
+       SET segments_succeeded = 1, segments_failed = 0, progress = 1,
+           error_code = CASE WHEN r.error IS NULL THEN NULL ELSE r.error_code END,
+           rows_in = coalesce(d.rows_in, 0), rows_out = coalesce(d.rows_out, 0),
+           results = CASE WHEN d.results IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('0', d.results) END,
+           state = 'succeeded', finished_at = pg_catalog.clock_timestamp()
+      FROM recorded d
+     WHERE r.run_id = d.run_id AND d.state = 'succeeded' AND r.segments_total = 1 AND r.state = 'running'
+    RETURNING r.run_id
   ), lines AS (
     INSERT INTO procgate_internal.run_output (run_id, segment, stream, line_no, line)
     SELECT o.run_id, o.segment, o.stream, o.line_no, o.line
@@ -192,10 +207,11 @@ BEGIN
      WHERE o.from_end <= o.keep
     ON CONFLICT DO NOTHING
   )
-  SELECT pg_catalog.array_agg(d.run_id), pg_catalog.array_agg(d.segment), pg_catalog.array_agg(d.attempt)
-    INTO done_runs, done_segments, done_attempts
+  SELECT pg_catalog.array_agg(d.run_id), pg_catalog.array_agg(d.segment), pg_catalog.array_agg(d.attempt),
+         pg_catalog.array_agg(d.run_id) FILTER (WHERE d.run_id NOT IN (SELECT q.run_id FROM succeeded q))
+    INTO done_runs, done_segments, done_attempts, other_runs
     FROM recorded d;
-  FOR finished IN SELECT DISTINCT u FROM pg_catalog.unnest(done_runs) u ORDER BY u LOOP
+  FOR finished IN SELECT DISTINCT u FROM pg_catalog.unnest(other_runs) u ORDER BY u LOOP
     PERFORM procgate_internal.engine_roll_up(finished);
   END LOOP;
   RETURN QUERY
