@@ -135,7 +135,8 @@ describe('recording ends in a batch (engine_complete_batch)', () => {
       runIds.map((runId, i) => batcher.complete({ run_id: runId, segment: 0, attempt: 1 }, succeeded(`run ${String(i)}`))),
     );
     expect(recorded).toEqual([true, true, false]);
-    const { rows } = await sql.query<{ run_id: string; state: string; done: boolean; results: unknown; lines: string[] | null }>(
+    type Row = { run_id: string; state: string; done: boolean; results: unknown; lines: string[] | null };
+    const { rows } = await sql.query<Row>(
       `SELECT r.run_id, r.state, r.finished_at IS NOT NULL AS done, r.results,
               (SELECT array_agg(o.line) FROM procgate_internal.run_output o WHERE o.run_id = r.run_id) AS lines
          FROM procgate_internal.runs r WHERE r.run_id = ANY ($1)`,

@@ -58,7 +58,12 @@ export async function releaseSegments(db: Queryable, worker: string, claims: rea
   if (claims.length === 0) return 0;
   const { rows } = await db.query<{ released: number }>(
     'SELECT procgate_internal.engine_release($1, $2::uuid[], $3::int[], $4::int[]) AS released',
-    [worker, claims.map((claim) => claim.run_id), claims.map((claim) => claim.segment), claims.map((claim) => claim.attempt)],
+    [
+      worker,
+      claims.map((claim) => claim.run_id),
+      claims.map((claim) => claim.segment),
+      claims.map((claim) => claim.attempt),
+    ],
   );
   return rows[0]?.released ?? 0;
 }

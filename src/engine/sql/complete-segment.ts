@@ -67,7 +67,11 @@ export interface ClaimedEnd {
  * load in one transaction, each fenced by its own claim, and returns the
  * claims it recorded (one missing lost its lease). A prepared statement.
  */
-export async function completeSegments(db: Queryable, worker: string, ends: readonly ClaimedEnd[]): Promise<SegmentClaim[]> {
+export async function completeSegments(
+  db: Queryable,
+  worker: string,
+  ends: readonly ClaimedEnd[],
+): Promise<SegmentClaim[]> {
   const { rows } = await db.query<SegmentClaim>({
     name: 'procgate_engine_complete_batch',
     text: 'SELECT * FROM procgate_internal.engine_complete_batch($1, $2::jsonb)',

@@ -20,6 +20,8 @@ CREATE OR REPLACE FUNCTION procgate_internal.engine_claim_segments(
 )
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- Planned once per session, not at each claim: planning this statement costs more than running it.
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 BEGIN
   RETURN QUERY
