@@ -8,7 +8,7 @@ export interface ClaimLoopOptions {
   readonly pool: pg.Pool;
   /** Segments run at once. */
   readonly slots: number;
-  /** Claimed segments waiting here for a slot, at most; default: twice the slots. */
+  /** Claimed segments waiting here for a slot, at most; default: four times the slots. */
   readonly queued?: number;
   readonly workerId: string;
   readonly leaseMs: number;
@@ -55,7 +55,7 @@ export class ClaimLoop {
   private readonly maxQueued: number;
 
   constructor(private readonly options: ClaimLoopOptions) {
-    this.maxQueued = options.queued ?? options.slots * 2;
+    this.maxQueued = options.queued ?? options.slots * 4;
   }
 
   /** Whether any segment is held here, running or queued. */

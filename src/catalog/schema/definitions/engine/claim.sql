@@ -35,7 +35,7 @@ BEGIN
        JOIN procgate_internal.procedures p ON p.id = r.procedure_id
       WHERE r.state = 'running' AND p.language = ANY (languages) AND (NOT single_only OR r.segments_total = 1)
       ORDER BY r.created_at
-      LIMIT greatest(max_segments, 1) * 16)
+      LIMIT max_segments * 2 + 32)
     UNION ALL
     (SELECT r.run_id, r.created_at, p.id AS procedure_id,
             coalesce((p.options -> 'max_concurrency_per_node' ->> 'value')::int, 0) AS cap
@@ -44,19 +44,20 @@ BEGIN
       WHERE r.state = 'queued' AND r.segments_total IS NOT NULL AND p.language = ANY (languages)
         AND (NOT single_only OR r.segments_total = 1)
       ORDER BY r.created_at
-      LIMIT greatest(max_segments, 1) * 16)
+      LIMIT max_segments * 2 + 32)
   ), queue AS (
-    -- The head of the queue: enough to fill the free slots even if many
-    -- are capped or locked by other engines.
+    -- The head of the queue: enough to fill the batch even if some are
+    -- capped or locked by other engines. Reading it costs in proportion to
+    -- its length, so it is the batch twice over and a little, not more.
     SELECT s.run_id, s.segment, h.created_at, h.procedure_id, h.cap
       FROM head h
      CROSS JOIN LATERAL (
        SELECT q.run_id, q.segment FROM procgate_internal.run_segments q
         WHERE q.run_id = h.run_id AND q.state = 'queued'
         ORDER BY q.segment
-        LIMIT greatest(max_segments, 1) * 16) s
+        LIMIT max_segments * 2 + 32) s
      ORDER BY h.created_at, s.segment
-     LIMIT greatest(max_segments, 1) * 16
+     LIMIT max_segments * 2 + 32
   ), busy AS (
     -- Segments of each capped procedure this worker runs already.
     SELECT mr.procedure_id, pg_catalog.count(*) AS n
