@@ -62,6 +62,26 @@ describe("an engine's local queue", () => {
     expect((await finished(first, 2_000)).state).toBe('killed');
   });
 
+  it('plans and runs a run queued without segments (by an older procgate), and fails one whose procedure is gone', async () => {
+    await fixture.client.query(`CREATE PROCEDURE quick LANGUAGE command COMMAND 'true' EXECUTION MODE NONDISTRIBUTED`);
+    const queue = async (procedureId: string | null, name: string): Promise<string> => {
+      const [row] = await fixture.query<{ run_id: string }>(
+        `INSERT INTO procgate_internal.runs (procedure_id, procedure, submitted_by)
+         VALUES ($1, $2, current_user) RETURNING run_id`,
+        [procedureId, name],
+      );
+      return row!.run_id;
+    };
+    const [quick] = await fixture.query<{ id: string }>(`SELECT id FROM procgate_internal.procedures WHERE name = 'quick'`);
+    const old = await queue(quick!.id, 'quick');
+    const orphan = await queue(null, 'vanished');
+    expect((await finished(old, 10_000)).state).toBe('succeeded');
+    expect(await finished(orphan, 10_000)).toMatchObject({
+      state: 'failed',
+      error: 'procedure "vanished" no longer exists',
+    });
+  });
+
   // Last: it stops the file's engine.
   it('is handed back when the engine stops: queued again at the attempt it had', async () => {
     const [first, second] = await oneRunningOneQueued();
