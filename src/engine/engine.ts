@@ -6,9 +6,11 @@ import type { Logger } from '../log/logger.js';
 import { ReconnectingListener } from '../postgres/reconnecting-listener.js';
 import type { EngineOptions } from './engine-options.js';
 import { ClaimLoop } from './claim-loop.js';
+import { CompletionBatcher } from './completion-batcher.js';
 import { defaultRunDirectory, EngineDirectory } from './engine-directory.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor, javascriptProcesses } from './executors/javascript-executor.js';
+import { endedSegment } from './finished-segment.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
@@ -160,6 +162,7 @@ export class Engine {
       workerId: this.workerId,
       retryMs: this.heartbeatMs,
       headerMatch: (await serverVersion(pool)) >= 150_000,
+      completions: new CompletionBatcher({ db: pool, workerId: this.workerId, logger: this.logger }),
     });
     const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
     // Programs reach PostgreSQL where the engine does, each as its run's caller.
@@ -190,6 +193,11 @@ export class Engine {
       languages: [...executors.keys(), BUILT_IN_LANGUAGE],
       logger: this.logger,
       run: (row, signal) => runner.run(row, signal),
+      killQueued: async (row) => {
+        const log = this.logger.child({ run_id: row.run_id, segment: row.segment, attempt: row.attempt });
+        const completed = await committer.complete(row, endedSegment('killed', 'killed'), log);
+        if (completed !== false) log.info('segment killed before it started');
+      },
       describeOutput: (client, run, position) => builtInOutputColumns(builtIns, client, run, position),
     });
     const leases = new LeaseKeeper({

@@ -4,7 +4,7 @@ import type { ClaimLoop } from './claim-loop.js';
 import type { SegmentLogins } from './segment-logins/segment-logins.js';
 import { StopReason } from './segment-task.js';
 import { renewLeases } from './sql/renew-leases.js';
-import { dropStagedTables, sweepSegments } from './sql/sweep-segments.js';
+import { dropStagedTables, planQueuedRuns, sweepSegments } from './sql/sweep-segments.js';
 
 export interface LeaseKeeperOptions {
   readonly pool: pg.Pool;
@@ -21,8 +21,10 @@ export interface LeaseKeeperOptions {
 /**
  * The leases of claimed segments: the heartbeat renews this engine's and
  * stops those whose run was killed; the sweep fails segments whose lease
- * expired (their engine was lost), finishes killed runs and drops the
- * database logins of segments that no longer run. Each runs one call at a
+ * expired (their engine was lost), finishes killed runs, plans runs
+ * queued unplanned (by an older procgate) and drops the database logins
+ * of segments that no longer run. The heartbeat covers the segments
+ * queued here as well as the running ones (ClaimLoop.held). Each runs one call at a
  * time.
  */
 export class LeaseKeeper {
@@ -57,11 +59,13 @@ export class LeaseKeeper {
   sweep(): Promise<void> {
     if (this.sweeping !== undefined) return this.sweeping;
     if (this.stopped) return Promise.resolve();
-    const { pool, logger, logins } = this.options;
+    const { pool, logger, logins, claims } = this.options;
     this.sweeping = (async () => {
       try {
         const swept = await sweepSegments(pool);
         if (swept > 0) logger.info({ runs: swept }, 'swept runs with lost or cancelled segments');
+        // Runs EXECUTE queued before it planned them (an older procgate): planned here, then claimed.
+        if ((await planQueuedRuns(pool)) > 0) claims.wake();
         await dropStagedTables(pool);
         await logins.sweep();
       } catch (error) {

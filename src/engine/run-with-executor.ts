@@ -8,7 +8,7 @@ import type { SegmentDatabase } from './segment-database.js';
 import { rowFigures, type SegmentReporter } from './segment-reporter.js';
 import type { Executor, TableFile } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
-import { loadProcedureSetup } from './sql/load-procedure-setup.js';
+import { procedureSetupOf } from './sql/load-procedure-setup.js';
 import { recordSegmentPid } from './sql/record-segment-pid.js';
 import { writeInputFiles } from './input-files.js';
 import { outputFiles } from './output-files.js';
@@ -48,7 +48,7 @@ export async function runWithExecutor(
   if (row.command === null && row.language === 'command') throw new Error('a command procedure without a command');
   const refused = await refusedByIsolation(pool, isolation, row);
   if (refused !== undefined) return refused;
-  const { environment: registered, files } = await loadProcedureSetup(pool, row.procedure_id);
+  const { environment: registered, files } = await procedureSetupOf(pool, row);
   let inputs: TableFile[] = [];
   let rowsIn: number | null = null;
   if (row.staged_inputs.length > 0) {

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import type { CompletionBatcher } from './completion-batcher.js';
 import type { FinishedSegment } from './finished-segment.js';
 import { isRunError } from './run-error.js';
 import type { SegmentOutcome } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
-import { completeSegment } from './sql/complete-segment.js';
+import { completeSegment, type SegmentEnd } from './sql/complete-segment.js';
 import { loadOutputFiles } from './output-files.js';
 
 export interface SegmentCommitterOptions {
@@ -15,6 +16,8 @@ export interface SegmentCommitterOptions {
   readonly retryMs: number;
   /** COPY's HEADER MATCH (PostgreSQL 15) checks the header of a csv output. */
   readonly headerMatch: boolean;
+  /** Records ends with nothing to load in batches; without it, each in a statement of its own. */
+  readonly completions?: CompletionBatcher;
 }
 
 /** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
@@ -55,9 +58,13 @@ export class SegmentCommitter {
   private async commit(row: ClaimedSegment, finished: FinishedSegment): Promise<SegmentOutcome | false> {
     const { pool } = this.options;
     if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
-      // Nothing to load: the completion alone, in one round trip.
+      // Nothing to load: the completion alone, batched with other segments' when a batcher is given.
       const { outcome, rowsIn, rowsOut } = finished;
-      const completed = await this.recordEnd(pool, row, finished, outcome, rowsIn, rowsOut ?? null);
+      const { completions } = this.options;
+      const completed =
+        completions === undefined
+          ? await this.recordEnd(pool, row, finished, outcome, rowsIn, rowsOut ?? null)
+          : await completions.complete(row, segmentEnd(finished, outcome, rowsIn, rowsOut ?? null));
       return completed ? finished.outcome : false;
     }
     const client = await pool.connect();
@@ -115,19 +122,29 @@ export class SegmentCommitter {
     rowsIn: number | null,
     rowsOut: number | null,
   ): Promise<boolean> {
-    return completeSegment(client, this.options.workerId, row, {
-      state: outcome.state,
-      exit_code: outcome.exitCode,
-      message: outcome.message,
-      results: outcome.results,
-      output: outcome.output,
-      rows_in: rowsIn,
-      rows_out: rowsOut,
-      error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
-      idle: finished.idle === true,
-      progress: finished.progress ?? null,
-    });
+    return completeSegment(client, this.options.workerId, row, segmentEnd(finished, outcome, rowsIn, rowsOut));
   }
+}
+
+/** The end engine_complete records. */
+function segmentEnd(
+  finished: FinishedSegment,
+  outcome: SegmentOutcome,
+  rowsIn: number | null,
+  rowsOut: number | null,
+): SegmentEnd {
+  return {
+    state: outcome.state,
+    exit_code: outcome.exitCode,
+    message: outcome.message,
+    results: outcome.results,
+    output: outcome.output,
+    rows_in: rowsIn,
+    rows_out: rowsOut,
+    error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,
+    idle: finished.idle === true,
+    progress: finished.progress ?? null,
+  };
 }
 
 /** PostgreSQL's message, with where it happened (the COPY line) when it says. */

@@ -256,8 +256,9 @@ describe('the procgate views', () => {
 
   it('show segments and output lines of a run', async () => {
     const run = await one(sql, "SELECT run_id FROM procgate.execute('train')");
+    // EXECUTE gave the run its one segment; here it runs.
     await sql.query(
-      "INSERT INTO procgate_internal.run_segments (run_id, segment, state, progress) VALUES ($1, 0, 'running', 0.25)",
+      "UPDATE procgate_internal.run_segments SET state = 'running', progress = 0.25 WHERE run_id = $1 AND segment = 0",
       [run.run_id],
     );
     await sql.query(

@@ -42,6 +42,7 @@ const MIGRATION_FILES = [
   '0011-execute-checks.sql',
   '0012-engine-isolation.sql',
   '0013-segment-logins.sql',
+  '0014-batched-dispatch.sql',
 ] as const;
 
 /**

@@ -24,11 +24,15 @@ export type ClaimedSegment = SegmentClaim &
     readonly staged_inputs: StagedInput[];
     /** runs.resolved_outputs, `[]` for a run without INTO tables. */
     readonly resolved_outputs: ResolvedOutput[];
+    /** The version of the procedure's files and environment: it changes whenever either does. */
+    readonly setup_key: string;
   };
 
 /**
- * engine_claim: up to `max` queued segments of procedures in `languages`,
- * leased to `worker` for `leaseMs`; plans queued runs without table data first.
+ * engine_claim: a batch of up to `max` queued segments of procedures in
+ * `languages`, leased to `worker` for `leaseMs`, and up to `queued` more
+ * of one-segment runs to queue locally. A prepared statement: it runs on
+ * every round.
  */
 export async function claimSegments(
   db: Queryable,
@@ -36,10 +40,30 @@ export async function claimSegments(
   max: number,
   leaseMs: number,
   languages: readonly string[],
+  queued = 0,
 ): Promise<ClaimedSegment[]> {
-  const { rows } = await db.query<ClaimedSegment>(
-    'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4)',
-    [worker, max, `${String(leaseMs)} milliseconds`, languages],
-  );
+  const { rows } = await db.query<ClaimedSegment>({
+    name: 'procgate_engine_claim',
+    text: 'SELECT * FROM procgate_internal.engine_claim($1, $2, $3::interval, $4, $5)',
+    values: [worker, max, `${String(leaseMs)} milliseconds`, languages, queued],
+  });
   return rows;
+}
+
+/**
+ * engine_release: hands back claimed segments `worker` never started, so
+ * other engines take them at the attempt they had; returns how many went back.
+ */
+export async function releaseSegments(db: Queryable, worker: string, claims: readonly SegmentClaim[]): Promise<number> {
+  if (claims.length === 0) return 0;
+  const { rows } = await db.query<{ released: number }>(
+    'SELECT procgate_internal.engine_release($1, $2::uuid[], $3::int[], $4::int[]) AS released',
+    [
+      worker,
+      claims.map((claim) => claim.run_id),
+      claims.map((claim) => claim.segment),
+      claims.map((claim) => claim.attempt),
+    ],
+  );
+  return rows[0]?.released ?? 0;
 }

@@ -55,3 +55,46 @@ export async function completeSegment(
   );
   return rows[0]?.completed === true;
 }
+
+/** One segment's end in a batch: its claim fences it. */
+export interface ClaimedEnd {
+  readonly claim: SegmentClaim;
+  readonly end: SegmentEnd;
+}
+
+/**
+ * engine_complete_batch: records the ends of segments with nothing to
+ * load in one transaction, each fenced by its own claim, and returns the
+ * claims it recorded (one missing lost its lease). A prepared statement.
+ */
+export async function completeSegments(
+  db: Queryable,
+  worker: string,
+  ends: readonly ClaimedEnd[],
+): Promise<SegmentClaim[]> {
+  const { rows } = await db.query<SegmentClaim>({
+    name: 'procgate_engine_complete_batch',
+    text: 'SELECT * FROM procgate_internal.engine_complete_batch($1, $2::jsonb)',
+    values: [
+      worker,
+      JSON.stringify(
+        ends.map(({ claim, end }) => ({
+          run_id: claim.run_id,
+          segment: claim.segment,
+          attempt: claim.attempt,
+          state: end.state,
+          exit_code: end.exit_code,
+          message: end.message,
+          results: end.results ?? null,
+          output: end.output,
+          rows_in: end.rows_in,
+          rows_out: end.rows_out,
+          error_code: end.error_code,
+          idle: end.idle,
+          progress: end.progress,
+        })),
+      ),
+    ],
+  });
+  return rows;
+}

@@ -4,8 +4,12 @@
 -- (cast_to); api_execute merges defaults, checks options and queues the run,
 -- or, with execute_at_startup, registers it for engine starts.
 
--- Inserts a queued run of checked values. The notification is delivered at
--- commit, so a rolled-back EXECUTE wakes no engine and leaves no run.
+-- Inserts a queued run of checked values. A run without table data gets
+-- its segments here, in the same transaction, so engines claim them
+-- without planning anything (engine_segments_at_execute); the engine plans
+-- the others once it has staged their inputs. The notification is
+-- delivered at commit, so a rolled-back EXECUTE wakes no engine and leaves
+-- no run.
 CREATE OR REPLACE FUNCTION procgate_internal.queue_run(
   proc procgate_internal.procedures, submitter name, tag text, params jsonb, inputs jsonb,
   output_tables text[], options jsonb
@@ -15,12 +19,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   run procgate_internal.runs;
+  segments int;
 BEGIN
   PERFORM procgate_internal.check_type_invocation(proc, params, inputs);
+  segments := procgate_internal.engine_segments_at_execute(proc, inputs, output_tables, options);
   INSERT INTO procgate_internal.runs AS r
-         (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by)
-  VALUES (proc.id, proc.name, tag, params, inputs, coalesce(output_tables, '{}'), options, submitter)
+         (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by, segments_total)
+  VALUES (proc.id, proc.name, tag, params, inputs, coalesce(output_tables, '{}'), options, submitter, segments)
   RETURNING r.* INTO run;
+  IF segments IS NOT NULL THEN
+    INSERT INTO procgate_internal.run_segments (run_id, segment)
+    SELECT run.run_id, g FROM pg_catalog.generate_series(0, segments - 1) g;
+  END IF;
   PERFORM pg_notify('procgate_runs', run.run_id::text);
   RETURN run;
 END
@@ -92,6 +102,9 @@ BEGIN
 END
 $fn$;
 
+-- Without arguments, nothing is converted (api_plan_args is not called);
+-- without TABLE arguments, nothing is described: an EXECUTE of neither is
+-- api_execute alone, which checks the caller and the privilege once.
 CREATE OR REPLACE FUNCTION procgate.execute(
   name text, args procgate.arg_value[] DEFAULT NULL, tables procgate.table_value[] DEFAULT NULL,
   "into" text[] DEFAULT NULL, options procgate.arg_value[] DEFAULT NULL
@@ -101,12 +114,14 @@ BEGIN ATOMIC
   SELECT e.run_id, e.procedure, e.state, e.run_tag, e.created_at
     FROM procgate_internal.api_execute(
       current_user, execute.name,
-      (SELECT coalesce(pg_catalog.jsonb_object_agg(
-                a.param, procgate_internal.cast_to(a.value, a.source, a.target, a.what)), '{}'::jsonb)
-         FROM procgate_internal.api_plan_args(current_user, execute.name, execute.args, execute.tables) a),
+      CASE WHEN coalesce(pg_catalog.cardinality(execute.args), 0) = 0 THEN '{}'::jsonb
+      ELSE (SELECT coalesce(pg_catalog.jsonb_object_agg(
+                     a.param, procgate_internal.cast_to(a.value, a.source, a.target, a.what)), '{}'::jsonb)
+              FROM procgate_internal.api_plan_args(current_user, execute.name, execute.args, execute.tables) a) END,
       execute.tables, execute."into", execute.options,
-      procgate_internal.describe_inputs(
-        procgate_internal.api_plan_inputs(current_user, execute.name, execute.tables))) e;
+      CASE WHEN coalesce(pg_catalog.cardinality(execute.tables), 0) = 0 THEN '{}'::jsonb
+      ELSE procgate_internal.describe_inputs(
+             procgate_internal.api_plan_inputs(current_user, execute.name, execute.tables)) END) e;
 END;
 
 COMMENT ON FUNCTION procgate.execute(text, procgate.arg_value[], procgate.table_value[], text[], procgate.arg_value[])

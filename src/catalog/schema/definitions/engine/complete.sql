@@ -133,3 +133,88 @@ BEGIN
   RETURN true;
 END
 $fn$;
+
+-- The ends of many segments with nothing to load, in one transaction:
+-- each as engine_complete records it, each fenced by its own (worker,
+-- attempt, lease), so one fenced out is left as it is and the others are
+-- recorded. p_ends: [{"run_id", "segment", "attempt", "state", "exit_code",
+-- "message", "results", "output", "rows_in", "rows_out", "error_code",
+-- "idle", "progress"}]. Run rows are locked first, in run_id order (as
+-- KILL's UPDATE of many runs takes them), then each run rolls up once:
+-- a succeeded run of one segment in the same statement, the others by
+-- engine_roll_up.
+-- Returns the segments recorded.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_complete_batch(p_worker text, p_ends jsonb)
+RETURNS TABLE (run_id uuid, segment int, attempt int)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  done_runs uuid[];
+  done_segments int[];
+  done_attempts int[];
+  other_runs uuid[];
+  finished uuid;
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(p_ends) e
+              WHERE (e ->> 'state') IS NULL OR e ->> 'state' NOT IN ('succeeded', 'failed', 'killed')) THEN
+    RAISE EXCEPTION 'a segment can only finish as succeeded, failed or killed' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM FROM procgate_internal.runs r
+   WHERE r.run_id IN (SELECT (e ->> 'run_id')::uuid FROM pg_catalog.jsonb_array_elements(p_ends) e)
+   ORDER BY r.run_id
+     FOR UPDATE;
+  WITH ends AS (
+    SELECT * FROM pg_catalog.jsonb_to_recordset(p_ends) AS e (
+      run_id uuid, segment int, attempt int, state text, exit_code int, message text, results jsonb,
+      output jsonb, rows_in bigint, rows_out bigint, error_code text, idle boolean, progress numeric)
+  ), recorded AS (
+    UPDATE procgate_internal.run_segments s
+       SET state = e.state, exit_code = e.exit_code, message = e.message, results = e.results,
+           error_code = CASE WHEN e.state = 'failed' THEN e.error_code END,
+           rows_in = coalesce(e.rows_in, s.rows_in), rows_out = coalesce(e.rows_out, s.rows_out),
+           finished_at = pg_catalog.clock_timestamp(), lease_until = NULL,
+           progress = CASE WHEN e.state = 'succeeded' THEN 1
+                           WHEN e.progress IS NULL THEN s.progress
+                           ELSE LEAST(GREATEST(e.progress, 0), 1) END,
+           idle = e.state = 'succeeded' AND coalesce(e.idle, false)
+      FROM ends e
+     WHERE s.run_id = e.run_id AND s.segment = e.segment AND s.worker = p_worker AND s.attempt = e.attempt
+       AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp()
+    RETURNING s.run_id, s.segment, s.attempt, s.state, s.results, s.rows_in, s.rows_out
+  ), succeeded AS (
+    -- A running run of one segment that succeeded rolls up to what
+    -- engine_roll_up would make of it, here, for all such runs at once.
+    UPDATE procgate_internal.runs r
+       SET segments_succeeded = 1, segments_failed = 0, progress = 1,
+           error_code = CASE WHEN r.error IS NULL THEN NULL ELSE r.error_code END,
+           rows_in = coalesce(d.rows_in, 0), rows_out = coalesce(d.rows_out, 0),
+           results = CASE WHEN d.results IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('0', d.results) END,
+           state = 'succeeded', finished_at = pg_catalog.clock_timestamp()
+      FROM recorded d
+     WHERE r.run_id = d.run_id AND d.state = 'succeeded' AND r.segments_total = 1 AND r.state = 'running'
+    RETURNING r.run_id
+  ), lines AS (
+    INSERT INTO procgate_internal.run_output (run_id, segment, stream, line_no, line)
+    SELECT o.run_id, o.segment, o.stream, o.line_no, o.line
+      FROM (SELECT d.run_id, d.segment, l.*,
+                   coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100) AS keep,
+                   pg_catalog.row_number() OVER (PARTITION BY d.run_id, d.segment, l.stream ORDER BY l.line_no DESC) AS from_end
+              FROM recorded d
+              JOIN ends e ON e.run_id = d.run_id AND e.segment = d.segment
+              JOIN procgate_internal.runs r ON r.run_id = d.run_id
+             CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(coalesce(e.output, '[]')) AS l (stream text, line_no bigint, line text)) o
+     WHERE o.from_end <= o.keep
+    ON CONFLICT DO NOTHING
+  )
+  SELECT pg_catalog.array_agg(d.run_id), pg_catalog.array_agg(d.segment), pg_catalog.array_agg(d.attempt),
+         pg_catalog.array_agg(d.run_id) FILTER (WHERE d.run_id NOT IN (SELECT q.run_id FROM succeeded q))
+    INTO done_runs, done_segments, done_attempts, other_runs
+    FROM recorded d;
+  FOR finished IN SELECT DISTINCT u FROM pg_catalog.unnest(other_runs) u ORDER BY u LOOP
+    PERFORM procgate_internal.engine_roll_up(finished);
+  END LOOP;
+  RETURN QUERY
+  SELECT * FROM ROWS FROM (pg_catalog.unnest(done_runs), pg_catalog.unnest(done_segments), pg_catalog.unnest(done_attempts));
+END
+$fn$;

@@ -15,6 +15,23 @@ AS $fn$
   SELECT ($2 = 'distributed' OR $3 = 'type') AND ($1).has_table_data
 $fn$;
 
+-- How many segments a run gets when EXECUTE queues it, as
+-- engine_has_table_data and engine_segment_count would say of the run;
+-- NULL for a run the engine plans (it has table data).
+CREATE OR REPLACE FUNCTION procgate_internal.engine_segments_at_execute(
+  proc procgate_internal.procedures, inputs jsonb, output_tables text[], options jsonb
+) RETURNS int
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT CASE
+    WHEN (($1).execution_mode = 'distributed' OR ($1).language = 'type')
+         AND (coalesce($2, '[]') <> '[]' OR coalesce($3, '{}') <> '{}') THEN NULL
+    WHEN ($1).execution_mode = 'nondistributed' THEN 1
+    ELSE coalesce(($4 -> 'segments' ->> 'value')::int, 1)
+  END
+$fn$;
+
 -- Gives a run with table data its segments once its inputs are staged.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_plan_data_run(
   p_run_id uuid, p_segments int, p_staged jsonb, p_outputs jsonb
@@ -46,8 +63,9 @@ AS $fn$
   END
 $fn$;
 
--- Gives unplanned queued runs without table data their segments. A run
--- whose procedure is gone cannot run: it fails at once.
+-- Gives unplanned queued runs without table data their segments: those
+-- queued before EXECUTE planned them (schema version 14). A run whose
+-- procedure is gone cannot run: it fails at once. The engine's sweep calls it.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_plan_runs(max_runs int)
 RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER
