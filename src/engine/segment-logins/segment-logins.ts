@@ -103,7 +103,7 @@ export class SegmentLogin implements SegmentDatabase {
     const password = randomPassword();
     let role: string;
     try {
-      role = await createSegmentLogin(pool, workerId, this.claim, await scramVerifier(password));
+      role = await createSegmentLogin(pool, workerId, this.claim, scramVerifier(password));
     } catch (error) {
       throw new Error(`could not make the segment's database login: ${(error as Error).message}`, { cause: error });
     }
