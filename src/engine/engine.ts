@@ -236,7 +236,8 @@ export class Engine {
         this.logger.warn({ err: error }, 'could not remove the engine from procgate.engines'),
       );
     }
-    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript?.close(), this.command?.close()]);
+    const executors = [this.javascript?.close(), this.command?.close()];
+    await Promise.allSettled([this.listener?.close(), this.pool?.end(), ...executors]);
     // Whatever users' code left running goes with the uids.
     await this.sandbox?.close();
     await this.directory?.close(this.logger);

@@ -1,4 +1,5 @@
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { handOverDirectory } from '../sandbox/hand-over.js';
@@ -13,9 +14,12 @@ import {
   type TableFile,
 } from '../segment-task.js';
 import { timedOut } from '../timed-out.js';
-import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
+import { procedureEnvironment, writeProcedureFiles, writeProcedureFilesSync } from './procedure-files.js';
 import { type ProgramEnd, ProgramSpawner } from './program-spawner.js';
 import { StatusChannel } from './status-channel.js';
+
+/** FILES up to this size in all are written synchronously. */
+const SYNC_COPY_BYTES = 256 * 1024;
 
 /** stderr lines that make a failed segment's message. */
 const MESSAGE_LINES = 20;
@@ -69,11 +73,16 @@ export class CommandExecutor implements Executor {
     const loginMade = task.database?.login();
     loginMade?.catch(() => undefined);
     const workdir = path.join(task.directory, 'work');
-    await mkdir(workdir);
-    await writeProcedureFiles(workdir, task.files);
+    // The usual few small files without trips through libuv's thread pool, each costing more than its call.
+    mkdirSync(workdir);
+    if (task.files.reduce((size, file) => size + file.content.length, 0) <= SYNC_COPY_BYTES) {
+      writeProcedureFilesSync(workdir, task.files);
+    } else {
+      await writeProcedureFiles(workdir, task.files);
+    }
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
-    await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
+    writeFileSync(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
     const login = await loginMade;
     const user = task.sandbox?.acquire();
     if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined, login);
@@ -83,9 +92,12 @@ export class CommandExecutor implements Executor {
       return await this.spawnSegment(task, workdir, controlFile, sandboxed, login);
     } finally {
       // The directory is root's alone again before another segment may get the uid.
-      await chown(task.directory, 0, 0)
-        .then(() => chmod(task.directory, 0o700))
-        .finally(() => task.sandbox?.release(user, { processesGone: sandboxed.processesGone }));
+      try {
+        chownSync(task.directory, 0, 0);
+        chmodSync(task.directory, 0o700);
+      } finally {
+        task.sandbox?.release(user, { processesGone: sandboxed.processesGone });
+      }
     }
   }
 

@@ -15,9 +15,11 @@
  *
  * It runs no code of users: it runs as the engine's user (root, to switch
  * uids), in a session of its own (a Ctrl-C to the engine's terminal is
- * the engine's to handle), and ends when its channel closes, killing
- * whatever it started that still runs: the engine is gone, and nothing it
- * started may outlive it unwatched.
+ * the engine's to handle), and exits when its channel closes. What it
+ * started then is left as an engine that dies leaves its programs: the
+ * engine stops its segments before it closes the channel, and after a
+ * crash the sweep fails or retries them and the next holder of their uids
+ * kills what still runs as those (SandboxUsers.open).
  */
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
@@ -32,7 +34,7 @@ import { LineTail } from './line-tail.js';
 
 /**
  * A program started and not yet ended.
- * @typedef {{ child: ChildProcess, uid: number | undefined, stopped: boolean, exited: boolean }} Program
+ * @typedef {{ child: ChildProcess, stopped: boolean }} Program
  */
 
 const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
@@ -80,7 +82,7 @@ function start(request) {
     return;
   }
   /** @type {Program} */
-  const program = { child, uid, stopped: false, exited: false };
+  const program = { child, stopped: false };
   programs.set(id, program);
   child.stdout?.setEncoding('utf8').on('data', (/** @type {string} */ chunk) => stdout.push(chunk));
   child.stderr?.setEncoding('utf8').on('data', (/** @type {string} */ chunk) => stderr.push(chunk));
@@ -109,7 +111,6 @@ function start(request) {
     if (child.pid === undefined) end(null, null, error.message);
   });
   child.once('exit', () => {
-    program.exited = true;
     // Whatever the program left in its group goes with it once it was stopped.
     if (program.stopped && child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
     // What it left running as its uid (a daemon, a background job, which would hold its
@@ -131,12 +132,8 @@ function stop(request) {
   signalGroup(pid, request.signal);
 }
 
-/** The engine is gone, or done with us: nothing we started stays. */
+/** The engine is gone, or done with us. */
 function shutDown() {
-  for (const program of programs.values()) {
-    if (program.child.pid !== undefined) signalGroup(program.child.pid, 'SIGKILL');
-    if (program.uid !== undefined) killProcessesOf(program.uid);
-  }
   process.exit(0);
 }
 
