@@ -69,7 +69,7 @@ export class CommandExecutor implements Executor {
   }
 
   async run(task: SegmentTask): Promise<SegmentOutcome> {
-    // Made while the directory is laid out: a round trip and a key derivation off the critical path.
+    // Made while the directory is laid out (the runner asks for a command's login as it is claimed).
     const loginMade = task.database?.login();
     loginMade?.catch(() => undefined);
     const workdir = path.join(task.directory, 'work');
