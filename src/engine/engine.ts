@@ -62,6 +62,7 @@ export class Engine {
   private readonly sandboxUids: UidRange;
   private readonly trustDevelopers: boolean;
   private javascript: JavascriptExecutor | undefined;
+  private command: CommandExecutor | undefined;
   /** This engine's folder in the run directory, made at start and removed at stop. */
   private readonly folder: string;
   private directory: EngineDirectory | undefined;
@@ -243,7 +244,8 @@ export class Engine {
         this.logger.warn({ err: error }, 'could not remove the engine from procgate.engines'),
       );
     }
-    await Promise.allSettled([this.listener?.close(), this.pool?.end(), this.javascript?.close()]);
+    const executors = [this.javascript?.close(), this.command?.close()];
+    await Promise.allSettled([this.listener?.close(), this.pool?.end(), ...executors]);
     // Whatever users' code left running goes with the uids.
     await this.sandbox?.close();
     await this.directory?.close(this.logger);
@@ -261,6 +263,7 @@ export class Engine {
       sandbox: this.sandbox,
     });
     this.javascript = javascript;
+    this.command = command;
     return new Map<string, Executor>([
       [command.language, command],
       [javascript.language, javascript],

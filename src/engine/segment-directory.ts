@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 
@@ -12,8 +13,9 @@ import type { Logger } from '../log/logger.js';
 export class SegmentDirectory {
   private constructor(readonly path: string) {}
 
+  /** Made synchronously: one quick call, cheaper than its trip through libuv's thread pool. */
   static async make(segments: string): Promise<SegmentDirectory> {
-    return new SegmentDirectory(await mkdtemp(path.join(segments, 'segment-')));
+    return new SegmentDirectory(mkdtempSync(path.join(segments, 'segment-')));
   }
 
   /** Removes the directory, or moves it into `keep` and says where; a failure is logged. */

@@ -12,6 +12,7 @@ import { SegmentReporter } from './segment-reporter.js';
 import { sqlStateOf } from './sql-state.js';
 import type { Executor, SegmentOutcome } from './segment-task.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
+import { forgetSegmentPid } from './sql/record-segment-pid.js';
 
 export interface SegmentRunnerOptions {
   readonly pool: pg.Pool;
@@ -51,13 +52,18 @@ export class SegmentRunner {
     let state: SegmentOutcome['state'] | undefined;
     const reporter = new SegmentReporter(this.options.pool, this.options.workerId, row, log);
     const database = this.options.logins.forSegment(row, log);
+    // A command's program always logs in: its login is made while the rest is got ready.
+    if (row.language === 'command') database.login().catch(() => undefined);
     try {
       const finished = await this.execute({ row, directory: directory.path, signal, reporter, log, database })
         .catch(
           (error: unknown): FinishedSegment =>
             endedSegment('failed', `could not run the segment: ${(error as Error).message}`, sqlStateOf(error)),
         )
-        .finally(() => database.close());
+        .finally(() => {
+          forgetSegmentPid(this.options.pool, row);
+          return database.close();
+        });
       const unreported = await reporter.close();
       const completed = await this.options.committer.complete(row, withUnreported(finished, unreported), log);
       state = completed === false ? undefined : completed.state;

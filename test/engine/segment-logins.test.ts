@@ -220,6 +220,36 @@ describe('the credential dies with the segment', () => {
   });
 });
 
+describe('logins of segments that end together', () => {
+  it('are made with a one-round SCRAM verifier, and all go with their sessions', async () => {
+    await devClient.query(`CREATE PROCEDURE hold_parts ${HOLD.replace(' EXECUTION MODE NONDISTRIBUTED', '')}`);
+    const { rows } = await devClient.query<{ run_id: string }>('EXECUTE PROCEDURE hold_parts() WITH (segments = 3)');
+    const runId = rows[0]!.run_id;
+    const { results } = await eventually(
+      () => fixture.run(runId),
+      (row) => Object.keys(row.results ?? {}).length === 3,
+      10_000,
+    );
+    const logins = Object.values(results as Record<string, { user: string; password: string }>);
+    const verifiers = await fixture.client.query<{ verifier: string }>(
+      'SELECT split_part(rolpassword, \':\', 1) AS verifier FROM pg_authid WHERE rolname = ANY ($1)',
+      [logins.map((login) => login.user)],
+    );
+    expect(verifiers.rows).toEqual(logins.map(() => ({ verifier: 'SCRAM-SHA-256$1' })));
+    const held = await Promise.all(logins.map((login) => connectAs(login)));
+    const terminated = held.map(
+      (client) => new Promise<string | undefined>((resolve) => client.on('error', (error: Error & { code?: string }) => resolve(error.code))),
+    );
+    await devClient.query(`KILL RUN '${runId}'`);
+
+    expect((await fixture.finished(runId, 10_000)).state).toBe('killed');
+    expect(await Promise.all(terminated)).toEqual(['57P01', '57P01', '57P01']);
+    await Promise.all(held.map((client) => client.end().catch(() => undefined)));
+    expect(await Promise.all(logins.map((login) => connectError(login)))).toEqual(['28P01', '28P01', '28P01']);
+    expect(await loginsOf(runId)).toEqual([]);
+  });
+});
+
 describe('a login that cannot be dropped', () => {
   it('can no longer log in, and goes at a later sweep', async () => {
     const { rows } = await devClient.query<{ run_id: string }>('EXECUTE PROCEDURE hold()');

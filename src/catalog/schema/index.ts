@@ -77,6 +77,7 @@ const DEFINITION_FILES = [
   'engine/complete.sql',
   'engine/sweep.sql',
   'engine/segment-logins.sql',
+  'engine/segment-pids.sql',
   'engine/startup.sql',
   'api/call-and-wait.sql',
   'privileges.sql',

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { handOverDirectory } from '../sandbox/hand-over.js';
 import { sandboxEnvironment } from '../sandbox/sandbox-environment.js';
-import { killProcessesOf, type SandboxUser } from '../sandbox/sandbox-users.js';
+import type { SandboxUser } from '../sandbox/sandbox-users.js';
 import type { DatabaseLogin } from '../segment-database.js';
 import {
   type Executor,
@@ -15,9 +14,12 @@ import {
   type TableFile,
 } from '../segment-task.js';
 import { timedOut } from '../timed-out.js';
-import { LineTail } from './line-tail.js';
+import { procedureEnvironment, writeProcedureFiles, writeProcedureFilesSync } from './procedure-files.js';
+import { type ProgramEnd, ProgramSpawner } from './program-spawner.js';
 import { StatusChannel } from './status-channel.js';
-import { procedureEnvironment, writeProcedureFiles } from './procedure-files.js';
+
+/** FILES up to this size in all are written synchronously. */
+const SYNC_COPY_BYTES = 256 * 1024;
 
 /** stderr lines that make a failed segment's message. */
 const MESSAGE_LINES = 20;
@@ -32,7 +34,8 @@ export interface CommandExecutorOptions {
  * Runs `LANGUAGE command` segments as docs/procedures.md's "Command procedures"
  * contract says: a fresh working directory holding the procedure's files,
  * `command args...` spawned there without a shell in a process group of
- * its own (so a kill reaches everything it started), the run described by
+ * its own (so a kill reaches everything it started) by the engine's
+ * spawner process (see ProgramSpawner), the run described by
  * environment variables and a JSON control file, stdout and stderr kept
  * line by line (the last max_output_lines of each), the exit code deciding
  * the state.
@@ -52,24 +55,34 @@ export interface CommandExecutorOptions {
 export class CommandExecutor implements Executor {
   readonly language = 'command';
   readonly dataFormat = 'csv';
-  private readonly logger: Logger;
   private readonly killGraceMs: number;
+  private readonly spawner: ProgramSpawner;
 
   constructor(options: CommandExecutorOptions) {
-    this.logger = options.logger;
     this.killGraceMs = options.killGraceMs ?? 2_000;
+    this.spawner = new ProgramSpawner(options.logger);
+  }
+
+  /** Ends the spawner process; the engine's segments have ended by then. */
+  close(): Promise<void> {
+    return this.spawner.close();
   }
 
   async run(task: SegmentTask): Promise<SegmentOutcome> {
-    // Made while the directory is laid out: a round trip and a key derivation off the critical path.
+    // Made while the directory is laid out (the runner asks for a command's login as it is claimed).
     const loginMade = task.database?.login();
     loginMade?.catch(() => undefined);
     const workdir = path.join(task.directory, 'work');
-    await mkdir(workdir);
-    await writeProcedureFiles(workdir, task.files);
+    // The usual few small files without trips through libuv's thread pool, each costing more than its call.
+    mkdirSync(workdir);
+    if (task.files.reduce((size, file) => size + file.content.length, 0) <= SYNC_COPY_BYTES) {
+      writeProcedureFilesSync(workdir, task.files);
+    } else {
+      await writeProcedureFiles(workdir, task.files);
+    }
     const controlFile = path.join(task.directory, 'control.json');
     const params = await paramsWithFiles(task.params, path.join(task.directory, 'params'));
-    await writeFile(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
+    writeFileSync(controlFile, JSON.stringify(controlDocument(task, params)), { mode: 0o600 });
     const login = await loginMade;
     const user = task.sandbox?.acquire();
     if (user === undefined) return await this.spawnSegment(task, workdir, controlFile, undefined, login);
@@ -79,9 +92,12 @@ export class CommandExecutor implements Executor {
       return await this.spawnSegment(task, workdir, controlFile, sandboxed, login);
     } finally {
       // The directory is root's alone again before another segment may get the uid.
-      await chown(task.directory, 0, 0)
-        .then(() => chmod(task.directory, 0o700))
-        .finally(() => task.sandbox?.release(user, { processesGone: sandboxed.processesGone }));
+      try {
+        chownSync(task.directory, 0, 0);
+        chmodSync(task.directory, 0o700);
+      } finally {
+        task.sandbox?.release(user, { processesGone: sandboxed.processesGone });
+      }
     }
   }
 
@@ -92,104 +108,77 @@ export class CommandExecutor implements Executor {
     sandboxed: { readonly user: SandboxUser; processesGone: boolean } | undefined,
     login: DatabaseLogin | undefined,
   ): Promise<SegmentOutcome> {
-    const stdout = new LineTail('stdout', task.maxOutputLines);
-    const stderr = new LineTail('stderr', task.maxOutputLines);
     const status = new StatusChannel(task);
+    const environment = childEnvironment(task, controlFile, login);
+    const env = sandboxed === undefined
+      ? environment
+      : sandboxEnvironment(environment, { home: cwd, tmp: path.join(task.directory, 'tmp') });
     return new Promise<SegmentOutcome>((resolve) => {
       let stopped: StopReason | 'timeout' | undefined;
+      let running = false;
       let killTimer: NodeJS.Timeout | undefined;
       let timeoutTimer: NodeJS.Timeout | undefined;
-      const child = spawn(task.command, [...task.args], {
-        cwd,
-        detached: true,
-        shell: false,
-        // fd 3: the status channel (PROCGATE_STATUS_FD).
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        env:
-          sandboxed === undefined
-            ? childEnvironment(task, controlFile, login)
-            : sandboxEnvironment(childEnvironment(task, controlFile, login), { home: cwd, tmp: path.join(task.directory, 'tmp') }),
-        ...(sandboxed === undefined ? {} : { uid: sandboxed.user.uid, gid: sandboxed.user.gid }),
-      });
       const stopGroup = (reason: StopReason | 'timeout'): void => {
-        if (stopped !== undefined || child.pid === undefined || child.exitCode !== null) return;
+        if (stopped !== undefined || !running) return;
         stopped = reason;
-        signalGroup(child.pid, 'SIGTERM');
-        const pid = child.pid;
-        killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
+        program.signal('SIGTERM');
+        killTimer = setTimeout(() => program.signal('SIGKILL'), this.killGraceMs);
       };
       const onAbort = (): void => stopGroup(task.signal.reason === StopReason.killed ? 'killed' : 'engine stopped');
-      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-      const statusPipe = child.stdio[3] as Readable | null;
-      statusPipe?.setEncoding('utf8').on('data', (chunk: string) => status.push(chunk));
-      child.once('spawn', () => {
-        if (child.pid !== undefined) task.onStart?.(child.pid);
-        if (task.signal.aborted) onAbort();
-        else task.signal.addEventListener('abort', onAbort, { once: true });
-        if (task.timeoutMs !== undefined) timeoutTimer = setTimeout(() => stopGroup('timeout'), task.timeoutMs);
-      });
-      let finished = false;
-      const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(killTimer);
-        clearTimeout(timeoutTimer);
-        task.signal.removeEventListener('abort', onAbort);
-        // Whatever the program left behind in its group goes with it once it was stopped.
-        if (stopped !== undefined && child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-        stdout.end();
-        stderr.end();
-        status.end();
-        const output = [...stdout.output(), ...stderr.output()];
-        const end = ending(exitCode, signal, stopped, stderr.tail(MESSAGE_LINES), task, spawnError);
-        const message = end.state === 'succeeded' ? status.lastMessage : end.message;
-        resolve({ ...end, message, results: status.results(), output });
-      };
-      child.once('error', (error) => {
-        // Only a failed spawn: the child never ran, so no 'close' follows.
-        if (child.pid === undefined) finish(null, null, error);
-      });
-      // The program is done: what it left running as its uid (a daemon, a background job, which
-      // would hold its output open) goes now, so its output ends.
-      if (sandboxed !== undefined) {
-        child.once('exit', () => {
-          killProcessesOf(sandboxed.user.uid);
-          sandboxed.processesGone = true;
-        });
-      }
-      child.once('close', (code, signal) => finish(code, signal));
+      const program = this.spawner.spawn(
+        {
+          command: task.command,
+          args: task.args,
+          cwd,
+          env: env as Record<string, string>,
+          maxOutputLines: task.maxOutputLines,
+          ...(sandboxed === undefined ? {} : { uid: sandboxed.user.uid }),
+        },
+        {
+          started: (pid) => {
+            running = true;
+            task.onStart?.(pid);
+            if (task.signal.aborted) onAbort();
+            else task.signal.addEventListener('abort', onAbort, { once: true });
+            if (task.timeoutMs !== undefined) timeoutTimer = setTimeout(() => stopGroup('timeout'), task.timeoutMs);
+          },
+          status: (text) => status.push(text),
+          ended: (end) => {
+            running = false;
+            clearTimeout(killTimer);
+            clearTimeout(timeoutTimer);
+            task.signal.removeEventListener('abort', onAbort);
+            if (sandboxed !== undefined) sandboxed.processesGone = end.processesGone;
+            status.end();
+            const stderrTail = end.output.filter((line) => line.stream === 'stderr').slice(-MESSAGE_LINES);
+            const state = ending(end, stopped, stderrTail.map((line) => line.line).join('\n'), task);
+            const message = state.state === 'succeeded' ? status.lastMessage : state.message;
+            resolve({ ...state, message, results: status.results(), output: end.output });
+          },
+        },
+      );
     });
   }
 }
 
-/** The state and message of a finished child. */
+/** The state and message of a finished program. */
 function ending(
-  exitCode: number | null,
-  signal: NodeJS.Signals | null,
+  end: ProgramEnd,
   stopped: StopReason | 'timeout' | undefined,
   stderrTail: string,
   task: SegmentTask,
-  spawnError: Error | undefined,
 ): Omit<SegmentOutcome, 'results' | 'output'> {
-  if (spawnError !== undefined) {
-    return { state: 'failed', exitCode: null, message: `could not start "${task.command}": ${spawnError.message}` };
+  const { exitCode, signal } = end;
+  if (end.spawnError !== undefined) {
+    return { state: 'failed', exitCode: null, message: `could not start "${task.command}": ${end.spawnError}` };
   }
   if (stopped === 'killed') return { state: 'killed', exitCode, message: 'killed' };
   if (stopped === 'engine stopped') return { state: 'failed', exitCode, message: 'engine stopped' };
   if (stopped === 'timeout') return timedOut(task.timeoutMs, exitCode);
+  if (end.failure !== undefined) return { state: 'failed', exitCode, message: end.failure };
   if (exitCode === 0) return { state: 'succeeded', exitCode, message: null };
   const fallback = exitCode === null ? `killed by signal ${signal ?? 'unknown'}` : `exited with code ${String(exitCode)}`;
   return { state: 'failed', exitCode, message: stderrTail === '' ? fallback : stderrTail };
-}
-
-/** Sends a signal to a process group; a group that is already gone is fine. */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
 }
 
 /**

@@ -3,6 +3,9 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import { processStartTime } from '../../postgres/process-utils.js';
+import { killProcessesOf } from './uid-processes.js';
+
+export { killProcessesOf } from './uid-processes.js';
 
 /** An unprivileged OS user a segment's processes run as: a bare uid, its gid the same number. */
 export interface SandboxUser {
@@ -135,45 +138,6 @@ export class SandboxUsers {
     for (const user of this.held) closeLeftFiles(user.uid, this.logger);
     await Promise.all(this.held.map((user) => letGo(user.uid)));
   }
-}
-
-/**
- * SIGKILLs every process running as `uid` (real or effective), again
- * until none is left, so a process forking meanwhile is caught too.
- * Returns how many were killed.
- */
-export function killProcessesOf(uid: number): number {
-  let killed = 0;
-  for (let round = 0; round < 20; round += 1) {
-    const pids = processesOf(uid);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed += 1;
-      } catch {
-        // Gone already.
-      }
-    }
-  }
-  return killed;
-}
-
-/** Live processes whose owner is `uid` (zombies are dead already). */
-export function processesOf(uid: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (statSync(`/proc/${name}`).uid !== uid) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state !== 'Z' && state !== 'X') pids.push(Number(name));
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return pids;
 }
 
 /** World-writable directories where a program may leave files outside its segment's directory. */

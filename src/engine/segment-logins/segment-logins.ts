@@ -4,6 +4,7 @@ import type { DatabaseLogin, SegmentDatabase } from '../segment-database.js';
 import type { SegmentClaim } from '../sql/claim-segments.js';
 import { createSegmentLogin, dropSegmentLogin, staleSegmentLogins } from '../sql/segment-logins.js';
 import { type DatabaseEndpoint, databaseLogin } from './database-endpoint.js';
+import { LoginDrops } from './login-drops.js';
 import { randomPassword, scramVerifier } from './scram-verifier.js';
 
 export interface SegmentLoginsOptions {
@@ -28,14 +29,16 @@ export interface SegmentLoginsOptions {
  */
 export class SegmentLogins {
   private readonly retryMs: number;
+  private readonly drops: LoginDrops;
 
   constructor(private readonly options: SegmentLoginsOptions) {
     this.retryMs = options.retryMs ?? 60_000;
+    this.drops = new LoginDrops(options.pool);
   }
 
   /** The database of one claimed segment; `close()` it when the segment has ended. */
   forSegment(claim: SegmentClaim, log: Logger): SegmentLogin {
-    return new SegmentLogin(this.options, claim, log);
+    return new SegmentLogin(this.options, this.drops, claim, log);
   }
 
   /**
@@ -69,6 +72,7 @@ export class SegmentLogin implements SegmentDatabase {
 
   constructor(
     private readonly options: SegmentLoginsOptions,
+    private readonly drops: LoginDrops,
     private readonly claim: SegmentClaim,
     private readonly log: Logger,
   ) {}
@@ -90,7 +94,7 @@ export class SegmentLogin implements SegmentDatabase {
     // Even a failed make may have made the role (its reply lost): the drop finds it by the claim.
     await this.made.catch(() => undefined);
     try {
-      const failure = await dropSegmentLogin(this.options.pool, this.claim);
+      const failure = await this.drops.drop(this.claim);
       if (failure === null) this.log.debug('segment database login dropped');
       else this.log.warn({ failure }, 'could not drop the segment\'s database login: it can no longer log in; the sweep tries again');
     } catch (error) {
@@ -103,7 +107,7 @@ export class SegmentLogin implements SegmentDatabase {
     const password = randomPassword();
     let role: string;
     try {
-      role = await createSegmentLogin(pool, workerId, this.claim, await scramVerifier(password));
+      role = await createSegmentLogin(pool, workerId, this.claim, scramVerifier(password));
     } catch (error) {
       throw new Error(`could not make the segment's database login: ${(error as Error).message}`, { cause: error });
     }

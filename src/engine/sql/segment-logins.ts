@@ -39,6 +39,20 @@ export async function dropSegmentLogin(pool: pg.Pool, claim: SegmentClaim): Prom
   return rows[0]?.failure ?? null;
 }
 
+/**
+ * engine_segment_logins_drop: engine_segment_login_drop for several
+ * segments, with two commits for all. Returns, for each segment given,
+ * why its role could not be dropped, or null.
+ */
+export async function dropSegmentLogins(pool: pg.Pool, claims: readonly SegmentClaim[]): Promise<(string | null)[]> {
+  const { rows } = await pool.query<{ failures: (string | null)[] | null }>(
+    'CALL procgate_internal.engine_segment_logins_drop($1, $2, $3)',
+    [claims.map((c) => c.run_id), claims.map((c) => c.segment), claims.map((c) => c.attempt)],
+  );
+  const failures = rows[0]?.failures ?? [];
+  return claims.map((_, i) => failures[i] ?? null);
+}
+
 /** engine_segment_logins_stale: logins whose segment no longer runs at their attempt; a failed drop after `retryMs`. */
 export async function staleSegmentLogins(db: Queryable, retryMs: number): Promise<StaleLogin[]> {
   const { rows } = await db.query<StaleLogin>(

@@ -166,6 +166,106 @@ BEGIN
 END
 $proc$;
 
+-- Ends the sessions of several roles that show now, waiting up to
+-- `p_wait_ms` for each to go (segment_login_terminate, for many at once).
+CREATE OR REPLACE FUNCTION procgate_internal.segment_logins_terminate(p_roles oid[], p_wait_ms bigint) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT pg_catalog.pg_stat_clear_snapshot();
+  SELECT pg_catalog.pg_terminate_backend(a.pid, p_wait_ms)
+    FROM pg_catalog.pg_stat_get_activity(NULL) a WHERE a.usesysid = ANY (p_roles);
+$fn$;
+
+-- Step 2 of engine_segment_logins_drop, for all of its logins at once:
+-- their sessions ended (one look at the sessions for all), the roles
+-- dropped in one statement. False, with nothing changed but sessions
+-- ended, when that does not work out (a login owns something here, a
+-- drop fails): then segment_login_remove takes them one by one, each
+-- with its own failure.
+CREATE OR REPLACE FUNCTION procgate_internal.segment_logins_remove_all(
+  p_run_ids uuid[], p_segments int[], p_attempts int[]
+) RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  roles name[];
+  oids oid[];
+  names text;
+BEGIN
+  -- Droppers of one login (its engine, a sweep) take their turns here; in one order, so no two batches deadlock.
+  PERFORM FROM procgate_internal.segment_logins l
+    JOIN unnest(p_run_ids, p_segments, p_attempts) AS a (run_id, segment, attempt)
+      ON l.run_id = a.run_id AND l.segment = a.segment AND l.attempt = a.attempt
+   ORDER BY l.role
+     FOR UPDATE OF l;
+  SELECT pg_catalog.array_agg(l.role) INTO roles FROM procgate_internal.segment_logins l
+    JOIN unnest(p_run_ids, p_segments, p_attempts) AS a (run_id, segment, attempt)
+      ON l.run_id = a.run_id AND l.segment = a.segment AND l.attempt = a.attempt;
+  IF roles IS NULL THEN
+    RETURN true;
+  END IF;
+  PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+  SELECT pg_catalog.array_agg(r.oid), pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ')
+    INTO oids, names FROM pg_catalog.pg_roles r WHERE r.rolname = ANY (roles);
+  BEGIN
+    SET LOCAL lock_timeout = '1s';
+    IF oids IS NOT NULL THEN
+      PERFORM procgate_internal.segment_logins_terminate(oids, 1000);
+      -- What a login owns here goes to its caller: segment_login_remove's business.
+      IF EXISTS (SELECT FROM pg_catalog.pg_shdepend d
+                  WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                    AND d.refobjid = ANY (oids) AND d.deptype = 'o'
+                    AND d.dbid = (SELECT b.oid FROM pg_catalog.pg_database b
+                                   WHERE b.datname = pg_catalog.current_database())) THEN
+        RETURN false;
+      END IF;
+      EXECUTE 'DROP OWNED BY ' || names;
+      -- A session that was still logging in as step 1 committed shows by now: it goes too.
+      PERFORM procgate_internal.segment_logins_terminate(oids, 0);
+      EXECUTE 'DROP ROLE ' || names;
+    END IF;
+    DELETE FROM procgate_internal.segment_logins l WHERE l.role = ANY (roles);
+    RETURN true;
+  EXCEPTION WHEN OTHERS THEN
+    RETURN false;
+  END;
+END
+$fn$;
+
+-- Drops the logins of several segments, as engine_segment_login_drop
+-- drops one's, with two commits for all: no new session of any from the
+-- first on; then their sessions ended and the roles dropped, all at once
+-- when that works (segment_logins_remove_all), else one by one.
+-- `failures` lines up with the segments given: why a role could not be
+-- dropped, NULL when it was (or there was no such login).
+CREATE OR REPLACE PROCEDURE procgate_internal.engine_segment_logins_drop(
+  p_run_ids uuid[], p_segments int[], p_attempts int[], INOUT failures text[] DEFAULT NULL
+)
+LANGUAGE plpgsql
+AS $proc$
+DECLARE
+  n int := coalesce(pg_catalog.array_length(p_run_ids, 1), 0);
+  closed boolean := false;
+BEGIN
+  FOR i IN 1 .. n LOOP
+    IF procgate_internal.segment_login_close(p_run_ids[i], p_segments[i], p_attempts[i]) THEN
+      closed := true;
+    END IF;
+  END LOOP;
+  IF closed THEN
+    COMMIT;
+  END IF;
+  failures := pg_catalog.array_fill(NULL::text, ARRAY[n]);
+  IF n > 0 AND NOT procgate_internal.segment_logins_remove_all(p_run_ids, p_segments, p_attempts) THEN
+    FOR i IN 1 .. n LOOP
+      failures[i] := procgate_internal.segment_login_remove(p_run_ids[i], p_segments[i], p_attempts[i]);
+    END LOOP;
+  END IF;
+END
+$proc$;
+
 -- The logins to drop: those whose segment no longer runs at their attempt
 -- (it ended, or its engine was lost and the sweep failed or requeued it),
 -- a login that could not be dropped once `p_retry` after the last try.
