@@ -42,6 +42,7 @@ const MIGRATION_FILES = [
   '0011-execute-checks.sql',
   '0012-engine-isolation.sql',
   '0013-segment-logins.sql',
+  '0017-segment-output-commit.sql',
 ] as const;
 
 /**
@@ -57,6 +58,7 @@ const DEFINITION_FILES = [
   'base/type-inputs.sql',
   'base/type-checks.sql',
   'base/run-state.sql',
+  'api/data-format.sql',
   'api/create-procedure-checks.sql',
   'api/create-procedure.sql',
   'api/startup-runs.sql',
@@ -76,6 +78,7 @@ const DEFINITION_FILES = [
   'engine/complete.sql',
   'engine/sweep.sql',
   'engine/segment-logins.sql',
+  'engine/segment-output.sql',
   'engine/startup.sql',
   'api/call-and-wait.sql',
   'privileges.sql',
