@@ -31,3 +31,11 @@ BEGIN
   END IF;
 END
 $fn$;
+
+-- A procedure's data_format; NULL: its executor's own.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_data_format(p_procedure_id bigint) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT p.options -> 'data_format' ->> 'value' FROM procgate_internal.procedures p WHERE p.id = $1
+$fn$;
