@@ -63,9 +63,10 @@ export class SegmentRunner {
       if (!throughLogin) await database.close();
       const completed = await reporter
         .close()
-        .then((unreported) =>
-          this.options.committer.complete(row, withUnreported(finished, unreported), log, throughLogin ? database : undefined),
-        )
+        .then((unreported) => {
+          const ended = withUnreported(finished, unreported);
+          return this.options.committer.complete(row, ended, log, throughLogin ? database : undefined);
+        })
         .finally(() => (throughLogin ? database.close() : undefined));
       state = completed === false ? undefined : completed.state;
       if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
