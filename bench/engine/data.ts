@@ -61,6 +61,8 @@ export interface DataResults {
   readonly rows: number;
   readonly native: readonly DataResult[];
   readonly command: DataResult;
+  /** The same program with the procedure's data_format = 'binary': COPY's binary files. */
+  readonly commandBinary: DataResult;
   readonly javascript: DataResult;
   readonly peakRssMb: number;
   readonly baselineRssMb: number;
@@ -205,6 +207,11 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
          FILES ('identity.py' = $1)`,
       [IDENTITY_PY],
     );
+    await client!.query(
+      `CREATE PROCEDURE bench_copy_binary LANGUAGE command COMMAND '${interpreter}' ARGS ('identity.py')
+         FILES ('identity.py' = $1) WITH (data_format = 'binary')`,
+      [IDENTITY_PY],
+    );
     await client!.query(`CREATE PROCEDURE bench_copy_js LANGUAGE javascript FILES ('main.js' = $1)`, [IDENTITY_JS]);
     // A server that has been up a while has warm javascript processes for a procedure its users run:
     // the pass-through runs once on no rows before it is measured (a process serves one caller's procedure).
@@ -219,6 +226,7 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
     const pid = procgate.pid;
     const native = [await nativeCopy(bench, pid, 1)];
     const command = await procgateCopy(bench, pid, client!, 'command identity', 'bench_copy_command', inputSum, engineLog);
+    const binary = await procgateCopy(bench, pid, client!, 'command binary identity', 'bench_copy_binary', inputSum, engineLog);
     const javascript = await procgateCopy(bench, pid, client!, 'javascript pass-through', 'bench_copy_js', inputSum, engineLog);
     native.push(await nativeCopy(bench, pid, 2));
     const peakRssMb = procStatusMb(procgate.pid, 'VmHWM');
@@ -227,10 +235,11 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
       rows: settings.rows,
       native,
       command: command.result,
+      commandBinary: binary.result,
       javascript: javascript.result,
       peakRssMb,
       baselineRssMb,
-      profiles: [command.profile, javascript.profile],
+      profiles: [command.profile, binary.profile, javascript.profile],
     };
   } finally {
     await client?.end().catch(() => undefined);

@@ -86,6 +86,7 @@ function dataTable(data: DataResults): string {
     header,
     ...data.native.map((run, i) => row(`PostgreSQL INSERT ... SELECT, round ${String(i + 1)}`, run)),
     row('command: python3 shutil.copyfile', data.command),
+    row('command binary: same, data_format binary', data.commandBinary),
     row('javascript: for await ... write(row)', data.javascript),
   ]);
 }
@@ -117,6 +118,7 @@ function bars(dispatch: DispatchResults, data: DataResults): Bar[] {
       detail: `${commandFlat.runsPerSecond.toFixed(0)} runs/s`,
     },
     ratio(data.command, 0.6),
+    ratio(data.commandBinary, 0.6),
     ratio(data.javascript, 0.5),
     {
       description: 'procgate peak RSS during the data runs <= 150 MB',

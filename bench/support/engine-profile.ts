@@ -46,6 +46,10 @@ const SQL_STEPS: readonly { readonly name: string; readonly matches: (s: LoggedS
     matches: (s) => s.text.includes('procgate_as_caller') && STAGING.test(s.detail),
   },
   { name: 'COPY share of staging -> file', matches: (s) => /^COPY \(SELECT .* FROM procgate_staging\./s.test(s.text) },
+  {
+    name: 'COPY file -> INTO table (caller)',
+    matches: (s) => /^COPY (?!pg_temp\.)[^(]\S* \(.*\) FROM STDIN/s.test(s.text),
+  },
   { name: 'COPY file -> temp table', matches: (s) => /^COPY pg_temp\.procgate_output_/.test(s.text) },
   {
     name: 'INSERT temp -> INTO table (caller)',

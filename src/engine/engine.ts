@@ -18,6 +18,7 @@ import { isolationOf, warnIfNotIsolated } from './sandbox/isolation.js';
 import { DEFAULT_UID_RANGE, SandboxUsers, type UidRange } from './sandbox/sandbox-users.js';
 import { SegmentCommitter } from './segment-committer.js';
 import { databaseEndpoint } from './segment-logins/database-endpoint.js';
+import { sslOf } from './output-session.js';
 import { SegmentLogins } from './segment-logins/segment-logins.js';
 import { SegmentRunner } from './segment-runner.js';
 import { type Executor, StopReason } from './segment-task.js';
@@ -164,6 +165,7 @@ export class Engine {
       retryMs: this.heartbeatMs,
       headerMatch: (await serverVersion(pool)) >= 150_000,
       completions: new CompletionBatcher({ db: pool, workerId: this.workerId, logger: this.logger }),
+      ssl: sslOf(config),
     });
     const builtIns = { pool, filesDir: this.filesDir, procedureTypes: this.procedureTypes };
     // Programs reach PostgreSQL where the engine does, each as its run's caller.

@@ -5,7 +5,6 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SqlState } from '../errors/sqlstate.js';
-import { executeAsRole } from './as-caller.js';
 import { copyOptions, fileExtension } from './copy-format.js';
 import type { ResolvedOutput } from './planned-tables.js';
 import { RunError } from './run-error.js';
@@ -27,17 +26,18 @@ export function outputFiles(outputs: readonly ResolvedOutput[], directory: strin
 }
 
 /**
- * Loads each output file into its INTO table inside the client's open
- * transaction, and returns the rows loaded. The bytes go by COPY into a
- * temporary table of the engine's (a csv header must name the table's
- * columns, from PostgreSQL 15 on); the rows then go into the INTO table as
- * the caller (see executeAsRole), so the caller's privileges, triggers and
- * row security apply. A missing or empty file is no rows; anything but a
- * regular file (a link, a pipe, a directory) fails the segment.
+ * Loads each output file into its INTO table inside `session`'s open
+ * transaction, and returns the rows loaded. `session` is already the
+ * caller (see OutputSession), so the caller's privileges, triggers,
+ * defaults and checks apply as the rows go in. The bytes go by COPY
+ * straight into the INTO table (a csv header must name the table's
+ * columns, from PostgreSQL 15 on); where COPY cannot put them (see
+ * copiesStraight) they go by COPY into a temporary table, then by INSERT.
+ * A missing or empty file is no rows; anything but a regular file (a
+ * link, a pipe, a directory) fails the segment.
  */
 export async function loadOutputFiles(
-  client: pg.ClientBase,
-  role: string,
+  session: pg.ClientBase,
   outputs: readonly ResolvedOutput[],
   files: readonly TableFile[],
   format: DataFormat,
@@ -48,26 +48,44 @@ export async function loadOutputFiles(
     const file = files[index];
     const handle = file === undefined ? undefined : await openOutput(file);
     if (handle === undefined) continue;
-    const scratch = `pg_temp.procgate_output_${String(index + 1)}`;
-    const columns = output.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
-    const definitions = output.columns
-      .map((column) => `${client.escapeIdentifier(column.name)} ${column.type}`)
-      .join(', ');
+    const columns = output.columns.map((column) => session.escapeIdentifier(column.name)).join(', ');
+    const copy = (table: string) =>
+      copyFrom(`COPY ${table} (${columns}) FROM STDIN ${copyOptions(format, headerMatch ? 'HEADER MATCH' : 'HEADER')}`);
     try {
-      await client.query(`CREATE TEMP TABLE ${scratch.slice('pg_temp.'.length)} (${definitions}) ON COMMIT DROP`);
-      const header = headerMatch ? 'HEADER MATCH' : 'HEADER';
-      await pipeline(
-        handle.createReadStream({ autoClose: false }),
-        client.query(copyFrom(`COPY ${scratch} FROM STDIN ${copyOptions(format, header)}`)),
-      );
+      if (await copiesStraight(session, output)) {
+        const stream = session.query(copy(output.table));
+        await pipeline(handle.createReadStream({ autoClose: false }), stream);
+        rows += stream.rowCount;
+        continue;
+      }
+      const scratch = `procgate_output_${String(index + 1)}`;
+      const definitions = output.columns
+        .map((column) => `${session.escapeIdentifier(column.name)} ${column.type}`)
+        .join(', ');
+      await session.query(`CREATE TEMP TABLE ${scratch} (${definitions}) ON COMMIT DROP`);
+      await pipeline(handle.createReadStream({ autoClose: false }), session.query(copy(`pg_temp.${scratch}`)));
+      const inserted = await session.query(`INSERT INTO ${output.table} (${columns}) SELECT ${columns} FROM pg_temp.${scratch}`);
+      rows += inserted.rowCount ?? 0;
+      await session.query(`DROP TABLE pg_temp.${scratch}`);
     } finally {
       await handle.close();
     }
-    await client.query(`GRANT SELECT ON ${scratch} TO ${client.escapeIdentifier(role)}`);
-    rows += await executeAsRole(client, role, `INSERT INTO ${output.table} (${columns}) SELECT ${columns} FROM ${scratch}`);
-    await client.query(`DROP TABLE ${scratch}`);
   }
   return rows;
+}
+
+/**
+ * Whether COPY can put the rows straight into the INTO table as INSERT
+ * would: not into a view (COPY refuses most), not past rules (COPY does
+ * not apply them), not under row security (COPY FROM refuses it).
+ */
+async function copiesStraight(session: pg.ClientBase, output: ResolvedOutput): Promise<boolean> {
+  const { rows } = await session.query<{ straight: boolean }>(
+    `SELECT c.relkind IN ('r', 'p', 'f') AND NOT c.relhasrules AND NOT pg_catalog.row_security_active(c.oid) AS straight
+       FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass`,
+    [output.table],
+  );
+  return rows[0]?.straight === true;
 }
 
 /**

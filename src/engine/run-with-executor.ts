@@ -12,6 +12,7 @@ import { procedureSetupOf } from './sql/load-procedure-setup.js';
 import { recordSegmentPid } from './sql/record-segment-pid.js';
 import { writeInputFiles } from './input-files.js';
 import { outputFiles } from './output-files.js';
+import { segmentDataFormat } from './segment-data-format.js';
 
 /** A segment to run in a directory of its own, and where its figures go. */
 export interface SegmentRun {
@@ -49,6 +50,7 @@ export async function runWithExecutor(
   const refused = await refusedByIsolation(pool, isolation, row);
   if (refused !== undefined) return refused;
   const { environment: registered, files } = await procedureSetupOf(pool, row);
+  const format = await segmentDataFormat(pool, executor, row);
   let inputs: TableFile[] = [];
   let rowsIn: number | null = null;
   if (row.staged_inputs.length > 0) {
@@ -60,7 +62,7 @@ export async function runWithExecutor(
         row.segment,
         row.segment_count,
         directory,
-        executor.dataFormat,
+        format,
       );
       inputs = written.files;
       rowsIn = written.rows;
@@ -69,7 +71,7 @@ export async function runWithExecutor(
     }
     reporter.report({ rowsIn });
   }
-  const outputs = outputFiles(row.resolved_outputs, directory, executor.dataFormat);
+  const outputs = outputFiles(row.resolved_outputs, directory, format);
   const outcome = await executor.run({
     runId: row.run_id,
     segment: row.segment,
@@ -78,6 +80,7 @@ export async function runWithExecutor(
     directory,
     inputs,
     outputs,
+    dataFormat: format,
     environment:
       registered === null ? undefined : { variables: registered.variables, pathPrefix: registered.path_prefix },
     report: (event) => {
@@ -103,5 +106,5 @@ export async function runWithExecutor(
       );
     },
   });
-  return { outcome, outputs, format: executor.dataFormat, rowsIn };
+  return { outcome, outputs, format, rowsIn };
 }

@@ -7,7 +7,10 @@ import type { SegmentOutcome } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { completeSegment, type SegmentEnd } from './sql/complete-segment.js';
+import { completeOutputSegment } from './sql/output-commit.js';
 import { loadOutputFiles } from './output-files.js';
+import { OutputSession } from './output-session.js';
+import type { SegmentDatabase } from './segment-database.js';
 
 export interface SegmentCommitterOptions {
   readonly pool: pg.Pool;
@@ -18,6 +21,8 @@ export interface SegmentCommitterOptions {
   readonly headerMatch: boolean;
   /** Records ends with nothing to load in batches; without it, each in a statement of its own. */
   readonly completions?: CompletionBatcher;
+  /** The TLS settings of the engine's connection, for its sessions of segments' logins (see sslOf). */
+  readonly ssl?: pg.ClientConfig['ssl'];
 }
 
 /** Tries to record a segment's end, a heartbeat apart: about as long as a lease lasts. */
@@ -38,10 +43,15 @@ export class SegmentCommitter {
    * Returns the outcome recorded (a succeeded segment whose output could not
    * be loaded is recorded failed), or false when the lease was lost.
    */
-  async complete(row: ClaimedSegment, finished: FinishedSegment, log: Logger): Promise<SegmentOutcome | false> {
+  async complete(
+    row: ClaimedSegment,
+    finished: FinishedSegment,
+    log: Logger,
+    database?: SegmentDatabase,
+  ): Promise<SegmentOutcome | false> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.commit(row, finished);
+        return await this.commit(row, finished, database);
       } catch (error) {
         if (attempt >= COMPLETE_ATTEMPTS) throw error;
         log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
@@ -51,11 +61,16 @@ export class SegmentCommitter {
   }
 
   /**
-   * One transaction: the output rows loaded into the INTO tables (as the
-   * caller), then the segment's end, fenced by (worker, attempt). Lost the
-   * lease: everything rolls back, so a zombie never writes a row.
+   * The segment's end alone when there is nothing to load; else the rows
+   * loaded and the end recorded in one transaction (see loadAndRecord): an
+   * executor's output files through the segment's login, a built-in type's
+   * rows on the engine's connection.
    */
-  private async commit(row: ClaimedSegment, finished: FinishedSegment): Promise<SegmentOutcome | false> {
+  private async commit(
+    row: ClaimedSegment,
+    finished: FinishedSegment,
+    database: SegmentDatabase | undefined,
+  ): Promise<SegmentOutcome | false> {
     const { pool } = this.options;
     if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
       // Nothing to load: the completion alone, batched with other segments' when a batcher is given.
@@ -67,24 +82,64 @@ export class SegmentCommitter {
           : await completions.complete(row, segmentEnd(finished, outcome, rowsIn, rowsOut ?? null));
       return completed ? finished.outcome : false;
     }
+    if (loadsThroughLogin(row, finished)) return this.commitAsLogin(row, finished, database);
+    const load = finished.load ?? (() => Promise.resolve(0));
     const client = await pool.connect();
+    try {
+      return await this.loadAndRecord(client, finished, load, (outcome, rowsIn, rowsOut) =>
+        this.recordEnd(client, row, finished, outcome, rowsIn, rowsOut),
+      );
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * An executor's output files, COPY'd into the INTO tables in the
+   * engine's own session of the segment's login (see OutputSession), and
+   * the segment's end recorded there, in the same transaction.
+   */
+  private async commitAsLogin(
+    row: ClaimedSegment,
+    finished: FinishedSegment,
+    database: SegmentDatabase | undefined,
+  ): Promise<SegmentOutcome | false> {
+    if (database === undefined) throw new Error('a segment with output files to load needs its database login');
+    const { pool, workerId, ssl, headerMatch } = this.options;
+    const session = await OutputSession.open(pool, workerId, row, database, ssl);
+    if (session === undefined) return false;
+    const { client } = session;
+    try {
+      return await this.loadAndRecord(
+        client,
+        finished,
+        () => loadOutputFiles(client, row.resolved_outputs, finished.outputs, finished.format, headerMatch),
+        (outcome, rowsIn, rowsOut) =>
+          completeOutputSegment(client, workerId, row, segmentEnd(finished, outcome, rowsIn, rowsOut)),
+      );
+    } finally {
+      await session.close();
+    }
+  }
+
+  /**
+   * One transaction: the output rows loaded, then the segment's end, fenced
+   * by (worker, attempt). Rows PostgreSQL refuses fail the segment; lost
+   * the lease: everything rolls back, so a zombie never writes a row.
+   */
+  private async loadAndRecord(
+    client: pg.ClientBase,
+    finished: FinishedSegment,
+    load: (client: pg.PoolClient) => Promise<number>,
+    record: (outcome: SegmentOutcome, rowsIn: number | null, rowsOut: number) => Promise<boolean>,
+  ): Promise<SegmentOutcome | false> {
     let outcome = finished.outcome;
     let rowsOut: number;
     try {
       await client.query('BEGIN');
       await client.query('SAVEPOINT outputs');
       try {
-        rowsOut =
-          finished.load === undefined
-            ? await loadOutputFiles(
-                client,
-                row.submitted_by,
-                row.resolved_outputs,
-                finished.outputs,
-                finished.format,
-                this.options.headerMatch,
-              )
-            : await finished.load(client);
+        rowsOut = await load(client as pg.PoolClient);
         await client.query('RELEASE SAVEPOINT outputs');
       } catch (error) {
         if (!isRunError(error)) throw error;
@@ -99,7 +154,7 @@ export class SegmentCommitter {
       }
       // A built-in type that writes what it read (transform, model.apply) need not count its reads apart.
       const rowsIn = finished.rowsIn ?? (finished.load === undefined || outcome.state !== 'succeeded' ? null : rowsOut);
-      if (!(await this.recordEnd(client, row, finished, outcome, rowsIn, rowsOut))) {
+      if (!(await record(outcome, rowsIn, rowsOut))) {
         await client.query('ROLLBACK');
         return false;
       }
@@ -108,8 +163,6 @@ export class SegmentCommitter {
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
-    } finally {
-      client.release();
     }
   }
 
@@ -124,6 +177,14 @@ export class SegmentCommitter {
   ): Promise<boolean> {
     return completeSegment(client, this.options.workerId, row, segmentEnd(finished, outcome, rowsIn, rowsOut));
   }
+}
+
+/**
+ * Whether the segment's output files go into its INTO tables through its
+ * login (see OutputSession), which must then outlive the commit.
+ */
+export function loadsThroughLogin(row: ClaimedSegment, finished: FinishedSegment): boolean {
+  return finished.outcome.state === 'succeeded' && finished.load === undefined && row.resolved_outputs.length > 0;
 }
 
 /** The end engine_complete records. */

@@ -5,7 +5,7 @@ import { endedSegment, type FinishedSegment, withUnreported } from './finished-s
 import { type BuiltInContext, BUILT_IN_LANGUAGE, runBuiltIn } from './run-built-in.js';
 import { runWithExecutor, type SegmentRun } from './run-with-executor.js';
 import type { SandboxUsers } from './sandbox/sandbox-users.js';
-import type { SegmentCommitter } from './segment-committer.js';
+import { loadsThroughLogin, type SegmentCommitter } from './segment-committer.js';
 import { SegmentDirectory } from './segment-directory.js';
 import type { SegmentLogins } from './segment-logins/segment-logins.js';
 import { SegmentReporter } from './segment-reporter.js';
@@ -38,9 +38,11 @@ export interface SegmentRunnerOptions {
  * Runs one claimed segment from start to recorded end: a directory of its
  * own, the executor of its language (or its built-in type's module) with
  * a login into the database as the run's caller, live reports while it
- * runs, and its end committed. The login goes before the end is recorded:
- * by the time a run has ended, no credential of its programs is left. A
- * segment that cannot be run fails with the reason.
+ * runs, and its end committed. By the time a run has ended, no credential
+ * of its programs works: the login goes before the end is recorded, or,
+ * when the output goes in through it, it gets a password only the engine
+ * knows and its other sessions end first (see OutputSession), and it goes
+ * right after. A segment that cannot be run fails with the reason.
  */
 export class SegmentRunner {
   constructor(private readonly options: SegmentRunnerOptions) {}
@@ -60,12 +62,17 @@ export class SegmentRunner {
           (error: unknown): FinishedSegment =>
             endedSegment('failed', `could not run the segment: ${(error as Error).message}`, sqlStateOf(error)),
         )
-        .finally(() => {
-          forgetSegmentPid(this.options.pool, row);
-          return database.close();
-        });
-      const unreported = await reporter.close();
-      const completed = await this.options.committer.complete(row, withUnreported(finished, unreported), log);
+        .finally(() => forgetSegmentPid(this.options.pool, row));
+      // Output to load goes in through the login, which takes the program's credential away first.
+      const throughLogin = loadsThroughLogin(row, finished);
+      if (!throughLogin) await database.close();
+      const completed = await reporter
+        .close()
+        .then((unreported) => {
+          const ended = withUnreported(finished, unreported);
+          return this.options.committer.complete(row, ended, log, throughLogin ? database : undefined);
+        })
+        .finally(() => (throughLogin ? database.close() : undefined));
       state = completed === false ? undefined : completed.state;
       if (completed !== false) log.info({ state: completed.state, exit_code: completed.exitCode }, 'segment finished');
       else log.warn({ state: finished.outcome.state }, 'segment finished after losing its lease: its end was not recorded');

@@ -37,6 +37,8 @@ export interface SegmentTask {
    * loaded into the table when the segment succeeds.
    */
   readonly outputs: readonly TableFile[];
+  /** The format of `inputs` and `outputs`; undefined: the executor's `dataFormat`. */
+  readonly dataFormat?: DataFormat;
   /** Live reports from the running code: progress, results, messages. */
   readonly report?: (event: SegmentReport) => void;
   /** Variables and a PATH prefix from the procedure's `set_environment`. */

@@ -36,10 +36,9 @@ afterAll(async () => {
 /** Loads `file` as the numbers output in a transaction rolled back afterwards; gives the rows loaded. */
 async function load(file: string): Promise<number> {
   const files: TableFile[] = [{ name: 'numbers', path: file, columns }];
-  const user = db.direct.user!;
   await client.query('BEGIN');
   try {
-    return await loadOutputFiles(client, user, [output], files, 'csv', true);
+    return await loadOutputFiles(client, [output], files, 'csv', true);
   } finally {
     await client.query('ROLLBACK');
   }

@@ -43,6 +43,7 @@ const MIGRATION_FILES = [
   '0012-engine-isolation.sql',
   '0013-segment-logins.sql',
   '0014-batched-dispatch.sql',
+  '0017-segment-output-commit.sql',
 ] as const;
 
 /**
@@ -58,6 +59,7 @@ const DEFINITION_FILES = [
   'base/type-inputs.sql',
   'base/type-checks.sql',
   'base/run-state.sql',
+  'api/data-format.sql',
   'api/create-procedure-checks.sql',
   'api/create-procedure.sql',
   'api/startup-runs.sql',
@@ -78,6 +80,7 @@ const DEFINITION_FILES = [
   'engine/sweep.sql',
   'engine/segment-logins.sql',
   'engine/segment-pids.sql',
+  'engine/segment-output.sql',
   'engine/startup.sql',
   'api/call-and-wait.sql',
   'privileges.sql',

@@ -184,15 +184,17 @@ function ending(
 /**
  * The control file (docs/procedures.md, "The control file"): the run's parameters typed as
  * stored (`{ name: { value, type } }`, a bytea's value replaced by the path
- * of a file holding its bytes), each input's file and columns, and each
- * output's file to write with the columns the INTO table expects.
+ * of a file holding its bytes), each input's file, format and columns, and
+ * each output's file to write with its format and the columns the INTO
+ * table expects.
  */
 function controlDocument(task: SegmentTask, params: Record<string, unknown>): unknown {
+  const format = task.dataFormat ?? 'csv';
   const table = (file: TableFile): unknown => ({
     name: file.name,
     path: file.path,
-    format: 'csv',
-    header: true,
+    format,
+    header: format === 'csv',
     columns: file.columns.map((column) => ({ name: column.name, type: column.type })),
   });
   return {

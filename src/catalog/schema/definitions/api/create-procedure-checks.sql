@@ -6,7 +6,7 @@
 -- WITH keys that configure the procedure rather than default a parameter.
 CREATE OR REPLACE FUNCTION procgate_internal.procedure_option_keys() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $fn$ SELECT ARRAY['max_concurrency_per_node', 'set_environment', 'run_on_creation'] $fn$;
+AS $fn$ SELECT ARRAY['max_concurrency_per_node', 'set_environment', 'run_on_creation', 'data_format'] $fn$;
 
 CREATE OR REPLACE FUNCTION procgate_internal.check_parameters(proc_name text, params procgate.param_def[])
 RETURNS void
@@ -160,6 +160,7 @@ BEGIN
       WHEN 'max_concurrency_per_node' THEN procgate_internal.option_integer(opt, 0)
       WHEN 'set_environment' THEN procgate_internal.option_text(opt)
       WHEN 'run_on_creation' THEN procgate_internal.option_boolean(opt)
+      WHEN 'data_format' THEN procgate_internal.option_data_format(opt)
     END;
     IF typed IS NULL AND free_form THEN
       typed := jsonb_build_object('value', coalesce(opt.value, 'null'), 'type', coalesce(opt.type::text, 'jsonb'));

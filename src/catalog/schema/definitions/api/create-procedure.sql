@@ -48,6 +48,7 @@ BEGIN
   params := procgate_internal.parameter_list(p_name, p_parameters, p_defaults);
   proc_options := procgate_internal.procedure_options(p_name, p_parameters IS NULL, p_options, p_defaults);
   PERFORM procgate_internal.check_set_environment(proc_options -> 'set_environment' ->> 'value');
+  PERFORM procgate_internal.check_data_format(p_name, lang, proc_options -> 'data_format' ->> 'value');
   IF lang = 'type' THEN
     PERFORM procgate_internal.check_type_definition(p_type_name, p_parameters IS NULL, proc_options);
   END IF;
