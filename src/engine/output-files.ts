@@ -9,7 +9,8 @@ import { executeAsRole } from './as-caller.js';
 import { copyOptions, fileExtension } from './copy-format.js';
 import type { ResolvedOutput } from './planned-tables.js';
 import { RunError } from './run-error.js';
-import type { DataFormat, TableFile } from './segment-task.js';
+import type { DataFormat, TableColumn, TableFile } from './segment-task.js';
+import { writtenFormat } from './written-format.js';
 
 /**
  * A segment's output files, streamed by COPY from the files into its INTO
@@ -18,12 +19,20 @@ import type { DataFormat, TableFile } from './segment-task.js';
  */
 
 /** Where the executor writes each INTO table's rows. */
-export function outputFiles(outputs: readonly ResolvedOutput[], directory: string, format: DataFormat): TableFile[] {
-  return outputs.map((output, index) => ({
-    name: output.name,
-    path: path.join(directory, `output-${String(index + 1)}.${fileExtension(format)}`),
-    columns: output.columns,
-  }));
+export function outputFiles(
+  outputs: readonly ResolvedOutput[],
+  directory: string,
+  formatOf: DataFormat | ((columns: readonly TableColumn[]) => DataFormat),
+): TableFile[] {
+  return outputs.map((output, index) => {
+    const format = typeof formatOf === 'function' ? formatOf(output.columns) : formatOf;
+    return {
+      name: output.name,
+      path: path.join(directory, `output-${String(index + 1)}.${fileExtension(format)}`),
+      columns: output.columns,
+      format,
+    };
+  });
 }
 
 /**
@@ -58,7 +67,7 @@ export async function loadOutputFiles(
       const header = headerMatch ? 'HEADER MATCH' : 'HEADER';
       await pipeline(
         handle.createReadStream({ autoClose: false }),
-        client.query(copyFrom(`COPY ${scratch} FROM STDIN ${copyOptions(format, header)}`)),
+        client.query(copyFrom(`COPY ${scratch} FROM STDIN ${copyOptions(await writtenFormat(handle, file?.format ?? format), header)}`)),
       );
     } finally {
       await handle.close();

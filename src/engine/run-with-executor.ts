@@ -60,7 +60,7 @@ export async function runWithExecutor(
         row.segment,
         row.segment_count,
         directory,
-        executor.dataFormat,
+        (columns) => executor.fileFormat?.(columns) ?? executor.dataFormat,
       );
       inputs = written.files;
       rowsIn = written.rows;
@@ -69,7 +69,7 @@ export async function runWithExecutor(
     }
     reporter.report({ rowsIn });
   }
-  const outputs = outputFiles(row.resolved_outputs, directory, executor.dataFormat);
+  const outputs = outputFiles(row.resolved_outputs, directory, (columns) => executor.fileFormat?.(columns) ?? executor.dataFormat);
   const outcome = await executor.run({
     runId: row.run_id,
     segment: row.segment,
