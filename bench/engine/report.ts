@@ -87,6 +87,7 @@ function dataTable(data: DataResults): string {
     ...data.native.map((run, i) => row(`PostgreSQL INSERT ... SELECT, round ${String(i + 1)}`, run)),
     row('command: python3 shutil.copyfile', data.command),
     row('javascript: for await ... write(row)', data.javascript),
+    row('javascript: for await ... writeBatch(batch)', data.javascriptBatches),
   ]);
 }
 
@@ -118,6 +119,7 @@ function bars(dispatch: DispatchResults, data: DataResults): Bar[] {
     },
     ratio(data.command),
     ratio(data.javascript),
+    ratio(data.javascriptBatches),
     {
       description: 'procgate peak RSS during the data runs <= 200 MB',
       met: data.peakRssMb <= 200,

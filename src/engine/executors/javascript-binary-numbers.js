@@ -19,21 +19,33 @@ const NUMERIC_NEGATIVE_INFINITY = 0xf000;
  * @returns {string}
  */
 export function numericText(buffer, start) {
-  const ndigits = buffer.readInt16BE(start);
-  const weight = buffer.readInt16BE(start + 2);
-  const sign = buffer.readUInt16BE(start + 4);
-  const dscale = buffer.readInt16BE(start + 6);
+  const b = buffer;
+  const ndigits = (b[start] ?? 0) << 8 | (b[start + 1] ?? 0);
+  const weight = (((b[start + 2] ?? 0) << 24) >> 16) | (b[start + 3] ?? 0);
+  const sign = (b[start + 4] ?? 0) << 8 | (b[start + 5] ?? 0);
+  const dscale = (b[start + 6] ?? 0) << 8 | (b[start + 7] ?? 0);
   if (sign === NUMERIC_NAN) return 'NaN';
   if (sign === NUMERIC_INFINITY) return 'Infinity';
   if (sign === NUMERIC_NEGATIVE_INFINITY) return '-Infinity';
-  const digit = (/** @type {number} */ i) => (i >= 0 && i < ndigits ? buffer.readInt16BE(start + 8 + i * 2) : 0);
+  const digit = (/** @type {number} */ i) => (i >= 0 && i < ndigits ? (b[start + 8 + i * 2] ?? 0) << 8 | (b[start + 9 + i * 2] ?? 0) : 0);
   let text = sign === NUMERIC_NEGATIVE ? '-' : '';
   if (weight < 0) text += '0';
-  else {
+  else if (weight <= 2) {
+    // Up to 12 digits: exact in a double, printed at once.
+    let whole = 0;
+    for (let i = 0; i <= weight; i += 1) whole = whole * 10_000 + digit(i);
+    text += String(whole);
+  } else {
     text += String(digit(0));
     for (let i = 1; i <= weight; i += 1) text += String(digit(i)).padStart(4, '0');
   }
-  if (dscale > 0) {
+  if (dscale > 0 && dscale <= 12) {
+    const groups = Math.ceil(dscale / 4);
+    let fraction = 0;
+    for (let i = 0; i < groups; i += 1) fraction = fraction * 10_000 + digit(weight + 1 + i);
+    const digits = String(fraction).padStart(groups * 4, '0');
+    text += `.${digits.length === dscale ? digits : digits.slice(0, dscale)}`;
+  } else if (dscale > 0) {
     let fraction = '';
     for (let i = weight + 1; fraction.length < dscale; i += 1) fraction += String(digit(i)).padStart(4, '0');
     text += `.${fraction.slice(0, dscale)}`;
@@ -53,6 +65,78 @@ const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
  * @returns {boolean} false: not text this reads (numeric_in may still)
  */
 export function writeNumeric(text, out) {
+  return writePlainNumeric(text, out) || writeAnyNumeric(text, out);
+}
+
+/** Base-10000 digits of the numeric being written. */
+const groups = new Int16Array(0x8000);
+
+/**
+ * writeNumeric of digits with an optional sign and point (no exponent),
+ * read in one pass, as numeric_in gives them: false for anything else.
+ * @param {string} text
+ * @param {import('./javascript-copy-binary.js').BinaryWriter} out
+ */
+function writePlainNumeric(text, out) {
+  const end = text.length;
+  const first = text.charCodeAt(0);
+  const from = first === 45 || first === 43 ? 1 : 0;
+  const point = text.indexOf('.', from);
+  const wholeEnd = point < 0 ? end : point;
+  const whole = wholeEnd - from;
+  const fraction = point < 0 ? 0 : end - point - 1;
+  if (whole + fraction === 0 || whole + fraction > 4 * 0x7000 || fraction > 0x3fff) return false;
+  // Digits are grouped by fours from the point: the first group of the whole part may be short.
+  let count = 0;
+  let group = 0;
+  let size = whole % 4 === 0 ? 4 : whole % 4;
+  for (let i = from; i < wholeEnd; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return false;
+    group = group * 10 + digit;
+    size -= 1;
+    if (size === 0) {
+      groups[count++] = group;
+      group = 0;
+      size = 4;
+    }
+  }
+  const wholeGroups = count;
+  size = 4;
+  for (let i = point + 1; point >= 0 && i < end; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return false;
+    group = group * 10 + digit;
+    size -= 1;
+    if (size === 0) {
+      groups[count++] = group;
+      group = 0;
+      size = 4;
+    }
+  }
+  if (size < 4) groups[count++] = group * 10 ** size;
+  let lead = 0;
+  while (lead < count && groups[lead] === 0) lead += 1;
+  while (count > lead && groups[count - 1] === 0) count -= 1;
+  const ndigits = count - lead;
+  const weight = ndigits === 0 ? 0 : wholeGroups - 1 - lead;
+  out.ensure(12 + ndigits * 2);
+  out.int32(8 + ndigits * 2);
+  out.int16(ndigits);
+  out.int16(weight);
+  out.buffer.writeUInt16BE(first === 45 && ndigits > 0 ? NUMERIC_NEGATIVE : 0, out.length);
+  out.length += 2;
+  out.int16(fraction);
+  for (let i = lead; i < count; i += 1) out.int16(/** @type {number} */ (groups[i]));
+  return true;
+}
+
+/**
+ * writeNumeric of any text DECIMAL matches, NaN and the infinities.
+ * @param {string} text
+ * @param {import('./javascript-copy-binary.js').BinaryWriter} out
+ */
+function writeAnyNumeric(text, out) {
   if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') {
     out.ensure(12);
     out.int32(8);

@@ -17,6 +17,7 @@ import { binaryType } from './javascript-binary-values.js';
 /** @typedef {import('./javascript-binary-values.js').BinaryType & { encode: FieldEncoder }} BinaryType */
 /** @typedef {import('./javascript-binary-values.js').FieldEncoder} FieldEncoder */
 /** @typedef {import('./javascript-copy-binary.js').BinaryWriter} BinaryWriter */
+/** @typedef {import('./javascript-binary-values.js').TypedArrayType} TypedArrayType */
 /** @typedef {import('./javascript-messages.js').JavascriptBatch} JavascriptBatch */
 
 /** Typed arrays hold numbers in the machine's byte order; COPY's are big-endian. */
@@ -178,18 +179,42 @@ export function binaryRowEncoder(table, columns) {
  */
 export function binaryBatchEncoder(table, columns) {
   const parts = batchParts(table, columns);
-  const encoders = typesOf(columns).map((type) => type.encode);
+  const types = typesOf(columns);
+  const encoders = types.map((type) => type.encode);
   const count = columns.length;
   return (batch, out) => {
     const { length, values, masks } = parts(batch);
+    // A column in its type's own typed array is copied byte by byte, without a value in between.
+    const raw = values.map((column, c) => {
+      const typed = /** @type {BinaryType} */ (types[c]).typed;
+      return typed !== undefined && column instanceof typed ? new Uint8Array(column.buffer, column.byteOffset, column.byteLength) : undefined;
+    });
     const mark = out.length;
     for (let row = 0; row < length; row += 1) {
       out.ensure(2 + count * 4);
       out.int16(count);
       for (let c = 0; c < count; c += 1) {
         const column = values[c];
-        const value = column?.[row];
-        if (column === undefined || (masks[c]?.[row] ?? false) || value === null || value === undefined) {
+        const bytes = raw[c];
+        if (column === undefined || (masks[c]?.[row] ?? false)) {
+          out.ensure(4);
+          out.int32(-1);
+          continue;
+        }
+        if (bytes !== undefined) {
+          const width = /** @type {TypedArrayType} */ (/** @type {BinaryType} */ (types[c]).typed).BYTES_PER_ELEMENT;
+          out.ensure(4 + width);
+          out.int32(width);
+          const from = row * width;
+          const target = out.buffer;
+          const at = out.length;
+          if (SWAP) for (let k = 0; k < width; k += 1) target[at + k] = /** @type {number} */ (bytes[from + width - 1 - k]);
+          else target.set(bytes.subarray(from, from + width), at);
+          out.length += width;
+          continue;
+        }
+        const value = column[row];
+        if (value === null || value === undefined) {
           out.ensure(4);
           out.int32(-1);
         } else if (!(/** @type {FieldEncoder} */ (encoders[c])(value, out))) {

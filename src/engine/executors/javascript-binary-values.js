@@ -30,7 +30,12 @@ const int16 = (/** @type {Buffer} */ b, /** @type {number} */ s) => (((b[s] ?? 0
 const int32 = (/** @type {Buffer} */ b, /** @type {number} */ s) =>
   ((b[s] ?? 0) << 24) | ((b[s + 1] ?? 0) << 16) | ((b[s + 2] ?? 0) << 8) | (b[s + 3] ?? 0);
 const uint32 = (/** @type {Buffer} */ b, /** @type {number} */ s) => int32(b, s) >>> 0;
-const utf8 = (/** @type {Buffer} */ b, /** @type {number} */ s, /** @type {number} */ n) => b.toString('utf8', s, s + n);
+/** Buffer's own utf8Slice, where there is one, spares toString's checks of its arguments (a third of a short field's cost). */
+const utf8 =
+  'utf8Slice' in Buffer.prototype
+    ? (/** @type {Buffer} */ b, /** @type {number} */ s, /** @type {number} */ n) =>
+        /** @type {Buffer & { utf8Slice(start: number, end: number): string }} */ (b).utf8Slice(s, s + n)
+    : (/** @type {Buffer} */ b, /** @type {number} */ s, /** @type {number} */ n) => b.toString('utf8', s, s + n);
 
 /**
  * int8 as pg gives it: decimal text.
