@@ -53,7 +53,28 @@ export class TupleReader {
   feed(chunk, each) {
     if (this.ended) return;
     let buffer = chunk;
-    if (this.#restLength > 0) {
+    let position = 0;
+    if (this.#restLength > 0 && this.#header) {
+      // Only the cut tuple is gathered: its start and as much of the chunk as it needs.
+      const rest = this.#rest.length === 1 ? /** @type {Buffer} */ (this.#rest[0]) : Buffer.concat(this.#rest, this.#restLength);
+      for (;;) {
+        const taken = this.#need - rest.length;
+        if (taken > chunk.length) {
+          this.#rest = [rest, chunk];
+          this.#restLength = rest.length + chunk.length;
+          return;
+        }
+        const joined = Buffer.concat([rest, chunk.subarray(0, taken)]);
+        const end = this.#tuples(joined, 0, each, 1);
+        if (this.ended) return;
+        if (end > 0) {
+          position = end - rest.length;
+          break;
+        }
+      }
+      this.#rest = [];
+      this.#restLength = 0;
+    } else if (this.#restLength > 0) {
       this.#rest.push(chunk);
       this.#restLength += chunk.length;
       if (this.#restLength < this.#need) return;
@@ -61,7 +82,6 @@ export class TupleReader {
       this.#rest = [];
       this.#restLength = 0;
     }
-    let position = 0;
     if (!this.#header) {
       if (buffer.length < HEADER.length) return this.#keep(buffer, 0, HEADER.length);
       if (!buffer.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a file in COPY binary format: its signature is missing');
@@ -70,7 +90,7 @@ export class TupleReader {
       position = HEADER.length + extension;
       this.#header = true;
     }
-    position = this.#tuples(buffer, position, each);
+    position = this.#tuples(buffer, position, each, Infinity);
     if (!this.ended && position < buffer.length) this.#keep(buffer, position, this.#need);
   }
 
@@ -83,13 +103,14 @@ export class TupleReader {
    * @param {Buffer} buffer
    * @param {number} position
    * @param {(buffer: Buffer) => void} each
+   * @param {number} most tuples to read
    * @returns {number} where the first tuple not read starts
    */
-  #tuples(buffer, position, each) {
+  #tuples(buffer, position, each, most) {
     const { starts, lengths } = this;
     const count = this.#count;
     const end = buffer.length;
-    for (;;) {
+    for (let read = 0; read < most; read += 1) {
       const start = position;
       if (start + 2 > end) return this.#short(start, 2);
       const fields = ((buffer[start] ?? 0) << 24) >> 16 | (buffer[start + 1] ?? 0);
@@ -112,6 +133,7 @@ export class TupleReader {
       }
       each(buffer);
     }
+    return position;
   }
 
   /**
