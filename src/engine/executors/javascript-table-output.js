@@ -4,8 +4,11 @@
  * segment (see javascript-tables.js). Plain JavaScript: it runs in the
  * segment's child process.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { BinaryWriter, HEADER, TRAILER } from './javascript-copy-binary.js';
 import { batchEncoder } from './javascript-copy-batches.js';
 import { rowEncoder } from './javascript-copy-text.js';
@@ -142,25 +145,32 @@ export class TableOutput {
     return this.#written;
   }
 
-  /** Goes on in text: the binary written so far, and what is not written yet, are turned into text first. */
+  /**
+   * Goes on in text: the binary written so far, and what is not written
+   * yet, are turned into text first. The text is made in a file of the
+   * segment's TMPDIR (a sandboxed process may write its output file, not
+   * beside it), then copied over the output file.
+   */
   #toText() {
     const pending = /** @type {BinaryWriter} */ (this.#binary).take();
     this.#binary = undefined;
     this.#written = this.#written.then(async () => {
-      const textPath = `${this.#file.path}.text`;
-      const text = await open(textPath, 'w', 0o600);
+      const scratch = path.join(tmpdir(), `procgate-output-${randomUUID()}.txt`);
       try {
-        const convert = binaryToText(this.#file.columns);
-        for await (const chunk of createReadStream(this.#file.path)) await text.write(convert(/** @type {Buffer} */ (chunk)));
-        await text.write(convert(pending));
-        await rename(textPath, this.#file.path);
-      } catch (error) {
-        await text.close();
-        throw error;
+        const text = await open(scratch, 'w', 0o600);
+        try {
+          const convert = binaryToText(this.#file.columns);
+          for await (const chunk of createReadStream(this.#file.path)) await text.write(convert(/** @type {Buffer} */ (chunk)));
+          await text.write(convert(pending));
+        } finally {
+          await text.close();
+        }
+        await this.#handle.close();
+        this.#handle = await open(this.#file.path, 'w');
+        for await (const chunk of createReadStream(scratch)) await this.#handle.write(/** @type {Buffer} */ (chunk));
+      } finally {
+        await rm(scratch, { force: true });
       }
-      const binary = this.#handle;
-      this.#handle = text;
-      await binary.close();
     });
   }
 
