@@ -69,7 +69,11 @@ export async function runWithExecutor(
     }
     reporter.report({ rowsIn });
   }
-  const outputs = outputFiles(row.resolved_outputs, directory, (columns) => executor.fileFormat?.(columns) ?? executor.dataFormat);
+  const outputs = outputFiles(
+    row.resolved_outputs,
+    directory,
+    (columns) => executor.fileFormat?.(columns) ?? executor.dataFormat,
+  );
   const outcome = await executor.run({
     runId: row.run_id,
     segment: row.segment,

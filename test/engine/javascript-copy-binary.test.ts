@@ -85,7 +85,9 @@ async function copyIn(table: string, data: Buffer | string, options = '(FORMAT b
 }
 
 /** Tuples of a binary file, fed in chunks of `size` bytes so that fields are cut everywhere. */
-function tuples(bytes: Buffer, count: number, size: number, each: (b: Buffer, s: Int32Array, l: Int32Array) => void): void {
+type EachTuple = (b: Buffer, s: Int32Array, l: Int32Array) => void;
+
+function tuples(bytes: Buffer, count: number, size: number, each: EachTuple): void {
   const reader = new TupleReader(count);
   for (let at = 0; at < bytes.length; at += size) {
     reader.feed(bytes.subarray(at, at + size), (buffer) => each(buffer, reader.starts, reader.lengths));
@@ -101,8 +103,8 @@ function textRows(text: string, columns: readonly TableColumn[]): Record<string,
 describe('binary COPY', () => {
   it('has a binary form for every type here, and none for the others', async () => {
     expect(binaryColumns(await columnsOf('every_type'))).toBe(true);
-    expect(binaryColumns([{ name: 'i', type: 'interval', typeOid: 1186 }])).toBe(false);
-    expect(binaryColumns([{ name: 'a', type: 'integer[]', typeOid: 1007 }])).toBe(false);
+    expect(binaryColumns([{ typeOid: 1186 }])).toBe(false); // interval
+    expect(binaryColumns([{ typeOid: 1007 }])).toBe(false); // integer[]
   });
 
   it('decodes rows into the values pg\'s text parsers give, whatever the chunk size', async () => {

@@ -56,8 +56,23 @@ function integer(min, max, size) {
 const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 
+/** Decimal text of at most 15 digits: a safe integer, written without a BigInt. */
+const SAFE_INTEGER_TEXT = /^[+-]?\d{1,15}$/;
+
 /** @type {FieldEncoder} */
 function int8(value, out) {
+  let safe;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) safe = value;
+  else if (typeof value === 'string' && value.length <= 16 && SAFE_INTEGER_TEXT.test(value)) safe = Number(value);
+  if (safe !== undefined) {
+    const high = Math.floor(safe / 4_294_967_296);
+    out.ensure(12);
+    out.int32(8);
+    out.int32(high);
+    out.buffer.writeUInt32BE(safe - high * 4_294_967_296, out.length);
+    out.length += 4;
+    return true;
+  }
   let big;
   if (typeof value === 'bigint') big = value;
   // A number is written as its decimal text: beyond 2^53 that may differ from its exact value.

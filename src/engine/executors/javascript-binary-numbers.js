@@ -27,7 +27,8 @@ export function numericText(buffer, start) {
   if (sign === NUMERIC_NAN) return 'NaN';
   if (sign === NUMERIC_INFINITY) return 'Infinity';
   if (sign === NUMERIC_NEGATIVE_INFINITY) return '-Infinity';
-  const digit = (/** @type {number} */ i) => (i >= 0 && i < ndigits ? (b[start + 8 + i * 2] ?? 0) << 8 | (b[start + 9 + i * 2] ?? 0) : 0);
+  const digit = (/** @type {number} */ i) =>
+    i >= 0 && i < ndigits ? ((b[start + 8 + i * 2] ?? 0) << 8) | (b[start + 9 + i * 2] ?? 0) : 0;
   let text = sign === NUMERIC_NEGATIVE ? '-' : '';
   if (weight < 0) text += '0';
   else if (weight <= 2) {
@@ -221,7 +222,8 @@ export function timestampInfinity(high, low) {
 export function localDate(ms) {
   const utc = new Date(ms);
   const year = utc.getUTCFullYear();
-  const date = new Date(year, utc.getUTCMonth(), utc.getUTCDate(), utc.getUTCHours(), utc.getUTCMinutes(), utc.getUTCSeconds(), utc.getUTCMilliseconds());
+  const date = new Date(year, utc.getUTCMonth(), utc.getUTCDate());
+  date.setHours(utc.getUTCHours(), utc.getUTCMinutes(), utc.getUTCSeconds(), utc.getUTCMilliseconds());
   if (year >= 0 && year < 100) date.setFullYear(year);
   return date;
 }

@@ -24,6 +24,22 @@ import { binaryType } from './javascript-binary-values.js';
 const SWAP = endianness() === 'LE';
 
 /**
+ * Copies a number of `width` bytes between COPY's byte order and a typed array's.
+ * @param {Uint8Array} from
+ * @param {number} fromAt
+ * @param {Uint8Array} to
+ * @param {number} toAt
+ * @param {number} width
+ */
+function copyNumber(from, fromAt, to, toAt, width) {
+  if (!SWAP) {
+    to.set(from.subarray(fromAt, fromAt + width), toAt);
+    return;
+  }
+  for (let k = 0; k < width; k += 1) to[toAt + k] = /** @type {number} */ (from[fromAt + width - 1 - k]);
+}
+
+/**
  * @param {readonly TableColumn[]} columns
  * @returns {BinaryType[]}
  */
@@ -50,7 +66,8 @@ export function binaryRowDecoder(columns) {
     const row = {};
     for (let c = 0; c < count; c += 1) {
       const length = /** @type {number} */ (lengths[c]);
-      const value = length < 0 ? null : /** @type {import('./javascript-binary-values.js').FieldDecoder} */ (decoders[c])(buffer, /** @type {number} */ (starts[c]), length);
+      const decoder = /** @type {import('./javascript-binary-values.js').FieldDecoder} */ (decoders[c]);
+      const value = length < 0 ? null : decoder(buffer, /** @type {number} */ (starts[c]), length);
       const name = /** @type {string} */ (names[c]);
       if (special) Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
       else row[name] = value;
@@ -99,13 +116,10 @@ export function binaryBatchDecoder(columns, size) {
           /** @type {Uint8Array} */ (nulls[c])[length] = 1;
           if (target === undefined) /** @type {unknown[]} */ (values[c])[length] = null;
         } else if (target === undefined) {
-          /** @type {unknown[]} */ (values[c])[length] = /** @type {BinaryType} */ (types[c]).decode(buffer, /** @type {number} */ (starts[c]), fieldLength);
-        } else {
-          const from = /** @type {number} */ (starts[c]);
-          const at = length * fieldLength;
-          if (SWAP) for (let k = 0; k < fieldLength; k += 1) target[at + k] = /** @type {number} */ (buffer[from + fieldLength - 1 - k]);
-          else buffer.copy(target, at, from, from + fieldLength);
-        }
+          const type = /** @type {BinaryType} */ (types[c]);
+          const column = /** @type {unknown[]} */ (values[c]);
+          column[length] = type.decode(buffer, /** @type {number} */ (starts[c]), fieldLength);
+        } else copyNumber(buffer, /** @type {number} */ (starts[c]), target, length * fieldLength, fieldLength);
       }
       length += 1;
     },
@@ -187,7 +201,8 @@ export function binaryBatchEncoder(table, columns) {
     // A column in its type's own typed array is copied byte by byte, without a value in between.
     const raw = values.map((column, c) => {
       const typed = /** @type {BinaryType} */ (types[c]).typed;
-      return typed !== undefined && column instanceof typed ? new Uint8Array(column.buffer, column.byteOffset, column.byteLength) : undefined;
+      if (typed === undefined || !(column instanceof typed)) return undefined;
+      return new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
     });
     const mark = out.length;
     for (let row = 0; row < length; row += 1) {
@@ -205,11 +220,7 @@ export function binaryBatchEncoder(table, columns) {
           const width = /** @type {TypedArrayType} */ (/** @type {BinaryType} */ (types[c]).typed).BYTES_PER_ELEMENT;
           out.ensure(4 + width);
           out.int32(width);
-          const from = row * width;
-          const target = out.buffer;
-          const at = out.length;
-          if (SWAP) for (let k = 0; k < width; k += 1) target[at + k] = /** @type {number} */ (bytes[from + width - 1 - k]);
-          else target.set(bytes.subarray(from, from + width), at);
+          copyNumber(bytes, row * width, out.buffer, out.length, width);
           out.length += width;
           continue;
         }

@@ -30,7 +30,9 @@ export function binaryToText(columns) {
       let line = '';
       for (let c = 0; c < texts.length; c += 1) {
         const length = /** @type {number} */ (reader.lengths[c]);
-        const field = length < 0 ? NULL_FIELD : escapeField(/** @type {import('./javascript-binary-values.js').FieldText} */ (texts[c])(buffer, /** @type {number} */ (reader.starts[c]), length));
+        const text = /** @type {import('./javascript-binary-values.js').FieldText} */ (texts[c]);
+        const start = /** @type {number} */ (reader.starts[c]);
+        const field = length < 0 ? NULL_FIELD : escapeField(text(buffer, start, length));
         line += c === 0 ? field : `\t${field}`;
       }
       lines += `${line}\n`;

@@ -97,6 +97,9 @@ const jsonbText = (b, s, n) => utf8(b, s + 1, n - 1);
 /** @type {FieldText} */
 const floatText = (b, s) => String(b.readDoubleBE(s));
 
+/** @type {FieldText} */
+const float4Text = (b, s) => String(b.readFloatBE(s));
+
 /**
  * What each type's fields are: `decode` gives the row API's value,
  * `text` the field as COPY text would hold it (unescaped), `typed` the
@@ -119,7 +122,8 @@ const TYPES = new Map(/** @type {[number, BinaryType][]} */ ([
   [25, TEXT], // text
   [26, { decode: uint32, text: (b, s) => String(uint32(b, s)), typed: Uint32Array }], // oid
   [114, { decode: (b, s, n) => JSON.parse(utf8(b, s, n)), text: utf8 }], // json
-  [700, { decode: (b, s) => shortestFloat4(b.readFloatBE(s)), text: (b, s) => String(b.readFloatBE(s)), typed: Float32Array }], // float4
+  // float4
+  [700, { decode: (b, s) => shortestFloat4(b.readFloatBE(s)), text: float4Text, typed: Float32Array }],
   [701, { decode: (b, s) => b.readDoubleBE(s), text: floatText, typed: Float64Array }], // float8
   [1042, TEXT], // bpchar
   [1043, TEXT], // varchar

@@ -56,7 +56,7 @@ export class TupleReader {
     let position = 0;
     if (this.#restLength > 0 && this.#header) {
       // Only the cut tuple is gathered: its start and as much of the chunk as it needs.
-      const rest = this.#rest.length === 1 ? /** @type {Buffer} */ (this.#rest[0]) : Buffer.concat(this.#rest, this.#restLength);
+      const rest = Buffer.concat(this.#rest, this.#restLength);
       for (;;) {
         const taken = this.#need - rest.length;
         if (taken > chunk.length) {
@@ -199,9 +199,10 @@ export class BinaryWriter {
     this.length += written;
   }
 
-  /** @returns {Buffer} a copy of what was written; the writer starts empty again */
+  /** @returns {Buffer} what was written; the writer starts again in a buffer of its own */
   take() {
-    const taken = Buffer.from(this.buffer.subarray(0, this.length));
+    const taken = this.buffer.subarray(0, this.length);
+    this.buffer = Buffer.allocUnsafeSlow(this.buffer.length);
     this.length = 0;
     return taken;
   }

@@ -87,7 +87,8 @@ export class TableOutput {
     if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
     const binary = this.#binaryWriter();
     if (binary !== undefined) {
-      if (/** @type {(row: unknown, out: BinaryWriter) => boolean} */ (this.#encodeBinary)(row, binary)) return this.#wrote(1);
+      const encode = /** @type {(row: unknown, out: BinaryWriter) => boolean} */ (this.#encodeBinary);
+      if (encode(row, binary)) return this.#wrote(1);
       this.#toText();
     }
     this.#buffer += this.#encode(row);
@@ -104,7 +105,8 @@ export class TableOutput {
     if (this.#closed) throw new Error(`output "${this.name}" is closed: its segment has ended`);
     const binary = this.#binaryWriter();
     if (binary !== undefined) {
-      const length = /** @type {(batch: unknown, out: BinaryWriter) => number} */ (this.#encodeBinaryBatch)(batch, binary);
+      const encode = /** @type {(batch: unknown, out: BinaryWriter) => number} */ (this.#encodeBinaryBatch);
+      const length = encode(batch, binary);
       if (length >= 0) return this.#wrote(length);
       this.#toText();
     }
@@ -160,7 +162,9 @@ export class TableOutput {
         const text = await open(scratch, 'w', 0o600);
         try {
           const convert = binaryToText(this.#file.columns);
-          for await (const chunk of createReadStream(this.#file.path)) await text.write(convert(/** @type {Buffer} */ (chunk)));
+          for await (const chunk of createReadStream(this.#file.path)) {
+            await text.write(convert(/** @type {Buffer} */ (chunk)));
+          }
           await text.write(convert(pending));
         } finally {
           await text.close();
