@@ -6,6 +6,19 @@
  * Plain JavaScript, because the javascript child process uses it.
  */
 
+/**
+ * The decimal text of a safe integer: String() of one beyond 2^31 goes the
+ * long way of a double's digits; two halves of nine digits each are
+ * printed four times as fast.
+ * @param {number} value
+ */
+export function integerText(value) {
+  if (value < 1e9 && value > -1e9) return String(value);
+  const magnitude = value < 0 ? -value : value;
+  const high = Math.floor(magnitude / 1e9);
+  return `${value < 0 ? '-' : ''}${String(high)}${String(magnitude - high * 1e9).padStart(9, '0')}`;
+}
+
 const NUMERIC_NEGATIVE = 0x4000;
 const NUMERIC_NAN = 0xc000;
 const NUMERIC_INFINITY = 0xd000;
@@ -35,7 +48,7 @@ export function numericText(buffer, start) {
     // Up to 12 digits: exact in a double, printed at once.
     let whole = 0;
     for (let i = 0; i <= weight; i += 1) whole = whole * 10_000 + digit(i);
-    text += String(whole);
+    text += integerText(whole);
   } else {
     text += String(digit(0));
     for (let i = 1; i <= weight; i += 1) text += String(digit(i)).padStart(4, '0');
@@ -44,7 +57,7 @@ export function numericText(buffer, start) {
     const groups = Math.ceil(dscale / 4);
     let fraction = 0;
     for (let i = 0; i < groups; i += 1) fraction = fraction * 10_000 + digit(weight + 1 + i);
-    const digits = String(fraction).padStart(groups * 4, '0');
+    const digits = integerText(fraction).padStart(groups * 4, '0');
     text += `.${digits.length === dscale ? digits : digits.slice(0, dscale)}`;
   } else if (dscale > 0) {
     let fraction = '';

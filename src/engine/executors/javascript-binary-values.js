@@ -13,6 +13,7 @@ import {
   dateText,
   DATE_INFINITY,
   DATE_NEGATIVE_INFINITY,
+  integerText,
   localDate,
   localDay,
   numericText,
@@ -43,7 +44,7 @@ const utf8 =
  */
 const int8Text = (b, s) => {
   const high = int32(b, s);
-  if (high >= -0x200000 && high < 0x200000) return String(high * 4_294_967_296 + uint32(b, s + 4));
+  if (high >= -0x200000 && high < 0x200000) return integerText(high * 4_294_967_296 + uint32(b, s + 4));
   return b.readBigInt64BE(s).toString();
 };
 
