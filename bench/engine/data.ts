@@ -22,10 +22,18 @@ for source, target in zip(control['inputs'], control['outputs']):
 print('bench-end', time.time() * 1000, flush=True)
 `;
 
-/** The javascript pass-through, as a user would write it. */
+/** The javascript pass-through, as a user would write it with the row API. */
 const IDENTITY_JS = `export default async (ctx) => {
   console.log('bench-start ' + (performance.timeOrigin + performance.now()));
   for await (const row of ctx.inputs[0]) await ctx.outputs[0].write(row);
+  console.log('bench-end ' + (performance.timeOrigin + performance.now()));
+};
+`;
+
+/** The same with the batch API: columns in, columns out. */
+const IDENTITY_JS_BATCHES = `export default async (ctx) => {
+  console.log('bench-start ' + (performance.timeOrigin + performance.now()));
+  for await (const batch of ctx.inputs[0].batches()) await ctx.outputs[0].writeBatch(batch);
   console.log('bench-end ' + (performance.timeOrigin + performance.now()));
 };
 `;
@@ -64,6 +72,7 @@ export interface DataResults {
   /** The same program with the procedure's data_format = 'binary': COPY's binary files. */
   readonly commandBinary: DataResult;
   readonly javascript: DataResult;
+  readonly javascriptBatches: DataResult;
   readonly peakRssMb: number;
   readonly baselineRssMb: number;
   readonly profiles: readonly string[];
@@ -213,14 +222,19 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
       [IDENTITY_PY],
     );
     await client!.query(`CREATE PROCEDURE bench_copy_js LANGUAGE javascript FILES ('main.js' = $1)`, [IDENTITY_JS]);
+    await client!.query(`CREATE PROCEDURE bench_copy_js_batches LANGUAGE javascript FILES ('main.js' = $1)`, [
+      IDENTITY_JS_BATCHES,
+    ]);
     // A server that has been up a while has warm javascript processes for a procedure its users run:
-    // the pass-through runs once on no rows before it is measured (a process serves one caller's procedure).
-    await client!.query(
-      `EXECUTE PROCEDURE bench_copy_js(input => TABLE (SELECT * FROM bench_in WHERE false)) INTO bench_warm_out
-         WITH (segments = ${String(SEGMENTS)}, run_tag = 'data-warm')`,
-    );
-    await waitForTag(bench.direct, 'data-warm', 1, 60_000);
-    await bench.direct.query('DROP TABLE bench_warm_out');
+    // each pass-through runs once on no rows before it is measured (a process serves one caller's procedure).
+    for (const procedure of ['bench_copy_js', 'bench_copy_js_batches']) {
+      await client!.query(
+        `EXECUTE PROCEDURE ${procedure}(input => TABLE (SELECT * FROM bench_in WHERE false)) INTO bench_warm_out
+           WITH (segments = ${String(SEGMENTS)}, run_tag = 'data-warm-${procedure}')`,
+      );
+      await waitForTag(bench.direct, `data-warm-${procedure}`, 1, 60_000);
+      await bench.direct.query('DROP TABLE bench_warm_out');
+    }
     const baselineRssMb = procStatusMb(procgate.pid, 'VmRSS');
     await setPostgresLogging(bench.direct, bench.pgLog, true);
     const pid = procgate.pid;
@@ -228,6 +242,15 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
     const command = await procgateCopy(bench, pid, client!, 'command identity', 'bench_copy_command', inputSum, engineLog);
     const binary = await procgateCopy(bench, pid, client!, 'command binary identity', 'bench_copy_binary', inputSum, engineLog);
     const javascript = await procgateCopy(bench, pid, client!, 'javascript pass-through', 'bench_copy_js', inputSum, engineLog);
+    const javascriptBatches = await procgateCopy(
+      bench,
+      pid,
+      client!,
+      'javascript pass-through (batches)',
+      'bench_copy_js_batches',
+      inputSum,
+      engineLog,
+    );
     native.push(await nativeCopy(bench, pid, 2));
     const peakRssMb = procStatusMb(procgate.pid, 'VmHWM');
     await setPostgresLogging(bench.direct, bench.pgLog, false);
@@ -237,9 +260,10 @@ export async function dataPhase(bench: EngineBench, settings: Settings): Promise
       command: command.result,
       commandBinary: binary.result,
       javascript: javascript.result,
+      javascriptBatches: javascriptBatches.result,
       peakRssMb,
       baselineRssMb,
-      profiles: [command.profile, binary.profile, javascript.profile],
+      profiles: [command.profile, binary.profile, javascript.profile, javascriptBatches.profile],
     };
   } finally {
     await client?.end().catch(() => undefined);

@@ -88,6 +88,7 @@ function dataTable(data: DataResults): string {
     row('command: python3 shutil.copyfile', data.command),
     row('command binary: same, data_format binary', data.commandBinary),
     row('javascript: for await ... write(row)', data.javascript),
+    row('javascript: for await ... writeBatch(batch)', data.javascriptBatches),
   ]);
 }
 
@@ -119,7 +120,7 @@ function bars(dispatch: DispatchResults, data: DataResults): Bar[] {
     },
     ratio(data.command, 0.6),
     ratio(data.commandBinary, 0.6),
-    ratio(data.javascript, 0.5),
+    ratio(data.javascriptBatches, 0.5),
     {
       description: 'procgate peak RSS during the data runs <= 150 MB',
       met: data.peakRssMb <= 150,

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { copyOptions, fileExtension } from './copy-format.js';
 import type { StagedInput } from './planned-tables.js';
-import type { DataFormat, TableFile } from './segment-task.js';
+import type { DataFormat, TableColumn, TableFile } from './segment-task.js';
 
 /**
  * A segment's share of its TABLE inputs, streamed by COPY from the server
@@ -25,11 +25,12 @@ export async function writeInputFiles(
   segment: number,
   segmentCount: number,
   directory: string,
-  format: DataFormat,
+  formatOf: DataFormat | ((columns: readonly TableColumn[]) => DataFormat),
 ): Promise<{ files: TableFile[]; rows: number }> {
   const files: TableFile[] = [];
   let rows = 0;
   for (const [index, input] of inputs.entries()) {
+    const format = typeof formatOf === 'function' ? formatOf(input.columns) : formatOf;
     const file = path.join(directory, `input-${String(index + 1)}.${fileExtension(format)}`);
     const columns = input.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
     const table = `procgate_staging.${client.escapeIdentifier(input.table)}`;
@@ -38,7 +39,7 @@ export async function writeInputFiles(
     );
     await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
     rows += stream.rowCount;
-    files.push({ name: input.name, path: file, columns: input.columns });
+    files.push({ name: input.name, path: file, columns: input.columns, format });
   }
   return { files, rows };
 }

@@ -8,7 +8,8 @@ import { SqlState } from '../errors/sqlstate.js';
 import { copyOptions, fileExtension } from './copy-format.js';
 import type { ResolvedOutput } from './planned-tables.js';
 import { RunError } from './run-error.js';
-import type { DataFormat, TableFile } from './segment-task.js';
+import type { DataFormat, TableColumn, TableFile } from './segment-task.js';
+import { writtenFormat } from './written-format.js';
 
 /**
  * A segment's output files, streamed by COPY from the files into its INTO
@@ -17,12 +18,20 @@ import type { DataFormat, TableFile } from './segment-task.js';
  */
 
 /** Where the executor writes each INTO table's rows. */
-export function outputFiles(outputs: readonly ResolvedOutput[], directory: string, format: DataFormat): TableFile[] {
-  return outputs.map((output, index) => ({
-    name: output.name,
-    path: path.join(directory, `output-${String(index + 1)}.${fileExtension(format)}`),
-    columns: output.columns,
-  }));
+export function outputFiles(
+  outputs: readonly ResolvedOutput[],
+  directory: string,
+  formatOf: DataFormat | ((columns: readonly TableColumn[]) => DataFormat),
+): TableFile[] {
+  return outputs.map((output, index) => {
+    const format = typeof formatOf === 'function' ? formatOf(output.columns) : formatOf;
+    return {
+      name: output.name,
+      path: path.join(directory, `output-${String(index + 1)}.${fileExtension(format)}`),
+      columns: output.columns,
+      format,
+    };
+  });
 }
 
 /**
@@ -49,8 +58,12 @@ export async function loadOutputFiles(
     const handle = file === undefined ? undefined : await openOutput(file);
     if (handle === undefined) continue;
     const columns = output.columns.map((column) => session.escapeIdentifier(column.name)).join(', ');
+    // A file the executor chose binary for while the segment's format is not (javascript: see
+    // writtenFormat) may have turned to text; a format the procedure declared is taken as it is.
+    const declared = file?.format ?? format;
+    const written = declared === 'binary' && format !== 'binary' ? await writtenFormat(handle, declared) : declared;
     const copy = (table: string) =>
-      copyFrom(`COPY ${table} (${columns}) FROM STDIN ${copyOptions(format, headerMatch ? 'HEADER MATCH' : 'HEADER')}`);
+      copyFrom(`COPY ${table} (${columns}) FROM STDIN ${copyOptions(written, headerMatch ? 'HEADER MATCH' : 'HEADER')}`);
     try {
       if (await copiesStraight(session, output)) {
         const stream = session.query(copy(output.table));

@@ -62,7 +62,7 @@ export async function runWithExecutor(
         row.segment,
         row.segment_count,
         directory,
-        format,
+        (columns) => executor.fileFormat?.(columns) ?? format,
       );
       inputs = written.files;
       rowsIn = written.rows;
@@ -71,7 +71,11 @@ export async function runWithExecutor(
     }
     reporter.report({ rowsIn });
   }
-  const outputs = outputFiles(row.resolved_outputs, directory, format);
+  const outputs = outputFiles(
+    row.resolved_outputs,
+    directory,
+    (columns) => executor.fileFormat?.(columns) ?? format,
+  );
   const outcome = await executor.run({
     runId: row.run_id,
     segment: row.segment,

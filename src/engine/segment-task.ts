@@ -63,6 +63,8 @@ export interface TableFile {
   readonly name: string;
   readonly path: string;
   readonly columns: readonly TableColumn[];
+  /** The file's format when the executor chose it by the columns (Executor.fileFormat). */
+  readonly format?: DataFormat;
 }
 
 export interface TableColumn {
@@ -131,6 +133,8 @@ export interface Executor {
   readonly language: string;
   /** The format of the table files it reads and writes. */
   readonly dataFormat: DataFormat;
+  /** The format of a table file of these columns, when it is not always dataFormat. */
+  fileFormat?(columns: readonly TableColumn[]): DataFormat;
   run(task: SegmentTask): Promise<SegmentOutcome>;
 }
 

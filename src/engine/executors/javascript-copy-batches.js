@@ -111,17 +111,16 @@ function ownProperty(object, name, value) {
 }
 
 /**
- * Turns batches of columns into lines of an output file. A batch is
+ * Checks batches of columns for an output: a batch is
  * `{ length, columns: { name: values }, nulls?: { name: mask } }`: values an
  * array or a typed array of `length` values, a missing column NULL, a mask
  * (any array-like of `length`) truthy where the value is NULL.
  * @param {string} table for messages
  * @param {readonly TableColumn[]} columns
- * @returns {(batch: unknown) => { text: string, length: number }}
+ * @returns {(batch: unknown) => BatchParts}
  */
-export function batchEncoder(table, columns) {
+export function batchParts(table, columns) {
   const positions = new Map(columns.map((column, i) => [column.name, i]));
-  const encoders = columns.map((column) => fieldEncoder(column.typeOid));
   /**
    * @param {unknown} values
    * @param {string} what
@@ -166,7 +165,27 @@ export function batchEncoder(table, columns) {
     if (typeof given !== 'object' || given === null) throw new TypeError(`a batch for ${table} needs columns: an object by column name`);
     const values = byPosition(given, 'columns', length);
     const masks = byPosition(givenNulls, 'nulls', length);
-    const typed = values.map((column) => column !== undefined && ArrayBuffer.isView(column));
+    return { length, values, masks, typed: values.map((column) => column !== undefined && ArrayBuffer.isView(column)) };
+  };
+}
+
+/**
+ * A batch checked: its columns and null masks by position (undefined:
+ * none given), and which columns are typed arrays.
+ * @typedef {{ length: number, values: (ArrayLike<unknown> | undefined)[], masks: (ArrayLike<unknown> | undefined)[], typed: boolean[] }} BatchParts
+ */
+
+/**
+ * Turns batches of columns (see batchParts) into lines of an output file.
+ * @param {string} table for messages
+ * @param {readonly TableColumn[]} columns
+ * @returns {(batch: unknown) => { text: string, length: number }}
+ */
+export function batchEncoder(table, columns) {
+  const parts = batchParts(table, columns);
+  const encoders = columns.map((column) => fieldEncoder(column.typeOid));
+  return (batch) => {
+    const { length, values, masks, typed } = parts(batch);
     let text = '';
     for (let row = 0; row < length; row += 1) {
       let line = '';

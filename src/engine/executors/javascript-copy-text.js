@@ -134,7 +134,7 @@ export function rowEncoder(table, columns) {
  * @param {number} count
  * @returns {readonly unknown[]}
  */
-function valuesByPosition(table, row, count) {
+export function valuesByPosition(table, row, count) {
   if (row.length > count) {
     throw new TypeError(`a row of ${String(row.length)} values for ${table}, which has ${String(count)} columns`);
   }
@@ -147,14 +147,15 @@ function valuesByPosition(table, row, count) {
  * @param {ReadonlyMap<string, number>} positions
  * @returns {readonly unknown[]}
  */
-function valuesByName(table, row, positions) {
+export function valuesByName(table, row, positions) {
   if (typeof row !== 'object' || row === null) throw new TypeError(`a row for ${table} must be an object or an array`);
   /** @type {unknown[]} */
   const values = [];
-  for (const [key, value] of Object.entries(row)) {
+  const record = /** @type {Record<string, unknown>} */ (row);
+  for (const key of Object.keys(record)) {
     const position = positions.get(key);
     if (position === undefined) throw new TypeError(`${table} has no column "${key}"`);
-    values[position] = value;
+    values[position] = record[key];
   }
   return values;
 }
@@ -200,7 +201,7 @@ export function fieldEncoder(typeOid) {
  * @param {ValueStyle} style
  * @returns {string}
  */
-function valueText(value, style) {
+export function valueText(value, style) {
   if (Array.isArray(value)) return arrayLiteral(value, style);
   if (style === 'json') return jsonText(value);
   switch (typeof value) {
@@ -249,7 +250,7 @@ function dateText(date, style) {
  * @param {unknown} value
  * @returns {string}
  */
-function jsonText(value) {
+export function jsonText(value) {
   const json = JSON.stringify(value);
   if (json === undefined) throw new TypeError(`a ${typeof value} has no JSON text`);
   return json;

@@ -7,12 +7,15 @@ import type { Logger } from '../../log/logger.js';
 import { handOverDirectory } from '../sandbox/hand-over.js';
 import type { SandboxUsers } from '../sandbox/sandbox-users.js';
 import {
+  type DataFormat,
   type Executor,
   type ProcedureFile,
   type SegmentOutcome,
   type SegmentTask,
   plainParams,
+  type TableColumn,
 } from '../segment-task.js';
+import { binaryColumns } from './javascript-binary-values.js';
 import type { JavascriptSegmentData } from './javascript-messages.js';
 import { JavascriptModuleCache } from './javascript-module-cache.js';
 import { defaultSpares, JavascriptProcessPool } from './javascript-pool.js';
@@ -92,6 +95,11 @@ export interface JavascriptExecutorOptions {
 export class JavascriptExecutor implements Executor {
   readonly language = 'javascript';
   readonly dataFormat = 'text';
+
+  /** Binary COPY when every column's type has a binary form in the child (javascript-binary-values.js); text otherwise. */
+  fileFormat(columns: readonly TableColumn[]): DataFormat {
+    return binaryColumns(columns) ? 'binary' : 'text';
+  }
   private readonly logger: Logger;
   private readonly killGraceMs: number;
   private readonly memoryLimitMb: number;

@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import pg from 'pg';
 import { batchDecoder } from './javascript-copy-batches.js';
 import { END_OF_DATA, rowDecoder } from './javascript-copy-text.js';
+import { readBinaryBatches, readBinaryRows, rowIterator } from './javascript-table-input.js';
 import { CHUNK_SIZE, TableOutput } from './javascript-table-output.js';
 
 /** @typedef {import('../segment-task.js').TableFile} TableFile */
@@ -92,9 +93,11 @@ function tableInput(file, reading) {
   return Object.freeze({
     name: file.name,
     columns: file.columns,
-    [Symbol.asyncIterator]: () => readRows(file, reading),
-    batches: (/** @type {{ size?: number } | undefined} */ options) =>
-      readBatches(file, reading, batchSize(file.name, options)),
+    [Symbol.asyncIterator]: () => (file.format === 'binary' ? readBinaryRows(file, reading) : readRows(file, reading)),
+    batches: (/** @type {{ size?: number } | undefined} */ options) => {
+      const size = batchSize(file.name, options);
+      return file.format === 'binary' ? readBinaryBatches(file, reading, size) : readBatches(file, reading, size);
+    },
   });
 }
 
@@ -173,39 +176,7 @@ async function* linesOfFile(file, reading) {
 function readRows(file, reading) {
   const decode = rowDecoder(file.columns.map((column) => column.name), parsersOf(file));
   const chunks = linesOfFile(file, reading);
-  /** @type {string[]} */
-  let lines = [];
-  let next = 0;
-  /** @type {IteratorResult<Record<string, unknown>, void>} */
-  const finished = { done: true, value: undefined };
-  const iterator = {
-    /** @returns {Promise<IteratorResult<Record<string, unknown>, void>>} */
-    next() {
-      if (next < lines.length) {
-        try {
-          return Promise.resolve({ done: false, value: decode(/** @type {string} */ (lines[next++])) });
-        } catch (error) {
-          return Promise.reject(/** @type {Error} */ (error));
-        }
-      }
-      return chunks.next().then((chunk) => {
-        if (chunk.done === true) return finished;
-        lines = chunk.value;
-        next = 0;
-        return iterator.next();
-      });
-    },
-    /** @returns {Promise<IteratorResult<Record<string, unknown>, void>>} */
-    async return() {
-      lines = [];
-      await chunks.return(undefined);
-      return finished;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  return rowIterator(chunks, decode);
 }
 
 /**
