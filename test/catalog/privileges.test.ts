@@ -157,7 +157,11 @@ describe('run visibility and kills', () => {
     aliceRun = await execute(asAlice, 'shared');
     bobRun = await execute(asBob, 'shared');
     for (const run of [aliceRun, bobRun]) {
-      await admin.query('INSERT INTO procgate_internal.run_segments (run_id, segment) VALUES ($1, 0)', [run]);
+      // EXECUTE gives a run without table data its segment; this one stays queued (no engine here).
+      await admin.query(
+        'INSERT INTO procgate_internal.run_segments (run_id, segment) VALUES ($1, 0) ON CONFLICT DO NOTHING',
+        [run],
+      );
       await admin.query(
         "INSERT INTO procgate_internal.run_output (run_id, stream, line_no, line) VALUES ($1, 'stderr', 1, 'x')",
         [run],
