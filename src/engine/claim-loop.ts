@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import type { InputSnapshots } from './input-snapshots.js';
 import { type DescribeOutput, planDataRuns } from './run-planner.js';
 import type { StopReason } from './segment-task.js';
 import { type ClaimedSegment, claimSegments, type SegmentClaim } from './sql/claim-segments.js';
@@ -17,6 +18,8 @@ export interface ClaimLoopOptions {
   readonly run: (row: ClaimedSegment, signal: AbortSignal) => Promise<void>;
   /** The columns of a missing INTO table a built-in type can tell, for planning. */
   readonly describeOutput?: DescribeOutput;
+  /** The snapshots of runs planned here whose segments read their inputs directly. */
+  readonly snapshots?: InputSnapshots;
 }
 
 /** A segment this engine is running. */
@@ -91,10 +94,10 @@ export class ClaimLoop {
   }
 
   private async claimOnce(): Promise<void> {
-    const { pool, slots, workerId, leaseMs, languages, logger, describeOutput } = this.options;
+    const { pool, slots, workerId, leaseMs, languages, logger, describeOutput, snapshots } = this.options;
     const free = slots - this.running.size;
     if (free <= 0) return;
-    await planDataRuns(pool, slots, free, logger, describeOutput);
+    await planDataRuns(pool, slots, free, logger, describeOutput, snapshots);
     const rows = await claimSegments(pool, workerId, free, leaseMs, languages);
     for (const row of rows) this.begin(row);
     // A full batch may mean more is waiting.

@@ -2,16 +2,18 @@ import type pg from 'pg';
 import type { InputQuery, ReturnColumn } from '../catalog/index.js';
 import { SqlState } from '../errors/sqlstate.js';
 import type { Logger } from '../log/logger.js';
-import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
-import type { ResolvedOutput, StagedInput } from './planned-tables.js';
+import { mayReadDirectly, planDirectRead } from './direct-input.js';
+import type { HeldSnapshot, InputSnapshots } from './input-snapshots.js';
+import type { PlannedInput, ResolvedOutput, StagedInput } from './planned-tables.js';
+import { withLiterals } from './query-literals.js';
 import { isRunError, RunError } from './run-error.js';
 import type { TableColumn } from './segment-task.js';
 import { dataRunWaiting, type DataRun, lockDataRun } from './sql/lock-data-run.js';
 import { failRunPlanning, recordRunPlan } from './sql/record-run-plan.js';
 import { sqlStateOf } from './sql-state.js';
 
-export type { ResolvedOutput, StagedInput } from './planned-tables.js';
+export type { PlannedInput, ResolvedOutput, StagedInput } from './planned-tables.js';
 
 /**
  * The columns of a run's INTO table in `position` that does not exist, when
@@ -29,11 +31,14 @@ const SEGMENT_COLUMN = 'procgate_segment';
 
 /**
  * Plans queued distributed runs that have table data, one transaction per
- * run: stages each TABLE input as the caller (one statement each, so every
- * segment reads the same snapshot of it), resolves and if needed creates
- * the INTO tables as the caller, then gives the run its segments. A run
- * whose inputs or outputs fail (a permission, a query error) fails with
- * PostgreSQL's message. Returns how many runs were planned.
+ * run: plans each TABLE input as the caller, resolves and if needed
+ * creates the INTO tables as the caller, then gives the run its segments.
+ * An input is read by its segments straight from its source under a
+ * snapshot this engine exports for the run and holds in `snapshots` (see
+ * direct-input.ts for which), or else staged: read into a table now, in
+ * one statement, so every segment reads the same rows. A run whose inputs
+ * or outputs fail (a permission, a query error) fails with PostgreSQL's
+ * message. Returns how many runs were planned.
  */
 export async function planDataRuns(
   pool: pg.Pool,
@@ -41,12 +46,14 @@ export async function planDataRuns(
   max: number,
   logger: Logger,
   describeOutput?: DescribeOutput,
+  snapshots?: InputSnapshots,
 ): Promise<number> {
   if (!(await dataRunWaiting(pool))) return 0;
   let planned = 0;
   while (planned < max) {
     const client = await pool.connect();
     let runId: string | undefined;
+    const snapshot: { held?: HeldSnapshot } = {};
     try {
       await client.query('BEGIN');
       const run = await lockDataRun(client);
@@ -55,13 +62,23 @@ export async function planDataRuns(
         return planned;
       }
       runId = run.run_id;
-      const { segments, staged } = await stageInputs(client, run, defaultSegments);
+      const exportSnapshot =
+        snapshots === undefined
+          ? undefined
+          : async (): Promise<string | undefined> => {
+            snapshot.held ??= await snapshots.export();
+            return snapshot.held?.id;
+          };
+      const { segments, staged } = await planInputs(client, run, defaultSegments, exportSnapshot);
       const outputs = await resolveOutputs(client, run, staged, describeOutput);
       await recordRunPlan(client, run.run_id, segments, staged, outputs);
       await client.query('COMMIT');
-      logger.info({ run_id: run.run_id, segments }, 'run planned');
+      snapshot.held?.keep(run.run_id);
+      const direct = staged.filter((input) => input.kind === 'direct').length;
+      logger.info({ run_id: run.run_id, segments, direct_inputs: direct }, 'run planned');
       planned += 1;
     } catch (error) {
+      snapshot.held?.release();
       await client.query('ROLLBACK').catch(() => undefined);
       if (runId === undefined || !isRunError(error)) throw error;
       logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
@@ -73,23 +90,54 @@ export async function planDataRuns(
   return planned;
 }
 
-async function stageInputs(
+/**
+ * Plans each TABLE input: the partitioned ones are staged first (they
+ * give the run its segments), then each other one is read directly when
+ * the run and the query allow it and a snapshot can be had, else staged.
+ */
+async function planInputs(
   client: pg.ClientBase,
   run: DataRun,
   defaultSegments: number,
-): Promise<{ segments: number; staged: StagedInput[] }> {
-  const staged: StagedInput[] = [];
-  for (const [index, input] of run.input_queries.entries()) {
+  exportSnapshot: (() => Promise<string | undefined>) | undefined,
+): Promise<{ segments: number; staged: PlannedInput[] }> {
+  const planned: PlannedInput[] = [];
+  const partitioned: StagedInput[] = [];
+  const reads = run.input_queries.map((input, index) => ({
+    index,
     // Run once, a nondistributed procedure reads all of each input, partitions or not.
-    const read = run.execution_mode === 'nondistributed' ? { ...input, partition_by: [] } : input;
-    staged.push(await stageInput(client, run, read, index));
+    input: run.execution_mode === 'nondistributed' ? { ...input, partition_by: [] } : input,
+  }));
+  for (const { index, input } of reads.filter((read) => read.input.partition_by.length > 0)) {
+    const staged = await stageInput(client, run, input, index);
+    planned[index] = staged;
+    partitioned.push(staged);
   }
-  const partitioned = staged.filter((input) => input.partitioned);
+  const segments = await segmentCount(client, run, defaultSegments, partitioned);
+  const direct = exportSnapshot !== undefined && mayReadDirectly(run);
+  for (const { index, input } of reads.filter((read) => read.input.partition_by.length === 0)) {
+    const read = direct ? await planDirectRead(client, run.submitted_by, input, segments) : undefined;
+    const snapshot = read === undefined ? undefined : await exportSnapshot?.();
+    planned[index] =
+      read === undefined || snapshot === undefined
+        ? await stageInput(client, run, input, index)
+        : { ...read, name: inputName(input, index), snapshot };
+  }
+  return { segments, staged: planned };
+}
+
+/** A nondistributed run has one segment; else one per partition, or the `segments` option, or the default. */
+async function segmentCount(
+  client: pg.ClientBase,
+  run: DataRun,
+  defaultSegments: number,
+  partitioned: readonly StagedInput[],
+): Promise<number> {
   // A nondistributed procedure (a built-in type's) runs once, over all of its input.
-  if (run.execution_mode === 'nondistributed') return { segments: 1, staged };
+  if (run.execution_mode === 'nondistributed') return 1;
   if (partitioned.length === 0) {
     const option = run.options['segments']?.value;
-    return { segments: typeof option === 'number' ? option : defaultSegments, staged };
+    return typeof option === 'number' ? option : defaultSegments;
   }
   // One segment per partition; with several partitioned inputs, as many as the largest count.
   let segments = 1;
@@ -102,7 +150,11 @@ async function stageInputs(
       `CREATE INDEX ON procgate_staging.${client.escapeIdentifier(input.table)} (${SEGMENT_COLUMN})`,
     );
   }
-  return { segments, staged };
+  return segments;
+}
+
+function inputName(input: InputQuery, index: number): string {
+  return input.name ?? `input${String(index + 1)}`;
 }
 
 /**
@@ -144,7 +196,7 @@ async function stageInput(
     `SELECT (pg_catalog.pg_relation_size($1::regclass) / pg_catalog.current_setting('block_size')::int)::int AS blocks`,
     [target],
   );
-  return { name: input.name ?? `input${String(index + 1)}`, table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
+  return { kind: 'staged', name: inputName(input, index), table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
 }
 
 /**
@@ -162,25 +214,6 @@ async function placeholderArguments(client: pg.ClientBase, input: InputQuery): P
   return typed.map((value, index) => ({ type: types[index]!, value: value?.value ?? null }));
 }
 
-/** The query with each untyped `$n` replaced by its value as a quoted literal (or NULL). */
-function withLiterals(client: pg.ClientBase, input: InputQuery): string {
-  const untyped = new Map(
-    Object.entries(input.placeholders).filter(([, value]) => value.type === 'unknown'),
-  );
-  if (untyped.size === 0) return input.query;
-  let text = '';
-  let at = 0;
-  for (const token of lex(input.query)) {
-    if (token.kind !== TokenKind.Param) continue;
-    const value = untyped.get(input.query.slice(token.start + 1, token.end));
-    if (value === undefined) continue;
-    const literal = value.value === null ? 'NULL' : client.escapeLiteral(String(value.value));
-    text += input.query.slice(at, token.start) + literal;
-    at = token.end;
-  }
-  return text + input.query.slice(at);
-}
-
 /**
  * Each INTO table, looked up with the caller's rights and search path; a
  * missing one is created by the caller with the columns of RETURNS TABLE,
@@ -190,7 +223,7 @@ function withLiterals(client: pg.ClientBase, input: InputQuery): string {
 async function resolveOutputs(
   client: pg.ClientBase,
   run: DataRun,
-  staged: readonly StagedInput[],
+  staged: readonly PlannedInput[],
   describeOutput: DescribeOutput | undefined,
 ): Promise<ResolvedOutput[]> {
   const outputs: ResolvedOutput[] = [];

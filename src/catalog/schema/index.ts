@@ -73,6 +73,7 @@ const DEFINITION_FILES = [
   'engine/report.sql',
   'engine/engines.sql',
   'engine/heartbeat.sql',
+  'engine/staged-inputs.sql',
   'engine/complete.sql',
   'engine/sweep.sql',
   'engine/segment-logins.sql',

@@ -8,12 +8,12 @@ export type DataRun = Pick<
   RowOf<RunsTable>,
   'run_id' | 'submitted_by' | 'params' | 'input_queries' | 'output_tables' | 'options'
 > &
-  Pick<RowOf<ProceduresTable>, 'returns' | 'execution_mode' | 'type_name'>;
+  Pick<RowOf<ProceduresTable>, 'returns' | 'execution_mode' | 'type_name' | 'language'>;
 
 /** Queued distributed runs with table data that no engine has planned yet. */
 const DATA_RUNS_WAITING = `
   SELECT r.run_id, r.submitted_by, r.params, r.input_queries, r.output_tables, r.options, p.returns, p.execution_mode,
-         p.type_name
+         p.type_name, p.language
     FROM procgate_internal.runs r
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
    WHERE r.state = 'queued' AND r.segments_total IS NULL AND r.has_table_data
