@@ -93,7 +93,11 @@ async function heldSnapshots(): Promise<number> {
 describe('TABLE inputs read directly under the run\'s snapshot', () => {
   it('gives every segment the rows of one snapshot: changes after the first segment read reach no segment', async () => {
     const barrier = path.join(gates, 'one-snapshot');
-    await using restore = { [Symbol.asyncDispose]: () => fixture.client.query('TRUNCATE source; INSERT INTO source TABLE source_before') };
+    await using restore = {
+      [Symbol.asyncDispose]: async () => {
+        await fixture.client.query('TRUNCATE source; INSERT INTO source TABLE source_before');
+      },
+    };
     void restore;
     const runId = await execute(
       `EXECUTE PROCEDURE gated_copy(rows => TABLE (source), barrier => '${barrier}') INTO one_snapshot WITH (segments = 3)`,
