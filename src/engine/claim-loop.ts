@@ -97,11 +97,18 @@ export class ClaimLoop {
     const { pool, slots, workerId, leaseMs, languages, logger, describeOutput, snapshots } = this.options;
     const free = slots - this.running.size;
     if (free <= 0) return;
-    await planDataRuns(pool, slots, free, logger, describeOutput, snapshots);
-    const rows = await claimSegments(pool, workerId, free, leaseMs, languages);
+    let started = 0;
+    const begin = (row: ClaimedSegment): void => {
+      this.begin(row);
+      started += 1;
+    };
+    // Runs whose inputs are read under this engine's snapshot have their segments claimed (and begun) here.
+    const direct = snapshots === undefined ? undefined : { snapshots, workerId, leaseMs, begin };
+    await planDataRuns(pool, slots, free, logger, describeOutput, direct);
+    const rows = await claimSegments(pool, workerId, free - started, leaseMs, languages);
     for (const row of rows) this.begin(row);
     // A full batch may mean more is waiting.
-    if (rows.length === free) this.claimAgain = true;
+    if (rows.length === free - started) this.claimAgain = true;
   }
 
   private begin(row: ClaimedSegment): void {

@@ -22,13 +22,19 @@ import type { DataRun } from './sql/lock-data-run.js';
  * - built-in types (TYPE '...'), which read their staging tables in SQL.
  */
 
-/** Whether a run's inputs may be read directly at all (its language and options). */
+/**
+ * Whether a run's inputs may be read directly at all (its language and
+ * options). Its segments all run on the planning engine, so a procedure
+ * whose segments that engine may run only so many of at once
+ * (max_concurrency_per_node) is staged too.
+ */
 export function mayReadDirectly(run: DataRun): boolean {
   const retries = run.options['retries']?.value ?? 0;
   return (
     (run.language === 'command' || run.language === 'javascript') &&
     run.execution_mode === 'distributed' &&
-    retries === 0
+    retries === 0 &&
+    (run.concurrency_cap ?? 0) === 0
   );
 }
 

@@ -31,10 +31,11 @@ const DEFAULT_MAX = 8;
  * The snapshots of the runs this engine planned with direct reads. Each is
  * a session of its own holding `REPEATABLE READ READ ONLY` open after
  * `pg_export_snapshot()`: a segment on any engine imports it with SET
- * TRANSACTION SNAPSHOT while the holder's transaction lasts. It lasts
+ * TRANSACTION SNAPSHOT while the holder's transaction lasts (the run's
+ * segments are all this engine's: see engine_claim_planned). It lasts
  * until no segment of its run is left to read (see runsReadingInputs) and
- * at most until the engine stops; a holder that dies (the engine, the
- * connection) fails the segments that had yet to read (see direct-read.ts).
+ * at most until the engine stops; a holder whose session ends fails the
+ * segments that had yet to read (see direct-read.ts).
  * An open snapshot holds back VACUUM's horizon, so an engine holds at most
  * `max` of them and their sessions never time out idle.
  */

@@ -74,6 +74,7 @@ const DEFINITION_FILES = [
   'engine/engines.sql',
   'engine/heartbeat.sql',
   'engine/staged-inputs.sql',
+  'engine/direct-runs.sql',
   'engine/complete.sql',
   'engine/sweep.sql',
   'engine/segment-logins.sql',
