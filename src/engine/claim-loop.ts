@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import type { InputSnapshots } from './input-snapshots.js';
 import { type DescribeOutput, planDataRuns } from './run-planner.js';
 import type { StopReason } from './segment-task.js';
 import { type ClaimedSegment, claimSegments, releaseSegments, type SegmentClaim } from './sql/claim-segments.js';
@@ -21,6 +22,8 @@ export interface ClaimLoopOptions {
   readonly killQueued: (row: ClaimedSegment) => Promise<void>;
   /** The columns of a missing INTO table a built-in type can tell, for planning. */
   readonly describeOutput?: DescribeOutput;
+  /** The snapshots of runs planned here whose segments read their inputs directly. */
+  readonly snapshots?: InputSnapshots;
 }
 
 /** A segment this engine is running. */
@@ -146,11 +149,19 @@ export class ClaimLoop {
   }
 
   private async claimOnce(): Promise<void> {
-    const { pool, slots, workerId, leaseMs, languages, logger, describeOutput } = this.options;
+    const { pool, slots, workerId, leaseMs, languages, logger, describeOutput, snapshots } = this.options;
     const wanted = this.wanted();
     if (wanted.total <= 0) return;
-    if (wanted.free > 0) await planDataRuns(pool, slots, wanted.free, logger, describeOutput);
-    const rows = await claimSegments(pool, workerId, wanted.free, leaseMs, languages, wanted.ahead);
+    let started = 0;
+    const begin = (row: ClaimedSegment): void => {
+      this.begin(row);
+      started += 1;
+    };
+    // Runs whose inputs are read under this engine's snapshot have their segments claimed (and begun) here.
+    const direct = snapshots === undefined ? undefined : { snapshots, workerId, leaseMs, begin };
+    if (wanted.free > 0) await planDataRuns(pool, slots, wanted.free, logger, describeOutput, direct);
+    const free = Math.max(0, wanted.free - started);
+    const rows = await claimSegments(pool, workerId, free, leaseMs, languages, wanted.ahead);
     if (this.stopped) {
       // Claimed while stopping: handed back with the rest of the queue.
       this.queue.push(...rows);
@@ -159,7 +170,7 @@ export class ClaimLoop {
     this.queue.push(...rows);
     this.startQueued();
     // A full batch may mean more is waiting.
-    if (rows.length === wanted.total) this.claimAgain = true;
+    if (rows.length === free + wanted.ahead) this.claimAgain = true;
   }
 
   /** Starts queued segments while slots are free. */

@@ -11,6 +11,7 @@ import { defaultRunDirectory, EngineDirectory } from './engine-directory.js';
 import { CommandExecutor } from './executors/command-executor.js';
 import { JavascriptExecutor, javascriptProcesses } from './executors/javascript-executor.js';
 import { endedSegment } from './finished-segment.js';
+import { InputSnapshots } from './input-snapshots.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ProcedureType } from './procedure-type.js';
 import { BUILT_IN_LANGUAGE, builtInOutputColumns } from './run-built-in.js';
@@ -72,6 +73,7 @@ export class Engine {
   private listener: ReconnectingListener | undefined;
   private claims: ClaimLoop | undefined;
   private leases: LeaseKeeper | undefined;
+  private snapshots: InputSnapshots | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
 
@@ -188,6 +190,9 @@ export class Engine {
       isolation,
       logins,
     });
+    // Snapshots of the runs planned here that segments read directly, held while they read.
+    const snapshots = new InputSnapshots({ config, pool, logger: this.logger, checkMs: this.heartbeatMs });
+    this.snapshots = snapshots;
     const claims = new ClaimLoop({
       pool,
       slots: this.slots,
@@ -202,6 +207,7 @@ export class Engine {
         if (completed !== false) log.info('segment killed before it started');
       },
       describeOutput: (client, run, position) => builtInOutputColumns(builtIns, client, run, position),
+      snapshots,
     });
     const leases = new LeaseKeeper({
       pool,
@@ -241,6 +247,8 @@ export class Engine {
     const leasesStopped = this.leases?.stop();
     await this.claims?.stop(StopReason.engineStopped);
     await leasesStopped;
+    // Segments elsewhere that have yet to read a run planned here fail: its snapshot goes now.
+    await this.snapshots?.close();
     if (this.pool !== undefined) {
       await unregisterEngine(this.pool, this.workerId).catch((error: unknown) =>
         this.logger.warn({ err: error }, 'could not remove the engine from procgate.engines'),

@@ -4,7 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { copyOptions, fileExtension } from './copy-format.js';
-import type { StagedInput } from './planned-tables.js';
+import { ctidRange, directShare, openSnapshot } from './direct-read.js';
+import { isStaged, type PlannedInput, type StagedInput } from './planned-tables.js';
+import type { SegmentDatabase } from './segment-database.js';
 import type { DataFormat, TableColumn, TableFile } from './segment-task.js';
 
 /**
@@ -13,15 +15,24 @@ import type { DataFormat, TableColumn, TableFile } from './segment-task.js';
  * whatever the size.
  */
 
+/** Where a segment's inputs come from: staging tables through the engine's pool, sources through its login. */
+export interface InputSources {
+  readonly pool: pg.Pool;
+  /** The segment's login; a direct input cannot be read without it. */
+  readonly database: SegmentDatabase | undefined;
+}
+
 /**
- * Writes segment `segment` of `segmentCount`'s share of each staged input
- * to `<directory>/input/<n>.<ext>`. A partitioned input's share is its
- * partition's rows; any other input is split by block ranges of its
- * staging table. Returns the files and the rows written.
+ * Writes segment `segment` of `segmentCount`'s share of each input to
+ * `<directory>/input-<n>.<ext>`. A staged input is read from its staging
+ * table: a partitioned one's share is its partition's rows, any other is
+ * split by block ranges. A direct input is read from its source as the
+ * caller, under the run's snapshot (see direct-read.ts). Returns the files
+ * and the rows written.
  */
 export async function writeInputFiles(
-  client: pg.ClientBase,
-  inputs: readonly StagedInput[],
+  { pool, database }: InputSources,
+  inputs: readonly PlannedInput[],
   segment: number,
   segmentCount: number,
   directory: string,
@@ -29,17 +40,35 @@ export async function writeInputFiles(
 ): Promise<{ files: TableFile[]; rows: number }> {
   const files: TableFile[] = [];
   let rows = 0;
-  for (const [index, input] of inputs.entries()) {
-    const format = typeof formatOf === 'function' ? formatOf(input.columns) : formatOf;
-    const file = path.join(directory, `input-${String(index + 1)}.${fileExtension(format)}`);
-    const columns = input.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
-    const table = `procgate_staging.${client.escapeIdentifier(input.table)}`;
-    const stream = client.query(
-      copyTo(`COPY (SELECT ${columns} FROM ${table} WHERE ${shareOf(input, segment, segmentCount)}) TO STDOUT ${copyOptions(format, 'HEADER')}`),
-    );
-    await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
-    rows += stream.rowCount;
-    files.push({ name: input.name, path: file, columns: input.columns, format });
+  let staging: pg.PoolClient | undefined;
+  let reader: pg.Client | undefined;
+  try {
+    for (const [index, input] of inputs.entries()) {
+      const format = typeof formatOf === 'function' ? formatOf(input.columns) : formatOf;
+      const file = path.join(directory, `input-${String(index + 1)}.${fileExtension(format)}`);
+      let client: pg.ClientBase;
+      let query: string;
+      if (isStaged(input)) {
+        staging ??= await pool.connect();
+        client = staging;
+        const columns = input.columns.map((column) => client.escapeIdentifier(column.name)).join(', ');
+        const table = `procgate_staging.${client.escapeIdentifier(input.table)}`;
+        query = `SELECT ${columns} FROM ${table} WHERE ${shareOf(input, segment, segmentCount)}`;
+      } else {
+        if (database === undefined) throw new Error('a direct input needs the segment\'s database login');
+        // Every direct input of a run has the run's one snapshot.
+        reader ??= await openSnapshot(database, input.snapshot);
+        client = reader;
+        query = directShare(input, segment, segmentCount);
+      }
+      const stream = client.query(copyTo(`COPY (${query}) TO STDOUT ${copyOptions(format, 'HEADER')}`));
+      await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+      rows += stream.rowCount;
+      files.push({ name: input.name, path: file, columns: input.columns, format });
+    }
+  } finally {
+    staging?.release();
+    await reader?.end().catch(() => undefined);
   }
   return { files, rows };
 }
@@ -47,10 +76,5 @@ export async function writeInputFiles(
 /** The WHERE condition of a segment's share of a staged input. */
 export function shareOf(input: StagedInput, segment: number, segmentCount: number): string {
   if (input.partitioned) return `procgate_segment = ${String(segment)}`;
-  const from = Math.floor((input.blocks * segment) / segmentCount);
-  const to = Math.floor((input.blocks * (segment + 1)) / segmentCount);
-  const lower = `ctid >= '(${String(from)},0)'::tid`;
-  // The last share runs to the end, whatever the table grew to after planning.
-  return segment === segmentCount - 1 ? lower : `${lower} AND ctid < '(${String(to)},0)'::tid`;
+  return ctidRange(input.blocks, segment, segmentCount);
 }
-

@@ -8,6 +8,7 @@ import { sqlStateOf } from './sql-state.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import type { DataRun } from './sql/lock-data-run.js';
 import { shareOf } from './input-files.js';
+import { isStaged } from './planned-tables.js';
 import { timedOut } from './timed-out.js';
 
 /** The language of procedures of a built-in type (TYPE 'name'), run by BuiltInContext.procedureTypes. */
@@ -78,7 +79,8 @@ export async function runBuiltIn(
       params,
       pool: context.pool,
       role: row.submitted_by,
-      inputs: row.staged_inputs,
+      // Built-in types' inputs are always staged (run-planner.ts).
+      inputs: row.staged_inputs.filter(isStaged),
       outputs: row.resolved_outputs,
       shareOf: (input) => shareOf(input, row.segment, row.segment_count),
       report: (event) => {

@@ -1,37 +1,47 @@
 import type pg from 'pg';
-import type { InputQuery, ReturnColumn } from '../catalog/index.js';
-import { SqlState } from '../errors/sqlstate.js';
+import type { InputQuery } from '../catalog/index.js';
 import type { Logger } from '../log/logger.js';
-import { lex, TokenKind } from '../sql/lexer.js';
 import { canonicalTypes, executeAsRole, type TypedArgument } from './as-caller.js';
-import type { ResolvedOutput, StagedInput } from './planned-tables.js';
-import { isRunError, RunError } from './run-error.js';
-import type { TableColumn } from './segment-task.js';
+import { mayReadDirectly, planDirectRead } from './direct-input.js';
+import type { HeldSnapshot, InputSnapshots } from './input-snapshots.js';
+import type { PlannedInput, StagedInput } from './planned-tables.js';
+import { withLiterals } from './query-literals.js';
+import { type DescribeOutput, resolveOutputs, tableColumns } from './resolve-outputs.js';
+import { isRunError } from './run-error.js';
+import type { ClaimedSegment } from './sql/claim-segments.js';
+import { claimPlannedRun } from './sql/claim-planned-run.js';
 import { dataRunWaiting, type DataRun, lockDataRun } from './sql/lock-data-run.js';
 import { failRunPlanning, recordRunPlan } from './sql/record-run-plan.js';
 import { sqlStateOf } from './sql-state.js';
 
-export type { ResolvedOutput, StagedInput } from './planned-tables.js';
-
-/**
- * The columns of a run's INTO table in `position` that does not exist, when
- * its procedure's type can tell them (ProcedureType.outputColumns), else
- * undefined.
- */
-export type DescribeOutput = (
-  client: pg.ClientBase,
-  run: DataRun,
-  position: number,
-) => Promise<readonly ReturnColumn[] | undefined>;
+export type { PlannedInput, ResolvedOutput, StagedInput } from './planned-tables.js';
+export type { DescribeOutput } from './resolve-outputs.js';
 
 /** The column that says a partitioned input row's segment. */
 const SEGMENT_COLUMN = 'procgate_segment';
 
 /**
+ * What planning needs for inputs read directly: the engine's snapshots,
+ * and a claim of the run's segments for this engine (a snapshot dies with
+ * the engine that holds it, so only it runs the segments that read it).
+ */
+export interface DirectPlanning {
+  readonly snapshots: InputSnapshots;
+  readonly workerId: string;
+  readonly leaseMs: number;
+  /** Starts a segment claimed while its run was planned. */
+  readonly begin: (row: ClaimedSegment) => void;
+}
+
+/**
  * Plans queued distributed runs that have table data, one transaction per
- * run: stages each TABLE input as the caller (one statement each, so every
- * segment reads the same snapshot of it), resolves and if needed creates
- * the INTO tables as the caller, then gives the run its segments. A run
+ * run: plans each TABLE input as the caller, resolves and if needed
+ * creates the INTO tables as the caller, then gives the run its segments.
+ * An input is read by its segments straight from its source under a
+ * snapshot this engine exports for the run (see direct-input.ts for
+ * which; only when all of the run's segments fit in the `max` free slots,
+ * as they are claimed here and then), or else staged: read into a table
+ * now, in one statement, so every segment reads the same rows. A run
  * whose inputs or outputs fail (a permission, a query error) fails with
  * PostgreSQL's message. Returns how many runs were planned.
  */
@@ -41,12 +51,15 @@ export async function planDataRuns(
   max: number,
   logger: Logger,
   describeOutput?: DescribeOutput,
+  direct?: DirectPlanning,
 ): Promise<number> {
   if (!(await dataRunWaiting(pool))) return 0;
   let planned = 0;
+  let freeSlots = max;
   while (planned < max) {
     const client = await pool.connect();
     let runId: string | undefined;
+    const snapshot: { held?: HeldSnapshot } = {};
     try {
       await client.query('BEGIN');
       const run = await lockDataRun(client);
@@ -55,13 +68,29 @@ export async function planDataRuns(
         return planned;
       }
       runId = run.run_id;
-      const { segments, staged } = await stageInputs(client, run, defaultSegments);
+      const exportSnapshot =
+        direct === undefined
+          ? undefined
+          : async (): Promise<string | undefined> => {
+            snapshot.held ??= await direct.snapshots.export();
+            return snapshot.held?.id;
+          };
+      const { segments, staged } = await planInputs(client, run, defaultSegments, freeSlots, exportSnapshot);
       const outputs = await resolveOutputs(client, run, staged, describeOutput);
       await recordRunPlan(client, run.run_id, segments, staged, outputs);
+      const claimed =
+        direct === undefined || snapshot.held === undefined
+          ? []
+          : await claimPlannedRun(client, direct.workerId, run.run_id, direct.leaseMs);
       await client.query('COMMIT');
-      logger.info({ run_id: run.run_id, segments }, 'run planned');
+      snapshot.held?.keep(run.run_id);
+      const directInputs = staged.filter((input) => input.kind === 'direct').length;
+      logger.info({ run_id: run.run_id, segments, direct_inputs: directInputs }, 'run planned');
       planned += 1;
+      freeSlots -= claimed.length;
+      for (const row of claimed) direct?.begin(row);
     } catch (error) {
+      snapshot.held?.release();
       await client.query('ROLLBACK').catch(() => undefined);
       if (runId === undefined || !isRunError(error)) throw error;
       logger.info({ run_id: runId, err: error }, 'run failed while reading its inputs or preparing its outputs');
@@ -73,23 +102,56 @@ export async function planDataRuns(
   return planned;
 }
 
-async function stageInputs(
+/**
+ * Plans each TABLE input: the partitioned ones are staged first (they
+ * give the run its segments), then each other one is read directly when
+ * the run and the query allow it, this engine has a slot for each of its
+ * segments and a snapshot can be had; else it is staged.
+ */
+async function planInputs(
   client: pg.ClientBase,
   run: DataRun,
   defaultSegments: number,
-): Promise<{ segments: number; staged: StagedInput[] }> {
-  const staged: StagedInput[] = [];
-  for (const [index, input] of run.input_queries.entries()) {
+  freeSlots: number,
+  exportSnapshot: (() => Promise<string | undefined>) | undefined,
+): Promise<{ segments: number; staged: PlannedInput[] }> {
+  const planned: PlannedInput[] = [];
+  const partitioned: StagedInput[] = [];
+  const reads = run.input_queries.map((input, index) => ({
+    index,
     // Run once, a nondistributed procedure reads all of each input, partitions or not.
-    const read = run.execution_mode === 'nondistributed' ? { ...input, partition_by: [] } : input;
-    staged.push(await stageInput(client, run, read, index));
+    input: run.execution_mode === 'nondistributed' ? { ...input, partition_by: [] } : input,
+  }));
+  for (const { index, input } of reads.filter((read) => read.input.partition_by.length > 0)) {
+    const staged = await stageInput(client, run, input, index);
+    planned[index] = staged;
+    partitioned.push(staged);
   }
-  const partitioned = staged.filter((input) => input.partitioned);
+  const segments = await segmentCount(client, run, defaultSegments, partitioned);
+  const direct = exportSnapshot !== undefined && segments <= freeSlots && mayReadDirectly(run);
+  for (const { index, input } of reads.filter((read) => read.input.partition_by.length === 0)) {
+    const read = direct ? await planDirectRead(client, run.submitted_by, input, segments) : undefined;
+    const snapshot = read === undefined ? undefined : await exportSnapshot?.();
+    planned[index] =
+      read === undefined || snapshot === undefined
+        ? await stageInput(client, run, input, index)
+        : { ...read, name: inputName(input, index), snapshot };
+  }
+  return { segments, staged: planned };
+}
+
+/** A nondistributed run has one segment; else one per partition, or the `segments` option, or the default. */
+async function segmentCount(
+  client: pg.ClientBase,
+  run: DataRun,
+  defaultSegments: number,
+  partitioned: readonly StagedInput[],
+): Promise<number> {
   // A nondistributed procedure (a built-in type's) runs once, over all of its input.
-  if (run.execution_mode === 'nondistributed') return { segments: 1, staged };
+  if (run.execution_mode === 'nondistributed') return 1;
   if (partitioned.length === 0) {
     const option = run.options['segments']?.value;
-    return { segments: typeof option === 'number' ? option : defaultSegments, staged };
+    return typeof option === 'number' ? option : defaultSegments;
   }
   // One segment per partition; with several partitioned inputs, as many as the largest count.
   let segments = 1;
@@ -102,7 +164,11 @@ async function stageInputs(
       `CREATE INDEX ON procgate_staging.${client.escapeIdentifier(input.table)} (${SEGMENT_COLUMN})`,
     );
   }
-  return { segments, staged };
+  return segments;
+}
+
+function inputName(input: InputQuery, index: number): string {
+  return input.name ?? `input${String(index + 1)}`;
 }
 
 /**
@@ -144,7 +210,7 @@ async function stageInput(
     `SELECT (pg_catalog.pg_relation_size($1::regclass) / pg_catalog.current_setting('block_size')::int)::int AS blocks`,
     [target],
   );
-  return { name: input.name ?? `input${String(index + 1)}`, table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
+  return { kind: 'staged', name: inputName(input, index), table, partitioned, blocks: rows[0]?.blocks ?? 0, columns };
 }
 
 /**
@@ -160,98 +226,4 @@ async function placeholderArguments(client: pg.ClientBase, input: InputQuery): P
   const typed = given.map((value) => (value === undefined || value.type === 'unknown' ? undefined : value));
   const types = await canonicalTypes(client, typed.map((value) => value?.type ?? 'text'));
   return typed.map((value, index) => ({ type: types[index]!, value: value?.value ?? null }));
-}
-
-/** The query with each untyped `$n` replaced by its value as a quoted literal (or NULL). */
-function withLiterals(client: pg.ClientBase, input: InputQuery): string {
-  const untyped = new Map(
-    Object.entries(input.placeholders).filter(([, value]) => value.type === 'unknown'),
-  );
-  if (untyped.size === 0) return input.query;
-  let text = '';
-  let at = 0;
-  for (const token of lex(input.query)) {
-    if (token.kind !== TokenKind.Param) continue;
-    const value = untyped.get(input.query.slice(token.start + 1, token.end));
-    if (value === undefined) continue;
-    const literal = value.value === null ? 'NULL' : client.escapeLiteral(String(value.value));
-    text += input.query.slice(at, token.start) + literal;
-    at = token.end;
-  }
-  return text + input.query.slice(at);
-}
-
-/**
- * Each INTO table, looked up with the caller's rights and search path; a
- * missing one is created by the caller with the columns of RETURNS TABLE,
- * or else of the input in the same position, or else those the
- * procedure's type describes (import.csv: the file's header).
- */
-async function resolveOutputs(
-  client: pg.ClientBase,
-  run: DataRun,
-  staged: readonly StagedInput[],
-  describeOutput: DescribeOutput | undefined,
-): Promise<ResolvedOutput[]> {
-  const outputs: ResolvedOutput[] = [];
-  for (const [index, name] of run.output_tables.entries()) {
-    const quoted = await quotedName(client, name);
-    if ((await lookUp(client, run.submitted_by, quoted)) === null) {
-      const columns = run.returns ?? staged[index]?.columns ?? (await describeOutput?.(client, run, index));
-      if (columns === undefined) {
-        throw new RunError(
-          `INTO table "${name}" does not exist, and there is neither RETURNS TABLE nor a TABLE argument in position ${String(index + 1)} to create it from`,
-          SqlState.undefinedTable,
-        );
-      }
-      const types = await canonicalTypes(client, columns.map((column) => column.type));
-      const list = columns.map((column, i) => `${client.escapeIdentifier(column.name)} ${types[i]!}`).join(', ');
-      await executeAsRole(client, run.submitted_by, `CREATE TABLE IF NOT EXISTS ${quoted} (${list})`);
-    }
-    const table = await lookUp(client, run.submitted_by, quoted);
-    if (table === null) throw new RunError(`INTO table "${name}" could not be created`, SqlState.undefinedTable);
-    const columns = (await tableColumns(client, table)).filter((column) => !column.generated);
-    outputs.push({ name, table, columns: columns.map(({ name: n, type, typeOid }) => ({ name: n, type, typeOid })) });
-  }
-  return outputs;
-}
-
-/** A table name as written, quoted part by part; anything else is an error. */
-async function quotedName(client: pg.ClientBase, name: string): Promise<string> {
-  const { rows } = await client.query<{ parts: string[] }>('SELECT pg_catalog.parse_ident($1) AS parts', [name]);
-  return (rows[0]?.parts ?? []).map((part) => client.escapeIdentifier(part)).join('.');
-}
-
-/**
- * The qualified name a table name means to `role` (its search path, its
- * `$user`), or null. to_regclass runs no user code, so a plain SET ROLE
- * is enough here.
- */
-async function lookUp(client: pg.ClientBase, role: string, quoted: string): Promise<string | null> {
-  // After an error the transaction rolls back, and the role with it.
-  await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(role)}`);
-  const { rows } = await client.query<{ oid: number | null }>('SELECT pg_catalog.to_regclass($1)::oid AS oid', [quoted]);
-  await client.query('RESET ROLE');
-  const oid = rows[0]?.oid ?? null;
-  if (oid === null) return null;
-  const named = await client.query<{ name: string }>(
-    `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`,
-    [oid],
-  );
-  return named.rows[0]?.name ?? null;
-}
-
-type CatalogColumn = TableColumn & { generated: boolean };
-
-async function tableColumns(client: pg.ClientBase, table: string): Promise<CatalogColumn[]> {
-  const { rows } = await client.query<{ name: string; type: string; type_oid: number; generated: boolean }>(
-    `SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS type_oid,
-            a.attgenerated <> '' AS generated
-       FROM pg_catalog.pg_attribute a
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`,
-    [table],
-  );
-  return rows.map((row) => ({ name: row.name, type: row.type, typeOid: row.type_oid, generated: row.generated }));
 }

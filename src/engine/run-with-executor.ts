@@ -36,7 +36,8 @@ export interface CodeIsolation {
  * Runs a segment with an executor (command, javascript): checks that
  * this engine may run the procedure's code (see refusedByIsolation),
  * loads the procedure's files and environment, writes the segment's
- * share of each TABLE input to a file, runs it, and says where its
+ * share of each TABLE input to a file (from its staging table, or from its
+ * source as the caller: see input-files.ts), runs it, and says where its
  * outputs are.
  */
 export async function runWithExecutor(
@@ -54,21 +55,16 @@ export async function runWithExecutor(
   let inputs: TableFile[] = [];
   let rowsIn: number | null = null;
   if (row.staged_inputs.length > 0) {
-    const client = await pool.connect();
-    try {
-      const written = await writeInputFiles(
-        client,
-        row.staged_inputs,
-        row.segment,
-        row.segment_count,
-        directory,
-        (columns) => executor.fileFormat?.(columns) ?? format,
-      );
-      inputs = written.files;
-      rowsIn = written.rows;
-    } finally {
-      client.release();
-    }
+    const written = await writeInputFiles(
+      { pool, database },
+      row.staged_inputs,
+      row.segment,
+      row.segment_count,
+      directory,
+      (columns) => executor.fileFormat?.(columns) ?? format,
+    );
+    inputs = written.files;
+    rowsIn = written.rows;
     reporter.report({ rowsIn });
   }
   const outputs = outputFiles(

@@ -23,6 +23,8 @@ export const SqlState = {
   adminShutdown: '57P01',
   featureNotSupported: '0A000',
   activeSqlTransaction: '25001',
+  /** Something the statement or run needs is gone or not ready (a run's input snapshot whose engine died). */
+  objectNotInPrerequisiteState: '55000',
   internalError: 'XX000',
   /** Raised by PostgreSQL, not procgate: recognised to explain a CALL of ours in a transaction block. */
   invalidTransactionTermination: '2D000',

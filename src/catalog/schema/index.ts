@@ -76,6 +76,8 @@ const DEFINITION_FILES = [
   'engine/report.sql',
   'engine/engines.sql',
   'engine/heartbeat.sql',
+  'engine/staged-inputs.sql',
+  'engine/direct-runs.sql',
   'engine/complete.sql',
   'engine/sweep.sql',
   'engine/segment-logins.sql',

@@ -1,5 +1,5 @@
 import type { ProceduresTable, RunSegmentsTable, RunsTable } from '../../catalog/index.js';
-import type { ResolvedOutput, StagedInput } from '../planned-tables.js';
+import type { PlannedInput, ResolvedOutput } from '../planned-tables.js';
 import type { Queryable } from './queryable.js';
 import type { RowOf } from './row-of.js';
 
@@ -21,7 +21,7 @@ export type ClaimedSegment = SegmentClaim &
     /** The `max_output_lines` option, 100 unless given. */
     readonly max_output_lines: number;
     /** runs.staged_inputs, `[]` for a run without table data. */
-    readonly staged_inputs: StagedInput[];
+    readonly staged_inputs: PlannedInput[];
     /** runs.resolved_outputs, `[]` for a run without INTO tables. */
     readonly resolved_outputs: ResolvedOutput[];
     /** The version of the procedure's files and environment: it changes whenever either does. */

@@ -8,12 +8,15 @@ export type DataRun = Pick<
   RowOf<RunsTable>,
   'run_id' | 'submitted_by' | 'params' | 'input_queries' | 'output_tables' | 'options'
 > &
-  Pick<RowOf<ProceduresTable>, 'returns' | 'execution_mode' | 'type_name'>;
+  Pick<RowOf<ProceduresTable>, 'returns' | 'execution_mode' | 'type_name' | 'language'> & {
+    /** The procedure's max_concurrency_per_node option; null: none. */
+    readonly concurrency_cap: number | null;
+  };
 
 /** Queued distributed runs with table data that no engine has planned yet. */
 const DATA_RUNS_WAITING = `
   SELECT r.run_id, r.submitted_by, r.params, r.input_queries, r.output_tables, r.options, p.returns, p.execution_mode,
-         p.type_name
+         p.type_name, p.language, (p.options -> 'max_concurrency_per_node' ->> 'value')::int AS concurrency_cap
     FROM procgate_internal.runs r
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
    WHERE r.state = 'queued' AND r.segments_total IS NULL AND r.has_table_data

@@ -1,17 +1,17 @@
 import type pg from 'pg';
 import type { RunsTable } from '../../catalog/index.js';
-import type { ResolvedOutput, StagedInput } from '../planned-tables.js';
+import type { PlannedInput, ResolvedOutput } from '../planned-tables.js';
 import type { Queryable } from './queryable.js';
 import type { RowOf } from './row-of.js';
 
 type Run = RowOf<RunsTable>;
 
-/** engine_plan_data_run: gives a run with table data its segments once its inputs are staged. */
+/** engine_plan_data_run: gives a run with table data its segments once its inputs are planned (staged or read directly). */
 export async function recordRunPlan(
   client: pg.ClientBase,
   runId: Run['run_id'],
   segments: NonNullable<Run['segments_total']>,
-  staged: readonly StagedInput[],
+  staged: readonly PlannedInput[],
   outputs: readonly ResolvedOutput[],
 ): Promise<void> {
   await client.query('SELECT procgate_internal.engine_plan_data_run($1, $2, $3, $4)', [

@@ -3,37 +3,6 @@
 -- and counts roll up from its segments. Each locks the run row before its
 -- segment rows (as KILL does), so they queue instead of deadlocking.
 
--- Drops the staging tables of finished runs. A table still being read (a
--- killed segment's last COPY) is left for the next sweep.
-CREATE OR REPLACE FUNCTION procgate_internal.engine_drop_staged() RETURNS int
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-  run record;
-  staged jsonb;
-  n int := 0;
-BEGIN
-  FOR run IN
-    SELECT r.run_id, r.staged_inputs FROM procgate_internal.runs r
-     WHERE r.staged_inputs IS NOT NULL AND r.state IN ('succeeded', 'failed', 'killed')
-       FOR UPDATE SKIP LOCKED
-  LOOP
-    BEGIN
-      SET LOCAL lock_timeout = '200ms';
-      FOR staged IN SELECT pg_catalog.jsonb_array_elements(run.staged_inputs) LOOP
-        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS procgate_staging.%I', staged ->> 'table');
-      END LOOP;
-      UPDATE procgate_internal.runs r SET staged_inputs = NULL WHERE r.run_id = run.run_id;
-      n := n + 1;
-    EXCEPTION WHEN lock_not_available THEN
-      NULL;
-    END;
-  END LOOP;
-  RETURN n;
-END
-$fn$;
-
 -- The first failed segment's error_code goes with its message.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_roll_up(p_run_id uuid) RETURNS void
 LANGUAGE plpgsql
