@@ -43,7 +43,7 @@ const MIGRATION_FILES = [
   '0012-engine-isolation.sql',
   '0013-segment-logins.sql',
   '0014-batched-dispatch.sql',
-  '0017-segment-output-commit.sql',
+  '0015-segment-output-commit.sql',
 ] as const;
 
 /**
