@@ -50,6 +50,8 @@ export async function procedureSetupOf(
     kept = new Map();
     setups.set(db, kept);
   }
+  // A claim that names no version is read each time (never kept under a key it does not have).
+  if (typeof claimed.setup_key !== 'string') return loadProcedureSetup(db, claimed.procedure_id);
   const hit = kept.get(claimed.setup_key);
   if (hit !== undefined) {
     kept.delete(claimed.setup_key);

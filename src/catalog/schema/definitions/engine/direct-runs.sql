@@ -12,7 +12,7 @@ CREATE OR REPLACE FUNCTION procgate_internal.engine_claim_planned(p_worker text,
 RETURNS TABLE (
   run_id uuid, segment int, attempt int, segment_count int, procedure_id bigint, language text,
   command text, args text[], params jsonb, options jsonb, timeout_ms bigint, max_output_lines int,
-  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text
+  submitted_by name, staged_inputs jsonb, resolved_outputs jsonb, type_name text, setup_key text
 )
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -34,10 +34,12 @@ BEGIN
          r.params, r.options,
          (pg_catalog.date_part('epoch', (r.options -> 'timeout' ->> 'value')::interval) * 1000)::bigint,
          coalesce((r.options -> 'max_output_lines' ->> 'value')::int, 100),
-         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]'), p.type_name
+         r.submitted_by, coalesce(r.staged_inputs, '[]'), coalesce(r.resolved_outputs, '[]'), p.type_name,
+         pg_catalog.concat_ws(':', p.id, p.xmin, e.xmin)
     FROM claimed c
     JOIN procgate_internal.runs r ON r.run_id = c.run_id
     JOIN procgate_internal.procedures p ON p.id = r.procedure_id
+    LEFT JOIN procgate_internal.environments e ON e.name = p.options -> 'set_environment' ->> 'value'
    ORDER BY c.segment;
 END
 $fn$;
