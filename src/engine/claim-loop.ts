@@ -159,7 +159,8 @@ export class ClaimLoop {
     };
     // Runs whose inputs are read under this engine's snapshot have their segments claimed (and begun) here.
     const direct = snapshots === undefined ? undefined : { snapshots, workerId, leaseMs, begin };
-    if (wanted.free > 0) await planDataRuns(pool, slots, wanted.free, logger, describeOutput, direct);
+    // A round that planned runs may have left others to plan (see planDataRuns): one more round.
+    const planned = wanted.free > 0 ? await planDataRuns(pool, slots, wanted.free, logger, describeOutput, direct) : 0;
     const free = Math.max(0, wanted.free - started);
     const rows = await claimSegments(pool, workerId, free, leaseMs, languages, wanted.ahead);
     if (this.stopped) {
@@ -170,7 +171,7 @@ export class ClaimLoop {
     this.queue.push(...rows);
     this.startQueued();
     // A full batch may mean more is waiting.
-    if (rows.length === free + wanted.ahead) this.claimAgain = true;
+    if (rows.length === free + wanted.ahead || planned > 0) this.claimAgain = true;
   }
 
   /** Starts queued segments while slots are free. */

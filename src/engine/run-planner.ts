@@ -89,6 +89,9 @@ export async function planDataRuns(
       planned += 1;
       freeSlots -= claimed.length;
       for (const row of claimed) direct?.begin(row);
+      // Its segments wait in the queue: a later run must not take the slots before them, so the round ends
+      // here; they are claimed in order, and the next round plans on.
+      if (claimed.length === 0 && segments > 0) return planned;
     } catch (error) {
       snapshot.held?.release();
       await client.query('ROLLBACK').catch(() => undefined);
