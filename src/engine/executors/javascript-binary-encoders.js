@@ -8,7 +8,8 @@
  * returns false, and the output goes on in text (see TableOutput). Plain
  * JavaScript, because the javascript child process uses it.
  */
-import { EPOCH_2000_MS, wallClockMs, writeNumeric, writeTimestamp } from './javascript-binary-numbers.js';
+import { writeNumeric } from './javascript-binary-numbers.js';
+import { EPOCH_2000_MS, wallClockMs, writeTimestamp } from './javascript-binary-times.js';
 import { jsonText, valueText } from './javascript-copy-text.js';
 
 /** @typedef {import('./javascript-copy-binary.js').BinaryWriter} BinaryWriter */

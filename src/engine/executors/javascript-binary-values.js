@@ -9,18 +9,17 @@
  * because the javascript child process uses it.
  */
 import { encoderOf } from './javascript-binary-encoders.js';
+import { integerText, numericText } from './javascript-binary-numbers.js';
 import {
   dateText,
   DATE_INFINITY,
   DATE_NEGATIVE_INFINITY,
-  integerText,
   localDate,
   localDay,
-  numericText,
   timestampInfinity,
   timestampMs,
   timestampText,
-} from './javascript-binary-numbers.js';
+} from './javascript-binary-times.js';
 
 /** @typedef {import('../segment-task.js').TableColumn} TableColumn */
 /** @typedef {(buffer: Buffer, start: number, length: number) => unknown} FieldDecoder */
