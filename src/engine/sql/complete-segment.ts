@@ -36,22 +36,7 @@ export async function completeSegment(
 ): Promise<boolean> {
   const { rows } = await db.query<{ completed: boolean }>(
     'SELECT procgate_internal.engine_complete($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed',
-    [
-      worker,
-      claim.run_id,
-      claim.segment,
-      claim.attempt,
-      end.state,
-      end.exit_code,
-      end.message,
-      end.results === null || end.results === undefined ? null : JSON.stringify(end.results),
-      JSON.stringify(end.output),
-      end.rows_in,
-      end.rows_out,
-      end.error_code,
-      end.idle,
-      end.progress,
-    ],
+    completionArguments(worker, claim, end),
   );
   return rows[0]?.completed === true;
 }
@@ -97,4 +82,24 @@ export async function completeSegments(
     ],
   });
   return rows;
+}
+
+/** The 14 arguments of a completion (engine_complete, procgate.complete_segment_output), in their order. */
+export function completionArguments(worker: string, claim: SegmentClaim, end: SegmentEnd): unknown[] {
+  return [
+    worker,
+    claim.run_id,
+    claim.segment,
+    claim.attempt,
+    end.state,
+    end.exit_code,
+    end.message,
+    end.results === null || end.results === undefined ? null : JSON.stringify(end.results),
+    JSON.stringify(end.output),
+    end.rows_in,
+    end.rows_out,
+    end.error_code,
+    end.idle,
+    end.progress,
+  ];
 }

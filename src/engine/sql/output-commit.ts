@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SegmentClaim } from './claim-segments.js';
-import type { SegmentEnd } from './complete-segment.js';
+import { completionArguments, type SegmentEnd } from './complete-segment.js';
 import type { Queryable } from './queryable.js';
 
 /**
@@ -52,22 +52,7 @@ export async function completeOutputSegment(
 ): Promise<boolean> {
   const { rows } = await session.query<{ completed: boolean }>(
     'SELECT procgate.complete_segment_output($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed',
-    [
-      worker,
-      claim.run_id,
-      claim.segment,
-      claim.attempt,
-      end.state,
-      end.exit_code,
-      end.message,
-      end.results === null || end.results === undefined ? null : JSON.stringify(end.results),
-      JSON.stringify(end.output),
-      end.rows_in,
-      end.rows_out,
-      end.error_code,
-      end.idle,
-      end.progress,
-    ],
+    completionArguments(worker, claim, end),
   );
   return rows[0]?.completed === true;
 }
