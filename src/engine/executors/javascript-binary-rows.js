@@ -9,7 +9,7 @@
  * because the javascript child process uses it.
  */
 import { endianness } from 'node:os';
-import { batchParts } from './javascript-copy-batches.js';
+import { batchOf, batchParts } from './javascript-copy-batches.js';
 import { valuesByName, valuesByPosition } from './javascript-copy-text.js';
 import { binaryType } from './javascript-binary-values.js';
 
@@ -125,30 +125,11 @@ export function binaryBatchDecoder(columns, size) {
     },
     /** @returns {JavascriptBatch} the batch filled so far; the next starts empty */
     take() {
-      /** @type {Record<string, unknown>} */
-      const byName = {};
-      /** @type {Record<string, Uint8Array>} */
-      const nullsByName = {};
-      columns.forEach((column, c) => {
-        const all = /** @type {Int32Array | unknown[]} */ (values[c]);
-        const mask = /** @type {Uint8Array} */ (nulls[c]);
-        ownProperty(byName, column.name, length === size ? all : all.slice(0, length));
-        ownProperty(nullsByName, column.name, length === size ? mask : mask.slice(0, length));
-      });
-      const batch = { length, columns: byName, nulls: nullsByName };
+      const batch = batchOf(columns, values, nulls, length, size);
       start();
-      return /** @type {JavascriptBatch} */ (batch);
+      return batch;
     },
   };
-}
-
-/**
- * @param {object} object
- * @param {string} name
- * @param {unknown} value
- */
-function ownProperty(object, name, value) {
-  Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**

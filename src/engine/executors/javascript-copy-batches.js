@@ -83,21 +83,35 @@ export function batchDecoder(columns, parsers, size) {
     },
     /** @returns {JavascriptBatch} the batch filled so far; the next starts empty */
     take() {
-      /** @type {Record<string, unknown>} */
-      const byName = {};
-      /** @type {Record<string, Uint8Array>} */
-      const nullsByName = {};
-      columns.forEach((column, c) => {
-        const all = /** @type {Int32Array | unknown[]} */ (values[c]);
-        const mask = /** @type {Uint8Array} */ (nulls[c]);
-        ownProperty(byName, column.name, length === size ? all : all.slice(0, length));
-        ownProperty(nullsByName, column.name, length === size ? mask : mask.slice(0, length));
-      });
-      const batch = { length, columns: byName, nulls: nullsByName };
+      const batch = batchOf(columns, values, nulls, length, size);
       start();
-      return /** @type {JavascriptBatch} */ (batch);
+      return batch;
     },
   };
+}
+
+/**
+ * The batch of the first `length` values of each column (of `size` made):
+ * a full column goes as it is, a shorter one as a copy of its start.
+ * @param {readonly TableColumn[]} columns
+ * @param {unknown[]} values per column, an array or a typed array
+ * @param {unknown[]} nulls per column, a Uint8Array mask
+ * @param {number} length
+ * @param {number} size
+ * @returns {JavascriptBatch}
+ */
+export function batchOf(columns, values, nulls, length, size) {
+  /** @type {Record<string, unknown>} */
+  const byName = {};
+  /** @type {Record<string, Uint8Array>} */
+  const nullsByName = {};
+  columns.forEach((column, c) => {
+    const all = /** @type {Int32Array | unknown[]} */ (values[c]);
+    const mask = /** @type {Uint8Array} */ (nulls[c]);
+    ownProperty(byName, column.name, length === size ? all : all.slice(0, length));
+    ownProperty(nullsByName, column.name, length === size ? mask : mask.slice(0, length));
+  });
+  return /** @type {JavascriptBatch} */ ({ length, columns: byName, nulls: nullsByName });
 }
 
 /**
