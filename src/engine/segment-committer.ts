@@ -198,7 +198,7 @@ function segmentEnd(
   return {
     state: outcome.state,
     exit_code: outcome.exitCode,
-    message: outcome.message === null || outcome.message === undefined ? outcome.message : storableText(outcome.message),
+    message: outcome.message == null ? outcome.message : storableText(outcome.message),
     results: storableJson(outcome.results) as SegmentEnd['results'],
     output: outcome.output.map((line) => ({ ...line, line: storableText(line.line) })),
     rows_in: rowsIn,

@@ -4,11 +4,9 @@
  * (as an undecodable byte is), so the segment's end can still be recorded.
  */
 
-const NUL = /\u0000/g;
-
 /** `text` with each NUL written as U+FFFD. */
 export function storableText(text: string): string {
-  return text.includes('\u0000') ? text.replace(NUL, '\uFFFD') : text;
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 /** A JSON value with each NUL of its strings and keys written as U+FFFD. */
