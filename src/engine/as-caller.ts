@@ -19,7 +19,10 @@ export interface TypedArgument {
  *
  * `args` are bound to `$1..$n` of `statement`; their types must be
  * canonical type names (see canonicalTypes), since they become part of the
- * function's declaration.
+ * function's body. They reach the function as one jsonb value and take
+ * their types inside it: a type's conversion may run the caller's code (a
+ * domain's CHECK, a cast of the caller's type), which must run as `role`
+ * too, never in the engine's own context.
  */
 export async function executeAsRole(
   client: pg.ClientBase,
@@ -28,29 +31,31 @@ export async function executeAsRole(
   args: readonly TypedArgument[] = [],
 ): Promise<number> {
   const names = args.map((_, index) => `p${String(index + 1)}`);
-  const declared = args.map((arg, index) => `, ${names[index]!} ${arg.type}`).join('');
-  const signature = `pg_temp.procgate_as_caller(text${args.map((arg) => `, ${arg.type}`).join('')})`;
-  const using = names.length === 0 ? '' : ` USING ${names.join(', ')}`;
+  const variables = args.map((arg, index) => `v${String(index + 1)} ${arg.type};`).join(' ');
+  const record = names.map((name, index) => `${name} ${args[index]!.type}`).join(', ');
+  const bind =
+    names.length === 0
+      ? ''
+      : `SELECT ${names.map((name) => `x.${name}`).join(', ')} INTO ${names.map((_, index) => `v${String(index + 1)}`).join(', ')}
+           FROM pg_catalog.jsonb_to_record(args) AS x (${record});`;
+  const using = names.length === 0 ? '' : ` USING ${names.map((_, index) => `v${String(index + 1)}`).join(', ')}`;
   await client.query(
-    `CREATE FUNCTION pg_temp.procgate_as_caller(statement text${declared}) RETURNS bigint
+    `CREATE FUNCTION pg_temp.procgate_as_caller(statement text, args jsonb) RETURNS bigint
      LANGUAGE plpgsql SECURITY DEFINER AS $fn$
-     DECLARE n bigint;
-     BEGIN EXECUTE statement${using}; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END
+     DECLARE n bigint; ${variables}
+     BEGIN ${bind} EXECUTE statement${using}; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END
      $fn$`,
   );
+  const signature = 'pg_temp.procgate_as_caller(text, jsonb)';
   await client.query(`ALTER FUNCTION ${signature} OWNER TO ${client.escapeIdentifier(role)}`);
   const values: Record<string, unknown> = {};
   args.forEach((arg, index) => {
     values[names[index]!] = arg.value;
   });
-  const record = names.map((name, index) => `${name} ${args[index]!.type}`).join(', ');
-  const { rows } = await client.query<{ n: string }>(
-    names.length === 0
-      ? 'SELECT pg_temp.procgate_as_caller($1) AS n'
-      : `SELECT pg_temp.procgate_as_caller($1, ${names.map((name) => `x.${name}`).join(', ')}) AS n
-           FROM pg_catalog.jsonb_to_record($2::jsonb) AS x (${record})`,
-    names.length === 0 ? [statement] : [statement, JSON.stringify(values)],
-  );
+  const { rows } = await client.query<{ n: string }>('SELECT pg_temp.procgate_as_caller($1, $2::jsonb) AS n', [
+    statement,
+    JSON.stringify(values),
+  ]);
   // After an error the caller's transaction rolls the function back with everything else.
   await client.query(`DROP FUNCTION ${signature}`);
   return Number(rows[0]?.n ?? 0);

@@ -22,8 +22,8 @@ interface Waiting extends ClaimedEnd {
  * go together in the next (engine_complete_batch), so a busy engine spends
  * one transaction on many segments and an idle one waits for nothing.
  * Each end is still fenced by its own claim: the answer says whether it
- * was recorded. A batch that fails rejects each of its ends, and their
- * committer tries each again.
+ * was recorded. A batch that fails is recorded again end by end, so only
+ * an end that fails alone is rejected (its committer tries it again).
  */
 export class CompletionBatcher {
   private waiting: Waiting[] = [];
@@ -47,15 +47,25 @@ export class CompletionBatcher {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, max);
       try {
-        const recorded = await completeSegments(this.options.db, this.options.workerId, batch);
-        const keys = new Set(recorded.map(keyOf));
-        for (const entry of batch) entry.resolve(keys.has(keyOf(entry.claim)));
-        this.options.logger.debug({ segments: batch.length, recorded: recorded.length }, 'recorded segment ends');
+        await this.record(batch);
       } catch (error) {
-        for (const entry of batch) entry.reject(error);
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          continue;
+        }
+        // One end PostgreSQL refuses (a NUL in a program's output, say) must not fail the others: each goes alone.
+        for (const entry of batch) await this.record([entry]).catch((alone: unknown) => entry.reject(alone));
       }
     }
     this.flushing = false;
+  }
+
+  /** Records `batch` in one statement and settles each of its ends; throws when the statement fails. */
+  private async record(batch: readonly Waiting[]): Promise<void> {
+    const recorded = await completeSegments(this.options.db, this.options.workerId, batch);
+    const keys = new Set(recorded.map(keyOf));
+    for (const entry of batch) entry.resolve(keys.has(keyOf(entry.claim)));
+    this.options.logger.debug({ segments: batch.length, recorded: recorded.length }, 'recorded segment ends');
   }
 }
 

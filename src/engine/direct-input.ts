@@ -50,7 +50,7 @@ export async function planDirectRead(
   input: InputQuery,
   segments: number,
 ): Promise<Omit<DirectInput, 'name' | 'snapshot'> | undefined> {
-  const query = await withTypedLiterals(client, input);
+  const query = await withTypedLiterals(client, role, input);
   let read: DirectInput['read'];
   if (segments === 1) {
     read = { kind: 'whole', query };

@@ -37,13 +37,22 @@ export async function writeInputFiles(
   segmentCount: number,
   directory: string,
   formatOf: DataFormat | ((columns: readonly TableColumn[]) => DataFormat),
+  signal?: AbortSignal,
 ): Promise<{ files: TableFile[]; rows: number }> {
   const files: TableFile[] = [];
   let rows = 0;
   let staging: pg.PoolClient | undefined;
   let reader: pg.Client | undefined;
+  // A stopped segment's read ends at once: a direct read runs the caller's functions, which may wait for anything.
+  const cancel = (): void => {
+    const pids = [staging, reader].map((client) => processIdOf(client)).filter((pid) => pid !== undefined);
+    if (pids.length === 0) return;
+    pool.query('SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.unnest($1::int[]) AS pid', [pids]).catch(() => undefined);
+  };
+  signal?.addEventListener('abort', cancel);
   try {
     for (const [index, input] of inputs.entries()) {
+      signal?.throwIfAborted();
       const format = typeof formatOf === 'function' ? formatOf(input.columns) : formatOf;
       const file = path.join(directory, `input-${String(index + 1)}.${fileExtension(format)}`);
       let client: pg.ClientBase;
@@ -67,10 +76,17 @@ export async function writeInputFiles(
       files.push({ name: input.name, path: file, columns: input.columns, format });
     }
   } finally {
-    staging?.release();
+    signal?.removeEventListener('abort', cancel);
+    // A cancelled session may be left in a state not worth reusing.
+    staging?.release(signal?.aborted === true);
     await reader?.end().catch(() => undefined);
   }
   return { files, rows };
+}
+
+/** The backend of a connected client. */
+function processIdOf(client: pg.ClientBase | undefined): number | undefined {
+  return (client as { processID?: number | null } | undefined)?.processID ?? undefined;
 }
 
 /** The WHERE condition of a segment's share of a staged input. */

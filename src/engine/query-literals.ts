@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { InputQuery } from '../catalog/index.js';
 import { lex, TokenKind } from '../sql/lexer.js';
-import { canonicalTypes } from './as-caller.js';
+import { canonicalTypes, executeAsRole } from './as-caller.js';
 
 /**
  * The `$n` placeholders of a TABLE query written into its text as
@@ -23,23 +23,25 @@ export function withLiterals(client: pg.ClientBase, input: InputQuery): string {
 /**
  * The query with every `$n` replaced by its value: a typed one as
  * `CAST('text' AS type)`, its text as PostgreSQL writes the value (so it
- * reads back the same), an untyped one as withLiterals does.
+ * reads back the same), an untyped one as withLiterals does. The values
+ * are typed and written as `role` (see executeAsRole): a domain's CHECK or
+ * a cast of the caller's type runs the caller's code.
  */
-export async function withTypedLiterals(client: pg.ClientBase, input: InputQuery): Promise<string> {
+export async function withTypedLiterals(client: pg.ClientBase, role: string, input: InputQuery): Promise<string> {
   const typed = Object.entries(input.placeholders).filter(([, value]) => value.type !== 'unknown');
   const literals = new Map<string, string>();
   if (typed.length > 0) {
     const types = await canonicalTypes(client, typed.map(([, value]) => value.type));
-    const record = types.map((type, index) => `p${String(index + 1)} ${type}`).join(', ');
-    const texts = types.map((_, index) => `x.p${String(index + 1)}::text`).join(', ');
-    const values: Record<string, unknown> = {};
-    typed.forEach(([, value], index) => {
-      values[`p${String(index + 1)}`] = value.value;
-    });
-    const { rows } = await client.query<{ texts: (string | null)[] }>(
-      `SELECT ARRAY[${texts}]::text[] AS texts FROM pg_catalog.jsonb_to_record($1::jsonb) AS x (${record})`,
-      [JSON.stringify(values)],
+    const texts = typed.map((_, index) => `$${String(index + 1)}::text`).join(', ');
+    const table = client.escapeIdentifier(`procgate_literals_${String(process.pid)}`);
+    await executeAsRole(
+      client,
+      role,
+      `CREATE TEMP TABLE ${table} AS SELECT ARRAY[${texts}]::text[] AS texts`,
+      typed.map(([, value], index) => ({ type: types[index]!, value: value.value })),
     );
+    const { rows } = await client.query<{ texts: (string | null)[] }>(`SELECT texts FROM pg_temp.${table}`);
+    await client.query(`DROP TABLE pg_temp.${table}`);
     typed.forEach(([n], index) => {
       const text = rows[0]?.texts[index] ?? null;
       literals.set(n, `CAST(${text === null ? 'NULL' : client.escapeLiteral(text)} AS ${types[index]!})`);

@@ -62,6 +62,7 @@ export async function runWithExecutor(
       row.segment_count,
       directory,
       (columns) => executor.fileFormat?.(columns) ?? format,
+      signal,
     );
     inputs = written.files;
     rowsIn = written.rows;

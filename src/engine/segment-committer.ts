@@ -5,6 +5,7 @@ import type { FinishedSegment } from './finished-segment.js';
 import { isRunError } from './run-error.js';
 import type { SegmentOutcome } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
+import { storableJson, storableText } from './storable-text.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
 import { completeSegment, type SegmentEnd } from './sql/complete-segment.js';
 import { completeOutputSegment } from './sql/output-commit.js';
@@ -197,9 +198,9 @@ function segmentEnd(
   return {
     state: outcome.state,
     exit_code: outcome.exitCode,
-    message: outcome.message,
-    results: outcome.results,
-    output: outcome.output,
+    message: outcome.message == null ? outcome.message : storableText(outcome.message),
+    results: storableJson(outcome.results) as SegmentEnd['results'],
+    output: outcome.output.map((line) => ({ ...line, line: storableText(line.line) })),
     rows_in: rowsIn,
     rows_out: rowsOut,
     error_code: outcome.state === 'failed' ? (outcome.errorCode ?? null) : null,

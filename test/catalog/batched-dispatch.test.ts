@@ -151,6 +151,20 @@ describe('recording ends in a batch (engine_complete_batch)', () => {
     ).toEqual({ state: 'running', worker: 'other' });
   });
 
+  it("records the other ends of a batch when one end cannot be stored (a NUL in a program's output)", async () => {
+    const runIds = await queue('naps', 2);
+    expect((await claim('w11', 2, 0)).rows).toHaveLength(2);
+    const batcher = new CompletionBatcher({ db: sql, workerId: 'w11', logger: silentLogger() });
+    const settled = await Promise.allSettled([
+      batcher.complete({ run_id: runIds[0]!, segment: 0, attempt: 1 }, succeeded('nul \u0000 here')),
+      batcher.complete({ run_id: runIds[1]!, segment: 0, attempt: 1 }, succeeded('fine')),
+    ]);
+    expect(settled[1]).toEqual({ status: 'fulfilled', value: true });
+    expect(await one(sql, 'SELECT state FROM procgate_internal.runs WHERE run_id = $1', [runIds[1]])).toEqual({
+      state: 'succeeded',
+    });
+  });
+
   it('rolls a run of several segments up once all have ended, the first failure its error', async () => {
     const [runId] = await queue('naps', 1, 3);
     expect((await claim('w10', 3, 0)).rows).toHaveLength(3);

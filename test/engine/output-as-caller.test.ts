@@ -87,6 +87,22 @@ describe('output loaded through the segment\'s login', () => {
       .toEqual([{ n: 0 }]);
   });
 
+  it('takes LOGIN from the segment\'s login once the engine\'s session is made: no password set later opens a session', async () => {
+    await fixture.client.query('CREATE TABLE login_seen (n int)');
+    await fixture.client.query('CREATE TABLE login_state (can_login boolean)');
+    await fixture.client.query(`
+      CREATE FUNCTION note_login() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO login_state SELECT r.rolcanlogin FROM pg_roles r WHERE r.rolname = session_user;
+        RETURN NEW;
+      END $$`);
+    await fixture.client.query('CREATE TRIGGER note_login BEFORE INSERT ON login_seen FOR EACH ROW EXECUTE FUNCTION note_login()');
+    await fixture.client.query(`GRANT INSERT ON login_seen, login_state TO ${CALLER}`);
+    const row = await runAsCaller('EXECUTE PROCEDURE copy_rows(numbers => TABLE (SELECT n FROM numbers)) INTO login_seen WITH (segments = 2)');
+    expect(row).toMatchObject({ state: 'succeeded', rows_out: '10' });
+    expect(await query('SELECT DISTINCT can_login FROM login_state')).toEqual([{ can_login: false }]);
+  });
+
   it('fails the segment with 42501 when the caller may not insert into the INTO table', async () => {
     await fixture.client.query('CREATE TABLE locked (n int)');
     const row = await runAsCaller('EXECUTE PROCEDURE copy_rows(numbers => TABLE (SELECT n FROM numbers)) INTO locked');

@@ -50,8 +50,8 @@ END
 $fn$;
 
 -- Step 2, once the engine is logged in with that password: records the
--- backend of the engine's session (`p_pid`), and ends every other session
--- of the login, waiting up to a second for each. False when the claim is
+-- backend of the engine's session (`p_pid`), takes LOGIN and the password
+-- away, and ends every other session of the login, waiting up to a second for each. False when the claim is
 -- lost. From here on nothing of the program can act in the database.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_output_committer(
   p_worker text, p_run_id uuid, p_segment int, p_attempt int, p_pid int
@@ -74,6 +74,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
+  -- The engine's session is made: no other may be, whatever password a session of the login
+  -- (the program's, or a caller's trigger in the engine's) set meanwhile; step 1 gives LOGIN back.
+  EXECUTE pg_catalog.format('ALTER ROLE %I NOLOGIN PASSWORD NULL', login);
   PERFORM pg_catalog.pg_stat_clear_snapshot();
   PERFORM pg_catalog.pg_terminate_backend(a.pid, 1000)
      FROM pg_catalog.pg_stat_get_activity(NULL) a
