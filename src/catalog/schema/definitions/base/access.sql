@@ -65,20 +65,38 @@ BEGIN
 END
 $fn$;
 
+-- Whether caller has the privileges of any of roles (a grantee list).
+CREATE OR REPLACE FUNCTION procgate_internal.has_any_role(caller name, roles text[]) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  role text;
+BEGIN
+  FOREACH role IN ARRAY roles LOOP
+    IF procgate_internal.has_role(caller, role) THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END
+$fn$;
+
 -- Owner (or a member of the owning role), admin, or a grantee of EXECUTE.
 -- The checks that need no catalog lookup come first: the owner itself and
--- a grant to public decide most EXECUTEs without a role lookup.
+-- a grant to public decide most EXECUTEs without a role lookup. One
+-- expression of qualified names and operators, without a SET clause, so
+-- PostgreSQL inlines it into check_may_execute's kept plan instead of
+-- planning a SQL function's body on every call.
 CREATE OR REPLACE FUNCTION procgate_internal.may_execute(caller name, proc procgate_internal.procedures)
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT $1 = ($2).owner
-      OR 'public' = ANY (($2).execute_roles)
+  SELECT $1 OPERATOR(pg_catalog.=) ($2).owner
+      OR 'public' OPERATOR(pg_catalog.=) ANY (($2).execute_roles)
       OR procgate_internal.has_role($1, ($2).owner)
       OR procgate_internal.is_admin($1)
-      OR EXISTS (SELECT FROM pg_catalog.unnest(($2).execute_roles) g (role)
-                  WHERE procgate_internal.has_role($1, g.role))
+      OR procgate_internal.has_any_role($1, ($2).execute_roles)
 $fn$;
 
 CREATE OR REPLACE FUNCTION procgate_internal.check_may_execute(caller name, proc procgate_internal.procedures)
