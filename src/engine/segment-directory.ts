@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 
@@ -31,12 +31,8 @@ export class SegmentDirectory {
         log.warn({ err: error, dir: this.path }, 'could not keep the directory of a segment');
       }
     }
-    // Removed synchronously, as it was made: a handful of quick calls, where
-    // the promise version takes a trip through the thread pool for each.
-    try {
-      rmSync(this.path, { recursive: true, force: true });
-    } catch (error) {
+    await rm(this.path, { recursive: true, force: true }).catch((error: unknown) => {
       log.warn({ err: error, dir: this.path }, 'could not remove a segment directory');
-    }
+    });
   }
 }
