@@ -21,7 +21,10 @@ DECLARE
   run procgate_internal.runs;
   segments int;
 BEGIN
-  PERFORM procgate_internal.check_type_invocation(proc, params, inputs);
+  -- Only a TYPE procedure has anything to check (saves a call per EXECUTE).
+  IF proc.language = 'type' THEN
+    PERFORM procgate_internal.check_type_invocation(proc, params, inputs);
+  END IF;
   segments := procgate_internal.engine_segments_at_execute(proc, inputs, output_tables, options);
   INSERT INTO procgate_internal.runs AS r
          (procedure_id, procedure, run_tag, params, input_queries, output_tables, options, submitted_by, segments_total)

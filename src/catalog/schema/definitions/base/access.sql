@@ -4,21 +4,22 @@
 -- helpers check that claim and the caller's rights.
 
 -- Whether member has role's privileges, as PostgreSQL checks ownership. A
--- role that no longer exists yields false rather than an error.
+-- role that no longer exists yields false rather than an error. One
+-- expression of qualified names and no operators, without a SET clause, so
+-- PostgreSQL inlines it into its callers (a role found in the syscache, no
+-- query of pg_roles).
 CREATE OR REPLACE FUNCTION procgate_internal.has_role(member name, role text, mode text DEFAULT 'USAGE')
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT EXISTS (
-    SELECT FROM pg_catalog.pg_roles r
-     WHERE r.rolname = $2 AND pg_catalog.pg_has_role($1, r.oid, $3))
+  SELECT coalesce(
+    pg_catalog.pg_has_role($1, pg_catalog.to_regrole(pg_catalog.quote_ident($2)), $3), false)
 $fn$;
 
--- Superusers are members of every role, so this covers them too.
+-- Superusers are members of every role, so this covers them too. Inlined
+-- as has_role is.
 CREATE OR REPLACE FUNCTION procgate_internal.is_admin(caller name) RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $fn$ SELECT procgate_internal.has_role($1, 'procgate_admin', 'MEMBER') $fn$;
 
 -- A superuser's code may run with procgate's rights: it has them already.
@@ -34,7 +35,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-  IF claimed IS NULL OR NOT procgate_internal.has_role(session_user, claimed, 'MEMBER') THEN
+  -- A session is always itself: the usual caller needs no catalog lookup.
+  IF claimed IS NULL
+     OR (claimed <> session_user AND NOT procgate_internal.has_role(session_user, claimed, 'MEMBER')) THEN
     RAISE EXCEPTION 'permission denied to act as role "%"', claimed
       USING ERRCODE = 'insufficient_privilege';
   END IF;
@@ -62,17 +65,38 @@ BEGIN
 END
 $fn$;
 
+-- Whether caller has the privileges of any of roles (a grantee list).
+CREATE OR REPLACE FUNCTION procgate_internal.has_any_role(caller name, roles text[]) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  role text;
+BEGIN
+  FOREACH role IN ARRAY roles LOOP
+    IF procgate_internal.has_role(caller, role) THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END
+$fn$;
+
 -- Owner (or a member of the owning role), admin, or a grantee of EXECUTE.
+-- The checks that need no catalog lookup come first: the owner itself and
+-- a grant to public decide most EXECUTEs without a role lookup. One
+-- expression of qualified names and operators, without a SET clause, so
+-- PostgreSQL inlines it into check_may_execute's kept plan instead of
+-- planning a SQL function's body on every call.
 CREATE OR REPLACE FUNCTION procgate_internal.may_execute(caller name, proc procgate_internal.procedures)
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT procgate_internal.has_role($1, ($2).owner)
+  SELECT $1 OPERATOR(pg_catalog.=) ($2).owner
+      OR 'public' OPERATOR(pg_catalog.=) ANY (($2).execute_roles)
+      OR procgate_internal.has_role($1, ($2).owner)
       OR procgate_internal.is_admin($1)
-      OR 'public' = ANY (($2).execute_roles)
-      OR EXISTS (SELECT FROM pg_catalog.unnest(($2).execute_roles) g (role)
-                  WHERE procgate_internal.has_role($1, g.role))
+      OR procgate_internal.has_any_role($1, ($2).execute_roles)
 $fn$;
 
 CREATE OR REPLACE FUNCTION procgate_internal.check_may_execute(caller name, proc procgate_internal.procedures)

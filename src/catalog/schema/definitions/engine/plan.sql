@@ -17,18 +17,20 @@ $fn$;
 
 -- How many segments a run gets when EXECUTE queues it, as
 -- engine_has_table_data and engine_segment_count would say of the run;
--- NULL for a run the engine plans (it has table data).
+-- NULL for a run the engine plans (it has table data). One expression of
+-- qualified operators, without a SET clause, so it is inlined into
+-- queue_run's kept plan rather than planned on every EXECUTE.
 CREATE OR REPLACE FUNCTION procgate_internal.engine_segments_at_execute(
   proc procgate_internal.procedures, inputs jsonb, output_tables text[], options jsonb
 ) RETURNS int
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT CASE
-    WHEN (($1).execution_mode = 'distributed' OR ($1).language = 'type')
-         AND (coalesce($2, '[]') <> '[]' OR coalesce($3, '{}') <> '{}') THEN NULL
-    WHEN ($1).execution_mode = 'nondistributed' THEN 1
-    ELSE coalesce(($4 -> 'segments' ->> 'value')::int, 1)
+    WHEN (($1).execution_mode OPERATOR(pg_catalog.=) 'distributed' OR ($1).language OPERATOR(pg_catalog.=) 'type')
+         AND (coalesce($2, '[]') OPERATOR(pg_catalog.<>) '[]' OR coalesce($3, '{}') OPERATOR(pg_catalog.<>) '{}')
+      THEN NULL
+    WHEN ($1).execution_mode OPERATOR(pg_catalog.=) 'nondistributed' THEN 1
+    ELSE coalesce((($4 OPERATOR(pg_catalog.->) 'segments') OPERATOR(pg_catalog.->>) 'value')::int, 1)
   END
 $fn$;
 
