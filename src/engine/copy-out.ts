@@ -12,14 +12,18 @@ import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
  * parser, which keeps its protocol handling as it is.
  *
  * This leans on the parser state of pg-copy-streams 7.0.0 (package.json
- * pins that version): its states, its buffer of unread bytes and its list
- * of payloads to pass on.
+ * pins that version): its states and its buffer of unread bytes.
  */
 export function copyOut(text: string): CopyToStreamQuery {
   const stream = copyTo(text);
   const parser = stream as unknown as CopyToParser;
   const parse = parser._parse.bind(parser);
-  parser._parse = (chunk) => parse(takePayloads(parser, chunk));
+  parser._parse = (chunk) => {
+    const { payloads, rest } = takePayloads(parser, chunk);
+    // Passed on before the parser's own: it passes on what it gathered before it returns.
+    const drained = payloads === undefined || stream.push(payloads);
+    return rest.length === 0 ? drained : parse(rest) && drained;
+  };
   return stream;
 }
 
@@ -29,7 +33,6 @@ interface CopyToParser {
   _code: number;
   _unreadMessageContentLength: number;
   readonly _buffer: { readonly size: number; take(n: number): Buffer };
-  readonly _copyDataChunks: { push(data: Buffer): void };
   _parse(chunk: Buffer): boolean;
 }
 
@@ -40,22 +43,24 @@ const inMessage = 2;
 const copyData = 0x64;
 
 /**
- * Queues the payloads of the whole CopyData messages at the start of
- * `chunk` (after what the parser holds from the chunks before) and
- * returns the rest, for the parser. The chunk is the stream's own, read
- * off the connection: the payloads are moved within it.
+ * The payloads of the whole CopyData messages at the start of `chunk`
+ * (after what the parser holds from the chunks before), and the rest,
+ * for the parser. The chunk is the stream's own, read off the
+ * connection: the payloads are moved within it.
  */
-function takePayloads(parser: CopyToParser, chunk: Buffer): Buffer {
+function takePayloads(parser: CopyToParser, chunk: Buffer): { payloads: Buffer | undefined; rest: Buffer } {
   let input = chunk;
+  let head = 0;
   if (parser._state === inMessage) {
     // The rest of a message the parser began: a CopyData's goes on as it is.
-    if (parser._code !== copyData || parser._buffer.size > 0) return chunk;
+    if (parser._code !== copyData || parser._buffer.size > 0) return { payloads: undefined, rest: chunk };
     const n = Math.min(chunk.length, parser._unreadMessageContentLength);
-    parser._copyDataChunks.push(chunk.subarray(0, n));
     parser._unreadMessageContentLength -= n;
-    if (parser._unreadMessageContentLength > 0) return chunk.subarray(n);
+    if (parser._unreadMessageContentLength > 0) return { payloads: chunk, rest: chunk.subarray(n) };
     parser._state = atCode;
-    input = chunk.subarray(n);
+    // The message's last bytes start the chunk: the payloads after them are moved up behind them.
+    input = chunk;
+    head = n;
   } else if (parser._state === atLength) {
     // A message's code and part of its length came at the end of the last chunk.
     input = Buffer.concat([Buffer.of(parser._code), parser._buffer.take(parser._buffer.size), chunk]);
@@ -63,8 +68,8 @@ function takePayloads(parser: CopyToParser, chunk: Buffer): Buffer {
   } else if (parser._buffer.size > 0) {
     input = Buffer.concat([parser._buffer.take(parser._buffer.size), chunk]);
   }
-  let read = 0;
-  let written = 0;
+  let read = head;
+  let written = head;
   while (read + 5 <= input.length && input[read] === copyData) {
     const length = input.readUInt32BE(read + 1);
     const end = read + 1 + length;
@@ -73,6 +78,5 @@ function takePayloads(parser: CopyToParser, chunk: Buffer): Buffer {
     written += end - read - 5;
     read = end;
   }
-  if (written > 0) parser._copyDataChunks.push(input.subarray(0, written));
-  return input.subarray(read);
+  return { payloads: written > 0 ? input.subarray(0, written) : undefined, rest: input.subarray(read) };
 }
