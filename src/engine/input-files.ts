@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { copyOptions, fileExtension } from './copy-format.js';
+import { copyOut } from './copy-out.js';
+import { fileSink } from './file-sink.js';
 import { ctidRange, directShare, openSnapshot } from './direct-read.js';
 import { isStaged, type PlannedInput, type StagedInput } from './planned-tables.js';
 import type { SegmentDatabase } from './segment-database.js';
@@ -70,8 +70,8 @@ export async function writeInputFiles(
         client = reader;
         query = directShare(input, segment, segmentCount);
       }
-      const stream = client.query(copyTo(`COPY (${query}) TO STDOUT ${copyOptions(format, 'HEADER')}`));
-      await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+      const stream = client.query(copyOut(`COPY (${query}) TO STDOUT ${copyOptions(format, 'HEADER')}`));
+      await pipeline(stream, fileSink(file, 0o600));
       rows += stream.rowCount;
       files.push({ name: input.name, path: file, columns: input.columns, format });
     }

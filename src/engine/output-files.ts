@@ -17,6 +17,9 @@ import { writtenFormat } from './written-format.js';
  * the size.
  */
 
+/** How many bytes of an output file are read at once: each read is a trip through libuv's thread pool. */
+const readPiece = 1 << 20;
+
 /** Where the executor writes each INTO table's rows. */
 export function outputFiles(
   outputs: readonly ResolvedOutput[],
@@ -67,7 +70,7 @@ export async function loadOutputFiles(
     try {
       if (await copiesStraight(session, output)) {
         const stream = session.query(copy(output.table));
-        await pipeline(handle.createReadStream({ autoClose: false }), stream);
+        await pipeline(handle.createReadStream({ autoClose: false, highWaterMark: readPiece }), stream);
         rows += stream.rowCount;
         continue;
       }
@@ -76,7 +79,7 @@ export async function loadOutputFiles(
         .map((column) => `${session.escapeIdentifier(column.name)} ${column.type}`)
         .join(', ');
       await session.query(`CREATE TEMP TABLE ${scratch} (${definitions}) ON COMMIT DROP`);
-      await pipeline(handle.createReadStream({ autoClose: false }), session.query(copy(`pg_temp.${scratch}`)));
+      await pipeline(handle.createReadStream({ autoClose: false, highWaterMark: readPiece }), session.query(copy(`pg_temp.${scratch}`)));
       const inserted = await session.query(`INSERT INTO ${output.table} (${columns}) SELECT ${columns} FROM pg_temp.${scratch}`);
       rows += inserted.rowCount ?? 0;
       await session.query(`DROP TABLE pg_temp.${scratch}`);
