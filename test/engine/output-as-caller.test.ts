@@ -85,7 +85,7 @@ describe('output loaded through the segment\'s login', () => {
     // By the time the run has ended no login of it can log in; the last segment's is dropped right after its commit.
     const logins = "SELECT count(*)::int AS n FROM pg_catalog.pg_roles WHERE rolname LIKE 'procgate\\_' || replace($1, '-', '') || '\\_%'";
     expect(await query(`${logins} AND rolcanlogin`, [row.run_id])).toEqual([{ n: 0 }]);
-    const gone = await eventually(() => query(logins, [row.run_id]), (rows) => rows[0]?.n === 0, 10_000);
+    const gone = await eventually(() => query<{ n: number }>(logins, [row.run_id]), (rows) => rows[0]?.n === 0, 10_000);
     expect(gone).toEqual([{ n: 0 }]);
   });
 
