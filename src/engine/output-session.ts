@@ -20,7 +20,11 @@ import { recordOutputCommitter, takeOutputLogin } from './sql/output-commit.js';
  * here on, and no session of the program can complete its segment.
  */
 export class OutputSession {
-  private constructor(readonly client: pg.Client) {}
+  private constructor(
+    readonly client: pg.Client,
+    /** The session's backend, which the engine may cancel from its own connection. */
+    readonly pid: number,
+  ) {}
 
   /**
    * Opens the session, the login made first if the segment never asked
@@ -53,7 +57,8 @@ export class OutputSession {
     await client.connect();
     try {
       const { rows } = await client.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid');
-      if (await recordOutputCommitter(pool, workerId, claim, rows[0]!.pid)) return new OutputSession(client);
+      const pid = rows[0]!.pid;
+      if (await recordOutputCommitter(pool, workerId, claim, pid)) return new OutputSession(client, pid);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

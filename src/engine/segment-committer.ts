@@ -3,7 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { CompletionBatcher } from './completion-batcher.js';
 import type { FinishedSegment } from './finished-segment.js';
 import { isRunError } from './run-error.js';
-import type { SegmentOutcome } from './segment-task.js';
+import { type SegmentOutcome, StopReason } from './segment-task.js';
 import { sqlStateOf } from './sql-state.js';
 import { storableJson, storableText } from './storable-text.js';
 import type { ClaimedSegment } from './sql/claim-segments.js';
@@ -49,10 +49,11 @@ export class SegmentCommitter {
     finished: FinishedSegment,
     log: Logger,
     database?: SegmentDatabase,
+    signal?: AbortSignal,
   ): Promise<SegmentOutcome | false> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.commit(row, finished, database);
+        return await this.commit(row, finished, database, signal);
       } catch (error) {
         if (attempt >= COMPLETE_ATTEMPTS) throw error;
         log.warn({ err: error, attempt }, 'could not record the end of a segment; trying again');
@@ -71,6 +72,7 @@ export class SegmentCommitter {
     row: ClaimedSegment,
     finished: FinishedSegment,
     database: SegmentDatabase | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<SegmentOutcome | false> {
     const { pool } = this.options;
     if (finished.outcome.state !== 'succeeded' || (row.resolved_outputs.length === 0 && finished.load === undefined)) {
@@ -83,7 +85,7 @@ export class SegmentCommitter {
           : await completions.complete(row, segmentEnd(finished, outcome, rowsIn, rowsOut ?? null));
       return completed ? finished.outcome : false;
     }
-    if (loadsThroughLogin(row, finished)) return this.commitAsLogin(row, finished, database);
+    if (loadsThroughLogin(row, finished)) return this.commitAsLogin(row, finished, database, signal);
     const load = finished.load ?? (() => Promise.resolve(0));
     const client = await pool.connect();
     try {
@@ -104,21 +106,37 @@ export class SegmentCommitter {
     row: ClaimedSegment,
     finished: FinishedSegment,
     database: SegmentDatabase | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<SegmentOutcome | false> {
     if (database === undefined) throw new Error('a segment with output files to load needs its database login');
     const { pool, workerId, ssl, headerMatch } = this.options;
     const session = await OutputSession.open(pool, workerId, row, database, ssl);
     if (session === undefined) return false;
     const { client } = session;
+    // A kill while the rows go in (a trigger of the INTO table may wait on a lock) cancels the load at once:
+    // the segment then ends killed, none of its rows kept.
+    let killed = false;
+    const onAbort = (): void => {
+      if (signal?.reason !== StopReason.killed) return;
+      killed = true;
+      pool.query('SELECT pg_catalog.pg_cancel_backend($1)', [session.pid]).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return await this.loadAndRecord(
         client,
         finished,
         () => loadOutputFiles(client, row.resolved_outputs, finished.outputs, finished.format, headerMatch),
         (outcome, rowsIn, rowsOut) =>
-          completeOutputSegment(client, workerId, row, segmentEnd(finished, outcome, rowsIn, rowsOut)),
+          completeOutputSegment(
+            client,
+            workerId,
+            row,
+            segmentEnd(finished, killed ? { ...outcome, state: 'killed', message: 'killed', errorCode: null } : outcome, rowsIn, killed ? 0 : rowsOut),
+          ),
       );
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       await session.close();
     }
   }

@@ -70,7 +70,7 @@ export class SegmentRunner {
         .close()
         .then((unreported) => {
           const ended = withUnreported(finished, unreported);
-          return this.options.committer.complete(row, ended, log, throughLogin ? database : undefined);
+          return this.options.committer.complete(row, ended, log, throughLogin ? database : undefined, signal);
         })
         .finally(() => (throughLogin ? database.close() : undefined));
       state = completed === false ? undefined : completed.state;

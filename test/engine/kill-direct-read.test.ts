@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from '../support/engine-fixture.js';
 import { eventually, useProxiedDatabase } from '../support/test-database.js';
 
-/** A run whose segments are still reading their TABLE inputs straight from the source is killed within 2 s. */
+/**
+ * A run is killed within 2 s while its segments still read their TABLE inputs
+ * straight from the source, or while their output waits in a trigger of the
+ * INTO table.
+ */
 
 const t = useProxiedDatabase('engine_kill_direct_read', { statements: true });
 
@@ -58,6 +62,41 @@ describe('KILL of a run reading its inputs directly', () => {
       const row = await finished(runId, 2_000);
       expect(row.state).toBe('killed');
       expect(Date.now() - killedAt).toBeLessThan(2_000);
+    } finally {
+      await gate.query('COMMIT');
+    }
+  });
+  it('ends the run within 2 s while its output waits in a trigger of the INTO table', async () => {
+    await fixture.client.query('CREATE TABLE gated_out (id int)');
+    await fixture.client.query(
+      `CREATE FUNCTION gated_insert() RETURNS trigger LANGUAGE plpgsql
+         AS $fn$ BEGIN PERFORM wait_for_gate(); RETURN NEW; END $fn$`,
+    );
+    await fixture.client.query(
+      'CREATE TRIGGER gated BEFORE INSERT ON gated_out FOR EACH ROW EXECUTE FUNCTION gated_insert()',
+    );
+    await gate.query('BEGIN');
+    await gate.query('SELECT pg_advisory_xact_lock(4343)');
+    try {
+      const runId = await execute(
+        'EXECUTE PROCEDURE copy_rows(rows => TABLE (SELECT id FROM source)) INTO gated_out WITH (segments = 2)',
+      );
+      await eventually(
+        async () => (await query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343 AND NOT granted`,
+        ))[0]!.n,
+        (n) => n === 2,
+        10_000,
+      );
+      const killedAt = Date.now();
+      await fixture.client.query('KILL RUNS OF PROCEDURE copy_rows');
+      const row = await finished(runId, 2_000);
+      expect(row.state).toBe('killed');
+      expect(Date.now() - killedAt).toBeLessThan(2_000);
+      // The load was cancelled: none of its rows went in, and the segments say they were killed.
+      expect(await query('SELECT count(*)::int AS n FROM gated_out')).toEqual([{ n: 0 }]);
+      const segments = await query<{ state: string }>('SELECT state FROM procgate.run_segments WHERE run_id = $1', [runId]);
+      expect(segments.map((segment) => segment.state)).toEqual(['killed', 'killed']);
     } finally {
       await gate.query('COMMIT');
     }
