@@ -16,6 +16,19 @@
 -- only use the record up, so the engine's own completion finds nothing and
 -- rolls everything back.
 
+-- Whether the segment runs under this worker at this attempt on a live lease: the claim both steps are fenced by.
+CREATE OR REPLACE FUNCTION procgate_internal.engine_holds_segment(
+  p_worker text, p_run_id uuid, p_segment int, p_attempt int
+) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT EXISTS (
+    SELECT FROM procgate_internal.run_segments s
+     WHERE s.run_id = p_run_id AND s.segment = p_segment AND s.worker = p_worker AND s.attempt = p_attempt
+       AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp())
+$fn$;
+
 -- Step 1: the login of a segment this worker runs at this attempt, with a
 -- fresh password (its SCRAM verifier) that only the engine knows; returns
 -- the role's name, or NULL when the claim is lost (no such segment running
@@ -29,10 +42,7 @@ AS $fn$
 DECLARE
   login name;
 BEGIN
-  PERFORM FROM procgate_internal.run_segments s
-   WHERE s.run_id = p_run_id AND s.segment = p_segment AND s.worker = p_worker AND s.attempt = p_attempt
-     AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp();
-  IF NOT FOUND THEN
+  IF NOT procgate_internal.engine_holds_segment(p_worker, p_run_id, p_segment, p_attempt) THEN
     RETURN NULL;
   END IF;
   SELECT l.role INTO login FROM procgate_internal.segment_logins l
@@ -62,10 +72,7 @@ AS $fn$
 DECLARE
   login name;
 BEGIN
-  PERFORM FROM procgate_internal.run_segments s
-   WHERE s.run_id = p_run_id AND s.segment = p_segment AND s.worker = p_worker AND s.attempt = p_attempt
-     AND s.state = 'running' AND s.lease_until >= pg_catalog.clock_timestamp();
-  IF NOT FOUND THEN
+  IF NOT procgate_internal.engine_holds_segment(p_worker, p_run_id, p_segment, p_attempt) THEN
     RETURN false;
   END IF;
   UPDATE procgate_internal.segment_logins l SET committer_pid = p_pid
