@@ -99,24 +99,13 @@ function writePlainNumeric(text, out) {
   const whole = wholeEnd - from;
   const fraction = point < 0 ? 0 : end - point - 1;
   if (whole + fraction === 0 || whole + fraction > 4 * 0x7000 || fraction > 0x3fff) return false;
-  // Digits are grouped by fours from the point: the first group of the whole part may be short.
+  // Digits are grouped by fours from the point: the first group of the whole part may be short, so the
+  // whole part ends on a group's end and the fraction's groups start at the point.
   let count = 0;
   let group = 0;
   let size = whole % 4 === 0 ? 4 : whole % 4;
-  for (let i = from; i < wholeEnd; i += 1) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return false;
-    group = group * 10 + digit;
-    size -= 1;
-    if (size === 0) {
-      groups[count++] = group;
-      group = 0;
-      size = 4;
-    }
-  }
-  const wholeGroups = count;
-  size = 4;
-  for (let i = point + 1; point >= 0 && i < end; i += 1) {
+  for (let i = from; i < end; i += 1) {
+    if (i === point) continue;
     const digit = text.charCodeAt(i) - 48;
     if (digit < 0 || digit > 9) return false;
     group = group * 10 + digit;
@@ -128,6 +117,7 @@ function writePlainNumeric(text, out) {
     }
   }
   if (size < 4) groups[count++] = group * 10 ** size;
+  const wholeGroups = Math.ceil(whole / 4);
   let lead = 0;
   while (lead < count && groups[lead] === 0) lead += 1;
   while (count > lead && groups[count - 1] === 0) count -= 1;
